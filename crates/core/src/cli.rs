@@ -1,0 +1,90 @@
+//! Flags shared by every binary (SPEC §2), and man/completion generation
+//! from the one clap definition of each binary.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, Command, ValueEnum};
+
+use crate::provider;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct HomeArgs {
+    /// The home directory to analyse (default: $HOME); every `~` path resolves against it
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+impl HomeArgs {
+    /// An absolute home path (relative `--home` is taken from the cwd).
+    pub fn resolve(&self) -> PathBuf {
+        let h = self
+            .home
+            .clone()
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("/"));
+        absolute(h)
+    }
+}
+
+pub fn absolute(p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|c| c.join(&p)).unwrap_or(p)
+    }
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProviderUrlArgs {
+    /// Replace provider NAME's default base URL (a gateway, a mirror, a local test server); repeatable
+    #[arg(long = "provider-url", value_name = "NAME=URL", value_parser = parse_provider_url)]
+    pub provider_url: Vec<(String, String)>,
+}
+
+impl ProviderUrlArgs {
+    pub fn map(&self) -> BTreeMap<String, String> {
+        self.provider_url.iter().cloned().collect()
+    }
+}
+
+fn parse_provider_url(s: &str) -> Result<(String, String), String> {
+    let (name, url) = s.split_once('=').ok_or("expected NAME=URL, e.g. openrouter=http://127.0.0.1:8080/api/v1")?;
+    let p = provider::normalize(name).ok_or_else(|| {
+        let names: Vec<_> = provider::PROVIDERS.iter().map(|p| p.name).collect();
+        format!("unknown provider {name:?}; known: {}", names.join(", "))
+    })?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url:?} is not an http(s) URL"));
+    }
+    Ok((p.name.to_string(), url.trim_end_matches('/').to_string()))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Generate {
+    Man,
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+}
+
+/// Write a man page or a completion script for `cmd` to stdout.
+pub fn generate(mut cmd: Command, what: Generate) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let name = cmd.get_name().to_string();
+    match what {
+        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out),
+        Generate::CompleteBash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, &mut out);
+            Ok(())
+        }
+        Generate::CompleteZsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, name, &mut out);
+            Ok(())
+        }
+        Generate::CompleteFish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, name, &mut out);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Reading the user's files safely: never blocking on a FIFO, never reading
+//! a device, never more than a cap, and never writing anything.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+#[derive(Debug)]
+pub enum ReadError {
+    /// A FIFO, socket, device or directory: not opened for reading.
+    NotRegular(&'static str),
+    TooLarge(u64),
+    /// Has NUL bytes: a binary file, not a config.
+    Binary,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotRegular(k) => write!(f, "is a {k}, not a regular file; skipped"),
+            ReadError::TooLarge(n) => write!(f, "is {} MiB, over the size cap; skipped (raise it with --max-filesize)", n / (1024 * 1024)),
+            ReadError::Binary => write!(f, "is binary (has NUL bytes); skipped"),
+            ReadError::Io(e) => match e.raw_os_error() {
+                Some(libc::EACCES) | Some(libc::EPERM) => write!(f, "cannot be read: permission denied (run as its owner, or check its mode)"),
+                Some(libc::ELOOP) => write!(f, "is a symbolic link loop; skipped"),
+                Some(libc::ENOENT) => write!(f, "vanished while being read; skipped"),
+                _ => write!(f, "cannot be read: {e}"),
+            },
+        }
+    }
+}
+
+fn kind_of(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+/// Open read-only without blocking (a FIFO opened with O_NONBLOCK returns at
+/// once), then check on the open descriptor that it is a regular file.
+fn open(path: &Path) -> Result<(File, u64), ReadError> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(ReadError::Io)?;
+    let md = f.metadata().map_err(ReadError::Io)?;
+    if !md.file_type().is_file() {
+        return Err(ReadError::NotRegular(kind_of(&md.file_type())));
+    }
+    Ok((f, md.len()))
+}
+
+/// Read a whole regular file of at most `cap` bytes.
+pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let (f, len) = open(path)?;
+    if len > cap {
+        return Err(ReadError::TooLarge(len));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    // take(): the file may grow between fstat and read.
+    f.take(cap + 1).read_to_end(&mut buf).map_err(ReadError::Io)?;
+    if buf.len() as u64 > cap {
+        return Err(ReadError::TooLarge(buf.len() as u64));
+    }
+    if buf.contains(&0) {
+        return Err(ReadError::Binary);
+    }
+    Ok(buf)
+}
+
+/// Read a text file; invalid UTF-8 is replaced (U+FFFD), never fatal.
+pub fn read_text(path: &Path, cap: u64) -> Result<String, ReadError> {
+    let bytes = read(path, cap)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// The default cap for config files: far above any real config.
+pub const DEFAULT_CAP: u64 = 4 * 1024 * 1024;

@@ -1,0 +1,61 @@
+//! OpenAI Codex CLI: `~/.codex/config.toml` (`env_key` holds a variable
+//! *name*), `auth.json`. research/tool-configs.md §10.
+
+use super::*;
+
+pub static TOOL: Tool = Tool {
+    name: "codex",
+    display: "Codex CLI",
+    home_files: &[
+        FileRule { pattern: ".codex/config.toml", kind: FileKind::Doc(Format::Toml) },
+        FileRule { pattern: ".codex/auth.json", kind: FileKind::Doc(Format::Json) },
+    ],
+    workspace_files: &[],
+    other_os: &["$CODEX_HOME/config.toml", "%USERPROFILE%\\.codex\\config.toml"],
+    expands: &[],
+    env_vars: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
+    dotenv: &[],
+    url_join: UrlJoin::TrimAndAppend,
+    process_family: &["codex"],
+    extract,
+};
+
+const BUILT_IN: &[&str] = &["openai", "oss", "ollama", "lmstudio"];
+
+fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
+    let Parsed::Doc(doc) = parsed else { return Vec::new() };
+    if ctx.path.ends_with("auth.json") {
+        let p = provider::get("openai").expect("catalogue");
+        return match doc.get("OPENAI_API_KEY").filter(|k| k.as_str().is_some()) {
+            Some(k) => vec![Draft::new(doc.key_line("OPENAI_API_KEY").unwrap_or(1), p, ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
+                .pointer(pointer(&["OPENAI_API_KEY"]))],
+            None if doc.get("tokens").is_some() => vec![Draft::new(1, p, KeyRef::store("codex-chatgpt-login"))],
+            None => Vec::new(),
+        };
+    }
+    let mut out = Vec::new();
+    let active = str_at(doc, "model_provider");
+    let model = str_at(doc, "model").map(str::to_string);
+    for (id, line, prov) in doc.get("model_providers").map(Node::entries).unwrap_or_default() {
+        let base = str_at(prov, "base_url");
+        let p = provider_for(Some(id), base);
+        let (kline, key) = match prov.get("env_key").and_then(Node::as_str) {
+            Some(name) if name.starts_with("sk-") || name.len() > 40 => (
+                prov.key_line("env_key").unwrap_or(*line),
+                // A key pasted where a variable name belongs: codex looks up a variable of that name.
+                KeyRef::placeholder("(a key pasted into env_key)", None, "env_key takes the NAME of a variable, not the key: codex fails with a missing-env error".into()),
+            ),
+            Some(name) => (prov.key_line("env_key").unwrap_or(*line), KeyRef::env(name, Some("env_key"))),
+            None => (*line, KeyRef::none()),
+        };
+        let mut d = Draft::new(kline, p, key).pointer(pointer(&["model_providers", id])).base(base, "config");
+        if active == Some(id.as_str()) {
+            d = d.model(model.clone());
+        }
+        if BUILT_IN.contains(&id.as_str()) {
+            d.key = d.key.with_note(format!("[model_providers.{id}] overrides a built-in provider and is silently ignored: use OPENAI_BASE_URL"));
+        }
+        out.push(d);
+    }
+    out
+}

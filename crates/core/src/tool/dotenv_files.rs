@@ -1,0 +1,29 @@
+//! Generic `.env` files in the home and in projects: every well-known key
+//! variable is a site. research/tool-configs.md §24.
+
+use super::*;
+
+pub static TOOL: Tool = Tool {
+    name: "dotenv",
+    display: ".env file",
+    home_files: &[FileRule { pattern: ".env", kind: FileKind::Dotenv(Flavor::Python) }],
+    workspace_files: &[
+        FileRule { pattern: ".env", kind: FileKind::Dotenv(Flavor::Python) },
+        FileRule { pattern: ".env.*", kind: FileKind::Dotenv(Flavor::Python) },
+        FileRule { pattern: "*.env", kind: FileKind::Dotenv(Flavor::Python) },
+    ],
+    other_os: &[],
+    expands: &[],
+    env_vars: &[],
+    dotenv: &[],
+    url_join: UrlJoin::TrimAndAppend,
+    process_family: &[],
+    extract,
+};
+
+fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
+    let Parsed::Dotenv(entries) = parsed else { return Vec::new() };
+    let mut out = env_pair_sites(ctx, &pairs_from_dotenv(entries));
+    out.extend(super::open_webui::sites(ctx, entries));
+    out
+}

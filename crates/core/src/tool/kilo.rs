@@ -1,0 +1,44 @@
+//! Kilo Code: the current opencode fork (`~/.config/kilo/`) and the legacy
+//! Roo-style extension whose keys sit in VS Code SecretStorage.
+//! research/tool-configs.md §4.
+
+use super::*;
+
+pub static TOOL: Tool = Tool {
+    name: "kilo",
+    display: "Kilo Code",
+    home_files: &[
+        FileRule { pattern: ".config/kilo/config.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/kilo/kilo.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/kilo/kilo.jsonc", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/kilo/opencode.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/kilo/opencode.jsonc", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".local/share/kilo/auth.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/Code/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+        FileRule { pattern: ".config/Cursor/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+        FileRule { pattern: ".vscode-server/data/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+    ],
+    workspace_files: &[
+        FileRule { pattern: "kilo.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: "kilo.jsonc", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".kilocode/kilo.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".kilo/kilo.json", kind: FileKind::Doc(Format::Json) },
+    ],
+    other_os: &["$XDG_DATA_HOME/kilo/auth.json", "/etc/kilo", "%ProgramData%\\kilo"],
+    expands: &["brace_env", "brace_file"],
+    env_vars: &["KILO_AUTH_CONTENT", "OPENROUTER_API_KEY"],
+    dotenv: &[],
+    url_join: UrlJoin::TrimAndAppend,
+    process_family: &["kilo", "kilocode.kilo-code"],
+    extract,
+};
+
+fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
+    match parsed {
+        Parsed::Marker => vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
+            .with_note("the legacy Kilo Code extension keeps its keys in VS Code SecretStorage (state.vscdb, encrypted): verify with keyhole-capture"))],
+        Parsed::Doc(doc) if ctx.path.ends_with("auth.json") => super::opencode::auth_json(ctx, doc),
+        Parsed::Doc(doc) => super::opencode::config(ctx, doc),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,52 @@
+//! Simon Willison's `llm` with llm-openrouter: `keys.json` beats the
+//! variable, and the variable is `OPENROUTER_KEY`. research/tool-configs.md §18.
+
+use super::*;
+
+pub static TOOL: Tool = Tool {
+    name: "llm",
+    display: "llm",
+    home_files: &[
+        FileRule { pattern: ".config/io.datasette.llm/keys.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".config/io.datasette.llm/extra-openai-models.yaml", kind: FileKind::Doc(Format::Yaml) },
+    ],
+    workspace_files: &[],
+    other_os: &["$LLM_USER_PATH/keys.json", "~/Library/Application Support/io.datasette.llm/keys.json", "%APPDATA%\\io.datasette.llm\\keys.json"],
+    expands: &[],
+    env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
+    dotenv: &[],
+    url_join: UrlJoin::TrimAndAppend,
+    process_family: &["/llm ", "bin/llm"],
+    extract,
+};
+
+fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
+    let Parsed::Doc(doc) = parsed else { return Vec::new() };
+    let mut out = Vec::new();
+    if ctx.path.ends_with("keys.json") {
+        for (alias, line, v) in doc.entries() {
+            if alias == "// Note" {
+                continue;
+            }
+            let p = provider::normalize(alias).unwrap_or_else(|| provider_for(Some(alias), None));
+            let Some(text) = v.as_str() else { continue };
+            out.push(Draft::new(*line, p, ctx.key_from_text(text, p)).pointer(pointer(&[alias])));
+        }
+        return out;
+    }
+    for (i, m) in doc.items().iter().enumerate() {
+        let Some(base) = str_at(m, "api_base") else { continue };
+        let p = provider_for(None, Some(base));
+        let key = match str_at(m, "api_key_name") {
+            Some(alias) => KeyRef::store(&format!("llm-keys.json:{alias}")),
+            None => KeyRef::none().with_note("with api_base set, llm does not send the openai key unless api_key_name names one"),
+        };
+        out.push(
+            Draft::new(m.key_line("api_base").unwrap_or(m.line), p, key)
+                .pointer(pointer(&[&i.to_string()]))
+                .model(str_at(m, "model_name").map(str::to_string))
+                .base(Some(base), "config"),
+        );
+    }
+    out
+}

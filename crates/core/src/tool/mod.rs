@@ -1,0 +1,389 @@
+//! The tool catalogue (SPEC §5): one file per AI tool, each a [`Tool`] entry
+//! of data plus an `extract` function that reads the tool's config shape.
+//!
+//! Everything keyhole-find, keyhole-env and keyhole-probe ask of a tool lives
+//! in its entry: where its files are, which syntaxes it expands, which
+//! variables it reads, which `.env` files it loads, how it joins URLs, and
+//! which processes belong to it.
+
+use std::path::Path;
+
+use crate::doc::{Format, Node};
+use crate::dotenv::{self, Flavor};
+use crate::provider::{self, AuthHeader, Provider, Scheme};
+use crate::record::KeyRef;
+use crate::secret::Fingerprint;
+use crate::shell::{self, Dialect, ShellValue};
+use crate::syntax;
+
+mod aider;
+mod claude_code;
+mod cline;
+mod codex;
+mod continue_dev;
+mod dotenv_files;
+mod goose;
+mod hermes;
+mod home_assistant;
+mod kilo;
+mod librechat;
+mod litellm;
+mod llm;
+mod open_webui;
+mod openclaw;
+mod opencode;
+mod openspace;
+mod roo;
+mod shell_startup;
+mod zed;
+
+/// How a file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Doc(Format),
+    Dotenv(Flavor),
+    Shell(Dialect),
+    /// A directory whose existence is the evidence (an extension's storage).
+    Marker,
+}
+
+/// A path pattern: `/`-separated, relative to the home or to a project
+/// directory; `*` matches within one component.
+#[derive(Clone, Copy, Debug)]
+pub struct FileRule {
+    pub pattern: &'static str,
+    pub kind: FileKind,
+}
+
+/// A `.env` file a tool loads, in the tool's precedence order.
+#[derive(Clone, Copy, Debug)]
+pub struct DotenvRule {
+    /// `~/…` for the home, otherwise relative to the working directory.
+    pub path: &'static str,
+    pub flavor: Flavor,
+    /// The file beats the process environment.
+    pub overrides_env: bool,
+}
+
+/// How a tool turns its base URL and an API path into a request URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlJoin {
+    /// Strip trailing slashes from the base, then append `/path`.
+    TrimAndAppend,
+    /// `base + "/" + path` as written: a trailing slash doubles.
+    Naive,
+    /// The Anthropic SDK: `base + "/v1/messages"` (the base has no `/v1`).
+    AnthropicSdk,
+}
+
+/// What a parsed file holds, by kind.
+pub enum Parsed<'a> {
+    Doc(&'a Node),
+    Dotenv(&'a [dotenv::Entry]),
+    Shell(&'a [shell::Assignment]),
+    Marker,
+}
+
+/// One site before the finder adds host, tool name, defaults and id.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub pointer: Option<String>,
+    /// Distinguishes sites of one file without a pointer (`#VAR@line`).
+    pub id_suffix: Option<String>,
+    pub line: u32,
+    pub provider: &'static Provider,
+    pub model: Option<String>,
+    /// `(url, from)`; `None` takes the provider's default.
+    pub base_url: Option<(String, String)>,
+    pub auth: Option<(AuthHeader, Scheme)>,
+    pub key: KeyRef,
+}
+
+impl Draft {
+    pub fn new(line: u32, provider: &'static Provider, key: KeyRef) -> Self {
+        Draft { pointer: None, id_suffix: None, line, provider, model: None, base_url: None, auth: None, key }
+    }
+    pub fn pointer(mut self, p: impl Into<String>) -> Self {
+        self.pointer = Some(p.into());
+        self
+    }
+    pub fn suffix(mut self, s: impl Into<String>) -> Self {
+        self.id_suffix = Some(s.into());
+        self
+    }
+    pub fn model(mut self, m: Option<String>) -> Self {
+        self.model = m.filter(|m| !m.is_empty());
+        self
+    }
+    pub fn base(mut self, url: Option<&str>, from: &str) -> Self {
+        if let Some(u) = url.filter(|u| !u.trim().is_empty()) {
+            self.base_url = Some((u.to_string(), from.to_string()));
+        }
+        self
+    }
+    pub fn auth(mut self, h: AuthHeader, s: Scheme) -> Self {
+        self.auth = Some((h, s));
+        self
+    }
+}
+
+/// What an extractor knows about the file it reads.
+pub struct FileCtx<'a> {
+    pub path: &'a Path,
+    pub home: &'a Path,
+    pub tool: &'static Tool,
+}
+
+impl FileCtx<'_> {
+    /// Resolve `~/…` and relative paths the way the tool does: against the
+    /// home, or the config file's directory. Records never hold `~`.
+    pub fn resolve(&self, p: &str) -> String {
+        let p = p.trim();
+        if let Some(rest) = p.strip_prefix("~/") {
+            return self.home.join(rest).display().to_string();
+        }
+        if p == "~" {
+            return self.home.display().to_string();
+        }
+        let path = Path::new(p);
+        if path.is_absolute() {
+            return p.to_string();
+        }
+        self.path.parent().unwrap_or(Path::new("/")).join(path).display().to_string()
+    }
+
+    /// The key reference for a key field's text, as this tool reads it.
+    pub fn key_from_text(&self, text: &str, provider: &Provider) -> KeyRef {
+        match syntax::classify(self.tool.name, self.tool.expands, text) {
+            Some(mut k) => {
+                if let Some(p) = k.path.take() {
+                    k.path = Some(self.resolve(&p));
+                }
+                k
+            }
+            None => KeyRef::literal(Fingerprint::of(text.as_bytes(), Some(provider))),
+        }
+    }
+
+    /// A key field that may be a string, a SecretRef-like object, or absent.
+    pub fn key_from_node(&self, node: Option<&Node>, provider: &Provider) -> Option<KeyRef> {
+        let n = node?;
+        if let Some(s) = n.as_str() {
+            return Some(self.key_from_text(s, provider));
+        }
+        if n.is_map() {
+            // SecretRef objects: {source: env|file|exec, id: …} (OpenClaw and others).
+            let source = n.get("source").and_then(Node::as_str).unwrap_or("");
+            let id = n.get("id").and_then(Node::as_str).unwrap_or("");
+            return Some(match source {
+                "env" => KeyRef::env(id, Some("secret_ref")),
+                "file" => KeyRef::file(&self.resolve(id)),
+                "exec" => KeyRef::command(id),
+                other => KeyRef::store(if other.is_empty() { "secret_ref" } else { other }),
+            });
+        }
+        None
+    }
+}
+
+pub struct Tool {
+    pub name: &'static str,
+    pub display: &'static str,
+    /// Files under the home directory (Linux layout).
+    pub home_files: &'static [FileRule],
+    /// Files in project directories (the paths given to keyhole-find, and
+    /// projects found under the home).
+    pub workspace_files: &'static [FileRule],
+    /// The same files on macOS and Windows, for people and man pages.
+    pub other_os: &'static [&'static str],
+    /// Substitution syntaxes the tool expands in key fields (see `syntax`).
+    pub expands: &'static [&'static str],
+    /// Variables the tool reads on its own, in its precedence order.
+    pub env_vars: &'static [&'static str],
+    /// `.env` files the tool loads, highest precedence first.
+    pub dotenv: &'static [DotenvRule],
+    pub url_join: UrlJoin,
+    /// Substrings of a process command line that mark the tool's processes.
+    pub process_family: &'static [&'static str],
+    pub extract: fn(&FileCtx, &Parsed) -> Vec<Draft>,
+}
+
+pub static TOOLS: &[&Tool] = &[
+    &continue_dev::TOOL,
+    &litellm::TOOL,
+    &aider::TOOL,
+    &opencode::TOOL,
+    &kilo::TOOL,
+    &openclaw::TOOL,
+    &openspace::TOOL,
+    &hermes::TOOL,
+    &cline::TOOL,
+    &roo::TOOL,
+    &home_assistant::TOOL,
+    &claude_code::TOOL,
+    &codex::TOOL,
+    &goose::TOOL,
+    &zed::TOOL,
+    &llm::TOOL,
+    &open_webui::TOOL,
+    &librechat::TOOL,
+    &dotenv_files::TOOL,
+    &shell_startup::TOOL,
+];
+
+pub fn get(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().copied().find(|t| t.name == name)
+}
+
+/// Does a `/`-separated relative path match a pattern with `*` components?
+pub fn matches(pattern: &str, rel: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut r = rel.split('/');
+    loop {
+        match (p.next(), r.next()) {
+            (None, None) => return true,
+            (Some(pp), Some(rr)) if glob(pp, rr) => {}
+            _ => return false,
+        }
+    }
+}
+
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((pre, post)) => name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post),
+    }
+}
+
+// ---- helpers shared by the tool entries ----
+
+/// JSON pointer of a path of keys and indices.
+pub fn pointer(parts: &[&str]) -> String {
+    let mut s = String::new();
+    for p in parts {
+        s.push('/');
+        s.push_str(&p.replace('~', "~0").replace('/', "~1"));
+    }
+    s
+}
+
+pub fn str_at<'a>(n: &'a Node, key: &str) -> Option<&'a str> {
+    n.get(key).and_then(Node::as_str)
+}
+
+/// The provider for a base URL, else the named one, else OpenAI-compatible.
+pub fn provider_for(named: Option<&str>, base_url: Option<&str>) -> &'static Provider {
+    base_url
+        .and_then(provider::by_url)
+        .or_else(|| named.and_then(provider::normalize))
+        .unwrap_or_else(|| provider::get("openai-compatible").expect("catalogue has openai-compatible"))
+}
+
+/// Sites from `NAME=value` pairs (dotenv entries or shell assignments):
+/// every well-known key variable becomes a site; a base-URL variable in the
+/// same file sets the base of that provider's sites.
+pub fn env_pair_sites(_ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec<Draft> {
+    let mut out = Vec::new();
+    for (name, line, value) in pairs {
+        let Some(p) = key_var_provider(name) else { continue };
+        let key = match value {
+            PairValue::Text(t) => KeyRef::literal(Fingerprint::of(t.as_bytes(), Some(p))),
+            PairValue::Var(v) => KeyRef::env(v, Some("dollar")),
+            PairValue::Command(c) => KeyRef::command(c),
+            PairValue::Mixed(raw, vars) => match vars.first() {
+                Some(v) => KeyRef::placeholder(raw, Some(v), format!("the value mixes text with ${v}: the key is built at run time")),
+                None => KeyRef::literal(Fingerprint::of(raw.as_bytes(), Some(p))),
+            },
+        };
+        let base = pairs.iter().rev().find_map(|(n, _, v)| match v {
+            PairValue::Text(t) if p.base_vars.contains(&n.as_str()) && !t.is_empty() => Some((t.clone(), n.clone())),
+            _ => None,
+        });
+        let mut d = Draft::new(*line, p, key).suffix(format!("{name}@{line}"));
+        if let Some((url, var)) = base {
+            d = d.base(Some(&url), &format!("env:{var}"));
+        }
+        if name == "ANTHROPIC_AUTH_TOKEN" {
+            d = d.auth(AuthHeader::Authorization, Scheme::Bearer);
+        }
+        out.push(d);
+    }
+    out
+}
+
+pub enum PairValue {
+    Text(String),
+    Var(String),
+    Command(String),
+    Mixed(String, Vec<String>),
+}
+
+pub fn pairs_from_dotenv(entries: &[dotenv::Entry]) -> Vec<(String, u32, PairValue)> {
+    entries
+        .iter()
+        .map(|e| {
+            let v = if e.interpolates.len() == 1 && e.value.trim() == format!("${{{}}}", e.interpolates[0]) {
+                PairValue::Var(e.interpolates[0].clone())
+            } else if !e.interpolates.is_empty() {
+                PairValue::Mixed(e.value.clone(), e.interpolates.clone())
+            } else {
+                PairValue::Text(e.value.clone())
+            };
+            (e.name.clone(), e.line, v)
+        })
+        .collect()
+}
+
+pub fn pairs_from_shell(assignments: &[shell::Assignment]) -> Vec<(String, u32, PairValue)> {
+    assignments
+        .iter()
+        .filter(|a| !a.command_prefix)
+        .map(|a| {
+            let v = match &a.value {
+                ShellValue::Literal(t) => PairValue::Text(t.clone()),
+                ShellValue::Var(v) => PairValue::Var(v.clone()),
+                ShellValue::Command(c) => PairValue::Command(c.clone()),
+                ShellValue::Mixed { raw, vars } => PairValue::Mixed(raw.clone(), vars.clone()),
+            };
+            (a.name.clone(), a.line, v)
+        })
+        .collect()
+}
+
+/// Well-known key variables beyond the providers' own (tool-specific ones).
+const EXTRA_KEY_VARS: &[(&str, &str)] = &[("OPENSPACE_LLM_API_KEY", "openrouter"), ("AIDER_OPENAI_API_KEY", "openai"), ("AIDER_ANTHROPIC_API_KEY", "anthropic")];
+
+pub fn key_var_provider(name: &str) -> Option<&'static Provider> {
+    provider::by_key_var(name).or_else(|| {
+        EXTRA_KEY_VARS.iter().find(|(v, _)| *v == name).and_then(|(_, p)| provider::get(p))
+    })
+}
+
+/// Every well-known key variable, for scanners and keyhole-env.
+pub fn well_known_key_vars() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = provider::PROVIDERS.iter().flat_map(|p| p.key_vars.iter().copied()).collect();
+    v.extend(EXTRA_KEY_VARS.iter().map(|(n, _)| *n));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches(".continue/agents/*.yaml", ".continue/agents/a.yaml"));
+        assert!(!matches(".continue/agents/*.yaml", ".continue/agents/a.json"));
+        assert!(matches(".env.*", ".env.local"));
+        assert!(!matches(".env", "x/.env"));
+    }
+
+    #[test]
+    fn catalogue_names_are_unique() {
+        let mut names: Vec<_> = TOOLS.iter().map(|t| t.name).collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+}

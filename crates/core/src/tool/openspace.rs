@@ -1,0 +1,39 @@
+//! OpenSpace (HKUDS): configured only through `OPENSPACE_LLM_*` variables
+//! and its package `.env`. research/tool-configs.md §8.
+
+use super::*;
+
+pub static TOOL: Tool = Tool {
+    name: "openspace",
+    display: "OpenSpace",
+    home_files: &[FileRule { pattern: ".openspace/.env", kind: FileKind::Dotenv(Flavor::Python) }],
+    workspace_files: &[FileRule { pattern: "openspace/.env", kind: FileKind::Dotenv(Flavor::Python) }],
+    other_os: &[],
+    expands: &[],
+    env_vars: &["OPENSPACE_LLM_API_KEY", "OPENROUTER_API_KEY", "OR_API_KEY"],
+    dotenv: &[DotenvRule { path: "openspace/.env", flavor: Flavor::Python, overrides_env: false }],
+    url_join: UrlJoin::TrimAndAppend,
+    process_family: &["openspace"],
+    extract,
+};
+
+fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
+    let Parsed::Dotenv(entries) = parsed else { return Vec::new() };
+    let mut sites = env_pair_sites(ctx, &pairs_from_dotenv(entries));
+    let base = entries.iter().rev().find(|e| e.name == "OPENSPACE_LLM_API_BASE").map(|e| e.value.clone());
+    let model = entries.iter().rev().find(|e| e.name == "OPENSPACE_MODEL").map(|e| e.value.clone());
+    for s in &mut sites {
+        if s.id_suffix.as_deref().is_some_and(|x| x.starts_with("OPENSPACE_LLM_API_KEY@")) {
+            if let Some(b) = &base {
+                s.base_url = Some((b.clone(), "env:OPENSPACE_LLM_API_BASE".into()));
+            }
+            if let Some(m) = &model {
+                if let Some((p, rest)) = provider::by_model_prefix(m) {
+                    s.provider = p;
+                    s.model = Some(rest.to_string());
+                }
+            }
+        }
+    }
+    sites
+}
