@@ -101,10 +101,8 @@ pub fn parse(text: &str, format: Format) -> Result<Node, ParseError> {
 // ---- YAML ----
 
 pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
-    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| ParseError {
-        line: Some(e.marker().line() as u32),
-        message: e.info().to_string(),
-    })?;
+    let docs = MarkedYamlOwned::load_from_str(text)
+        .map_err(|e| ParseError { line: Some(e.marker().line() as u32), message: e.info().to_string() })?;
     match docs.into_iter().next() {
         Some(d) => Ok(from_yaml(&d, 1)),
         None => Ok(Node { line: 1, kind: Kind::Null }),
@@ -119,9 +117,7 @@ fn from_yaml(y: &MarkedYamlOwned, fallback_line: u32) -> Node {
     let kind = match &y.data {
         YamlDataOwned::Value(s) => scalar(s),
         YamlDataOwned::Representation(s, _, _) => Kind::Str(s.clone()),
-        YamlDataOwned::Sequence(items) => {
-            Kind::Seq(items.iter().map(|i| from_yaml(i, line)).collect())
-        }
+        YamlDataOwned::Sequence(items) => Kind::Seq(items.iter().map(|i| from_yaml(i, line)).collect()),
         YamlDataOwned::Mapping(map) => {
             let mut entries = Vec::with_capacity(map.len());
             for (k, v) in map.iter() {
@@ -234,10 +230,8 @@ fn from_json(v: &jsonc_parser::ast::Value, idx: &LineIndex) -> Node {
 
 pub fn parse_toml(text: &str) -> Result<Node, ParseError> {
     let idx = LineIndex::new(text);
-    let doc = toml_edit::Document::parse(text.to_string()).map_err(|e| ParseError {
-        line: e.span().map(|s| idx.line(s.start)),
-        message: e.message().to_string(),
-    })?;
+    let doc = toml_edit::Document::parse(text.to_string())
+        .map_err(|e| ParseError { line: e.span().map(|s| idx.line(s.start)), message: e.message().to_string() })?;
     Ok(toml_table(doc.as_table(), &idx, 1))
 }
 

@@ -79,11 +79,7 @@ pub fn parse(text: &str, flavor: Flavor) -> Vec<Entry> {
         } else {
             unquoted(rest, flavor)
         };
-        let interpolates = if flavor == Flavor::Python && quote != Some('\'') {
-            refs(&value)
-        } else {
-            Vec::new()
-        };
+        let interpolates = if flavor == Flavor::Python && quote != Some('\'') { refs(&value) } else { Vec::new() };
         out.push(Entry { name, value, line: start_line, exported, interpolates });
     }
     out

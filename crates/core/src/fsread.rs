@@ -20,14 +20,30 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::NotRegular(k) => write!(f, "is a {k}, not a regular file; skipped"),
-            ReadError::TooLarge(n) => write!(f, "is {} MiB, over the size cap; skipped (raise it with --max-filesize)", n / (1024 * 1024)),
+            ReadError::TooLarge(n) => {
+                write!(f, "is {} MiB, over the size cap; skipped (raise it with --max-filesize)", n / (1024 * 1024))
+            }
             ReadError::Binary => write!(f, "is binary (has NUL bytes); skipped"),
             ReadError::Io(e) => match e.raw_os_error() {
-                Some(libc::EACCES) | Some(libc::EPERM) => write!(f, "cannot be read: permission denied (run as its owner, or check its mode)"),
+                Some(libc::EACCES) | Some(libc::EPERM) => {
+                    write!(f, "cannot be read: permission denied (run as its owner, or check its mode)")
+                }
                 Some(libc::ELOOP) => write!(f, "is a symbolic link loop; skipped"),
                 Some(libc::ENOENT) => write!(f, "vanished while being read; skipped"),
                 _ => write!(f, "cannot be read: {e}"),
             },
+        }
+    }
+}
+
+impl ReadError {
+    /// Not the user's config failing to be read, but something that is not
+    /// a config at all (a FIFO, a loop, a file gone, a huge or binary file):
+    /// noted and skipped rather than reported as an error.
+    pub fn is_skip(&self) -> bool {
+        match self {
+            ReadError::Io(e) => matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOENT) | Some(libc::ENOTDIR)),
+            _ => true,
         }
     }
 }

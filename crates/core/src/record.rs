@@ -54,12 +54,7 @@ impl KeyRef {
         KeyRef { from: "literal".into(), fp: Some(fp), ..Default::default() }
     }
     pub fn env(var: &str, syntax: Option<&str>) -> Self {
-        KeyRef {
-            from: "env".into(),
-            var: Some(var.into()),
-            syntax: syntax.map(str::to_string),
-            ..Default::default()
-        }
+        KeyRef { from: "env".into(), var: Some(var.into()), syntax: syntax.map(str::to_string), ..Default::default() }
     }
     pub fn placeholder(text: &str, var: Option<&str>, note: String) -> Self {
         KeyRef {

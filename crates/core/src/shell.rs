@@ -210,7 +210,25 @@ fn is_name(s: &str) -> bool {
 }
 
 fn starts_command(w: &str) -> bool {
-    matches!(w, ";" | "&&" | "||" | "|" | "&" | "(" | ")" | "then" | "do" | "else" | "{" | "}" | "!" | "elif" | "if" | "while" | "until")
+    matches!(
+        w,
+        ";" | "&&"
+            | "||"
+            | "|"
+            | "&"
+            | "("
+            | ")"
+            | "then"
+            | "do"
+            | "else"
+            | "{"
+            | "}"
+            | "!"
+            | "elif"
+            | "if"
+            | "while"
+            | "until"
+    )
 }
 
 /// Logical lines: backslash-newline joined, with the line each starts on.
@@ -393,7 +411,18 @@ mod tests {
     fn export_forms() {
         let v = a("export A=1\nB='two words'\nexport B\ndeclare -x C=\"x\"\nD=4 cmd\n[ -f x ] && export E=$HOME/k\nF=$(cat ~/.k)\n# export G=1\nH=\"$I\"\n");
         let names: Vec<_> = v.iter().map(|x| (x.name.as_str(), x.exported, x.line)).collect();
-        assert_eq!(names, vec![("A", true, 1), ("B", true, 2), ("C", true, 4), ("D", false, 5), ("E", true, 6), ("F", false, 7), ("H", false, 9)]);
+        assert_eq!(
+            names,
+            vec![
+                ("A", true, 1),
+                ("B", true, 2),
+                ("C", true, 4),
+                ("D", false, 5),
+                ("E", true, 6),
+                ("F", false, 7),
+                ("H", false, 9)
+            ]
+        );
         assert_eq!(v[1].value, ShellValue::Literal("two words".into()));
         assert!(v[3].command_prefix);
         assert_eq!(v[5].value, ShellValue::Command("cat ~/.k".into()));

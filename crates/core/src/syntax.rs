@@ -27,13 +27,43 @@ pub enum Yields {
 }
 
 pub static SYNTAXES: &[Syntax] = &[
-    Syntax { name: "secrets", form: "${{ secrets.NAME }}", pattern: r"\$\{\{\s*secrets\.([^}\s]+)\s*\}\}", yields: Yields::Var },
-    Syntax { name: "inputs", form: "${{ inputs.NAME }}", pattern: r"\$\{\{\s*inputs\.([^}\s]+)\s*\}\}", yields: Yields::Var },
-    Syntax { name: "vscode_env", form: "${env:NAME}", pattern: r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}", yields: Yields::Var },
-    Syntax { name: "os_environ", form: "os.environ/NAME", pattern: r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$", yields: Yields::Var },
-    Syntax { name: "brace_env", form: "{env:NAME}", pattern: r"(?:^|[^$])\{env:([A-Za-z_][A-Za-z0-9_]*)\}", yields: Yields::Var },
+    Syntax {
+        name: "secrets",
+        form: "${{ secrets.NAME }}",
+        pattern: r"\$\{\{\s*secrets\.([^}\s]+)\s*\}\}",
+        yields: Yields::Var,
+    },
+    Syntax {
+        name: "inputs",
+        form: "${{ inputs.NAME }}",
+        pattern: r"\$\{\{\s*inputs\.([^}\s]+)\s*\}\}",
+        yields: Yields::Var,
+    },
+    Syntax {
+        name: "vscode_env",
+        form: "${env:NAME}",
+        pattern: r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}",
+        yields: Yields::Var,
+    },
+    Syntax {
+        name: "os_environ",
+        form: "os.environ/NAME",
+        pattern: r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$",
+        yields: Yields::Var,
+    },
+    Syntax {
+        name: "brace_env",
+        form: "{env:NAME}",
+        pattern: r"(?:^|[^$])\{env:([A-Za-z_][A-Za-z0-9_]*)\}",
+        yields: Yields::Var,
+    },
     Syntax { name: "brace_file", form: "{file:PATH}", pattern: r"\{file:([^}]+)\}", yields: Yields::File },
-    Syntax { name: "dollar_brace", form: "${NAME}", pattern: r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}", yields: Yields::Var },
+    Syntax {
+        name: "dollar_brace",
+        form: "${NAME}",
+        pattern: r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}",
+        yields: Yields::Var,
+    },
     Syntax { name: "dollar", form: "$NAME", pattern: r"^\$([A-Za-z_][A-Za-z0-9_]*)$", yields: Yields::Var },
     Syntax { name: "cmd", form: "cmd:COMMAND", pattern: r"^cmd:(.+)$", yields: Yields::Command },
 ];
@@ -47,9 +77,10 @@ pub fn get(name: &str) -> Option<&'static Syntax> {
 
 /// The first syntax found in `value`, with the captured name.
 pub fn detect(value: &str) -> Option<(&'static Syntax, String)> {
-    SYNTAXES.iter().zip(COMPILED.iter()).find_map(|(s, re)| {
-        re.captures(value).and_then(|c| c.get(1)).map(|m| (s, m.as_str().to_string()))
-    })
+    SYNTAXES
+        .iter()
+        .zip(COMPILED.iter())
+        .find_map(|(s, re)| re.captures(value).and_then(|c| c.get(1)).map(|m| (s, m.as_str().to_string())))
 }
 
 /// Whether a variable name is acceptable to a syntax variant a tool uses
@@ -83,6 +114,10 @@ pub fn classify(tool: &str, expands: &[&str], value: &str) -> Option<KeyRef> {
                 k
             }
         });
+    }
+    if expands.contains(&"dollar_brace_upper") && syntax.name == "dollar_brace" {
+        let note = format!("{tool} expands ${{NAME}} only for upper-case names: {value} stays literal");
+        return Some(KeyRef::placeholder(value, Some(&captured), note));
     }
     let forms: Vec<&str> = expands
         .iter()

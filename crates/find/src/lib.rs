@@ -1,0 +1,491 @@
+//! keyhole-find: every place on this machine where an AI tool takes an API
+//! credential from, as `site` records (SPEC §3.1).
+//!
+//! Two sources of candidate files: the catalogued locations under the home
+//! (each tool entry's `home_files`), and a bounded walk of the home and of
+//! the paths given on the command line for project-level files
+//! (`workspace_files`). Every file is read once, safely (no FIFO, no device,
+//! capped size), parsed by a real parser that keeps lines, and handed to
+//! each tool whose rule matched it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use keyhole_core::doc::{self, Node};
+use keyhole_core::dotenv;
+use keyhole_core::fsread::{self, ReadError};
+use keyhole_core::provider;
+use keyhole_core::record::{Auth, ErrorRecord, Site, Source, VERSION};
+use keyhole_core::shell;
+use keyhole_core::tool::{self, Draft, FileCtx, FileKind, FileRule, Parsed, Tool, TOOLS};
+use walkdir::WalkDir;
+
+pub const TOOL_NAME: &str = "keyhole-find";
+
+/// Directory names never descended into: dependency trees, VCS data,
+/// build output, virtualenvs and caches.
+const PRUNE: &[&str] = &[
+    "node_modules",
+    ".git",
+    ".hg",
+    ".svn",
+    "target",
+    "venv",
+    ".venv",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
+    "dist",
+    "build",
+    ".next",
+    ".nuxt",
+    ".gradle",
+    ".m2",
+    ".cargo",
+    ".rustup",
+    ".npm",
+    ".pnpm-store",
+    ".yarn",
+    ".cache",
+    "snap",
+    ".local",
+    ".mozilla",
+    ".vscode-server",
+    ".steam",
+    "Library",
+    ".Trash",
+    "vendor",
+    "bower_components",
+    ".terraform",
+];
+
+/// Hidden directories that hold project-level AI-tool configs; every other
+/// hidden directory is skipped by the walk (the catalogued home locations
+/// cover the home's own).
+const HIDDEN_KEEP: &[&str] =
+    &[".continue", ".claude", ".opencode", ".kilocode", ".kilo", ".zed", ".storage", ".homeassistant", ".vscode"];
+
+/// Files whose tool is known only from their content (a LiteLLM proxy
+/// config is any YAML with a `model_list`): a parse failure is not an error.
+const SNIFFED: &[&str] = &["config.yaml", "config.yml"];
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub home: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub max_depth: usize,
+    pub max_filesize: u64,
+    pub walk_home: bool,
+    pub tools: Vec<String>,
+    pub provider_urls: BTreeMap<String, String>,
+    pub host: String,
+}
+
+/// What a run found: sites, errors (each an `error` record), and notes for people.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub sites: Vec<Site>,
+    pub errors: Vec<ErrorRecord>,
+    pub notes: Vec<String>,
+    /// How many candidate files were read.
+    pub files_read: usize,
+}
+
+/// One output line, in the deterministic order of the output.
+pub enum Item<'a> {
+    Site(&'a Site),
+    Error(&'a ErrorRecord),
+}
+
+impl Outcome {
+    /// Sites and errors, sorted by file, line and id.
+    pub fn ordered(&self) -> Vec<Item<'_>> {
+        let mut v: Vec<(String, u32, String, Item)> = self
+            .sites
+            .iter()
+            .map(|s| (s.source.file.clone(), s.source.line, s.id.clone(), Item::Site(s)))
+            .chain(
+                self.errors
+                    .iter()
+                    .map(|e| (e.file.clone().unwrap_or_default(), e.line.unwrap_or(0), String::new(), Item::Error(e))),
+            )
+            .collect();
+        v.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+        v.into_iter().map(|(_, _, _, i)| i).collect()
+    }
+}
+
+/// A file to read, and the tools that read it.
+#[derive(Default)]
+struct Candidate {
+    kind: Option<FileKind>,
+    tools: Vec<&'static Tool>,
+    sniffed_only: bool,
+}
+
+pub fn find(opts: &Options) -> Outcome {
+    let mut out = Outcome::default();
+    let selected: Vec<&'static Tool> =
+        TOOLS.iter().copied().filter(|t| opts.tools.is_empty() || opts.tools.iter().any(|n| n == t.name)).collect();
+    // Keyed by path as found, in a stable order.
+    let mut cands: BTreeMap<PathBuf, Candidate> = BTreeMap::new();
+    let mut add = |path: PathBuf, kind: FileKind, tool: &'static Tool, sniffed: bool| {
+        let c = cands.entry(path).or_default();
+        if c.kind.is_none() {
+            c.kind = Some(kind);
+            c.sniffed_only = sniffed;
+        } else {
+            c.sniffed_only &= sniffed;
+        }
+        if !c.tools.iter().any(|t| t.name == tool.name) {
+            c.tools.push(tool);
+        }
+    };
+
+    // 1. Catalogued locations under the home.
+    for t in &selected {
+        for rule in t.home_files {
+            for p in expand(&opts.home, rule.pattern, rule.kind == FileKind::Marker) {
+                add(p, rule.kind, t, false);
+            }
+        }
+    }
+
+    // 2. The walk: the home (bounded) and every directory given.
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if opts.walk_home {
+        roots.push(opts.home.clone());
+    }
+    for p in &opts.paths {
+        match std::fs::metadata(p) {
+            Ok(md) if md.is_dir() => roots.push(p.clone()),
+            Ok(_) => {
+                let matched = match_workspace(p, &selected, true);
+                if matched.is_empty() {
+                    match sniff_tools(p, &selected) {
+                        Some((kind, tools)) => tools.into_iter().for_each(|t| add(p.clone(), kind, t, false)),
+                        None => out.notes.push(format!(
+                            "{}: no catalogued tool reads a file like this; skipped (see --list-tools)",
+                            p.display()
+                        )),
+                    }
+                }
+                for (t, rule) in matched {
+                    add(p.clone(), rule.kind, t, false);
+                }
+            }
+            Err(e) => out.errors.push(
+                ErrorRecord::new(TOOL_NAME, format!("{}: {}", p.display(), ReadError::Io(e)))
+                    .at_file(&p.display().to_string(), None),
+            ),
+        }
+    }
+    for root in &roots {
+        walk(root, opts.max_depth, &selected, &mut out.notes, &mut |p, t, rule| {
+            let sniffed = SNIFFED.contains(&rule.pattern);
+            add(p, rule.kind, t, sniffed)
+        });
+    }
+
+    // 3. Read, parse and extract; one read per file, the same real file once.
+    let mut seen_real: HashSet<(PathBuf, &'static str)> = HashSet::new();
+    for (path, cand) in &cands {
+        let Some(kind) = cand.kind else { continue };
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        let tools: Vec<&'static Tool> =
+            cand.tools.iter().copied().filter(|t| seen_real.insert((real.clone(), t.name))).collect();
+        if tools.is_empty() {
+            continue;
+        }
+        let file = path.display().to_string();
+        if kind == FileKind::Marker {
+            for t in &tools {
+                let ctx = FileCtx { path, home: &opts.home, tool: t };
+                for d in (t.extract)(&ctx, &Parsed::Marker) {
+                    out.sites.push(to_site(d, t, &file, opts));
+                }
+            }
+            continue;
+        }
+        let text = match fsread::read_text(path, opts.max_filesize) {
+            Ok(t) => t,
+            Err(e) if e.is_skip() => {
+                out.notes.push(format!("{file} {e}"));
+                continue;
+            }
+            Err(e) => {
+                out.errors.push(ErrorRecord::new(TOOL_NAME, format!("{file} {e}")).at_file(&file, None));
+                continue;
+            }
+        };
+        out.files_read += 1;
+        let parsed_doc;
+        let parsed_env;
+        let parsed_sh;
+        let parsed = match kind {
+            FileKind::Doc(f) => match doc::parse(&text, f) {
+                Ok(n) => {
+                    parsed_doc = n;
+                    Parsed::Doc(&parsed_doc)
+                }
+                Err(e) if cand.sniffed_only => {
+                    out.notes.push(format!("{file}: not parsed as a LiteLLM config ({})", e.message));
+                    continue;
+                }
+                Err(e) => {
+                    let at = e.line.map(|l| format!(" at line {l}")).unwrap_or_default();
+                    out.errors.push(
+                        ErrorRecord::new(
+                            TOOL_NAME,
+                            format!(
+                                "{file}: does not parse{at}: {}; its sites are missing until it is fixed",
+                                e.message
+                            ),
+                        )
+                        .at_file(&file, e.line),
+                    );
+                    continue;
+                }
+            },
+            FileKind::Dotenv(flavor) => {
+                parsed_env = dotenv::parse(&text, flavor);
+                Parsed::Dotenv(&parsed_env)
+            }
+            FileKind::Shell(d) => {
+                parsed_sh = shell::assignments(&text, d);
+                Parsed::Shell(&parsed_sh)
+            }
+            FileKind::Marker => unreachable!("handled above"),
+        };
+        let owned_dotenv = matches!(parsed, Parsed::Dotenv(_)) && tools.iter().any(|t| t.name != "dotenv");
+        for t in &tools {
+            // A tool's own .env (e.g. ~/.hermes/.env) is reported once, as that tool's.
+            if owned_dotenv && t.name == "dotenv" {
+                continue;
+            }
+            let ctx = FileCtx { path, home: &opts.home, tool: t };
+            for d in (t.extract)(&ctx, &parsed) {
+                out.sites.push(to_site(d, t, &file, opts));
+            }
+        }
+    }
+    dedupe_ids(&mut out.sites);
+    out
+}
+
+/// Expand a home pattern with `*` components into the paths that exist.
+fn expand(home: &Path, pattern: &str, want_dir: bool) -> Vec<PathBuf> {
+    let mut current = vec![home.to_path_buf()];
+    let parts: Vec<&str> = pattern.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let mut next = Vec::new();
+        for dir in &current {
+            if part.contains('*') {
+                let Ok(rd) = std::fs::read_dir(dir) else { continue };
+                let mut names: Vec<PathBuf> = rd
+                    .flatten()
+                    .filter(|e| e.file_name().to_str().is_some_and(|n| tool::matches(part, n)))
+                    .map(|e| e.path())
+                    .collect();
+                names.sort();
+                next.extend(names);
+            } else {
+                next.push(dir.join(part));
+            }
+        }
+        current = next
+            .into_iter()
+            .filter(|p| match std::fs::symlink_metadata(p) {
+                // Symlinked dotfiles are common: follow links for catalogued files.
+                Ok(md) if md.file_type().is_symlink() => true,
+                Ok(md) => !last || (want_dir == md.is_dir()) || !md.is_dir(),
+                Err(_) => false,
+            })
+            .collect();
+    }
+    if want_dir {
+        current.retain(|p| p.is_dir());
+    }
+    current
+}
+
+/// Tools whose workspace rules (or, for a file named on the command line,
+/// home rules too) match the end of `path`.
+fn match_workspace(path: &Path, tools: &[&'static Tool], include_home: bool) -> Vec<(&'static Tool, FileRule)> {
+    let comps: Vec<String> = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let mut out = Vec::new();
+    for t in tools {
+        let rules = t.workspace_files.iter().chain(if include_home { t.home_files.iter() } else { [].iter() });
+        for rule in rules {
+            if rule.kind == FileKind::Marker {
+                continue;
+            }
+            let n = rule.pattern.split('/').count();
+            if comps.len() < n {
+                continue;
+            }
+            let tail = comps[comps.len() - n..].join("/");
+            if tool::matches(rule.pattern, &tail) {
+                out.push((*t, *rule));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A file named on the command line that matches no rule: guess by extension.
+fn sniff_tools(path: &Path, tools: &[&'static Tool]) -> Option<(FileKind, Vec<&'static Tool>)> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let pick =
+        |names: &[&str]| -> Vec<&'static Tool> { tools.iter().copied().filter(|t| names.contains(&t.name)).collect() };
+    let (kind, names): (FileKind, &[&str]) = if name.ends_with(".yaml") || name.ends_with(".yml") {
+        (FileKind::Doc(doc::Format::Yaml), &["litellm", "continue", "librechat"])
+    } else if name.ends_with(".json") || name.ends_with(".jsonc") || name.ends_with(".json5") {
+        (FileKind::Doc(doc::Format::Json), &["opencode", "continue"])
+    } else if name.ends_with(".toml") {
+        (FileKind::Doc(doc::Format::Toml), &["codex"])
+    } else if name.contains("env") {
+        (FileKind::Dotenv(dotenv::Flavor::Python), &["dotenv"])
+    } else if name.ends_with(".sh") || name.ends_with("rc") || name.ends_with("profile") {
+        (FileKind::Shell(shell::Dialect::Posix), &["shell"])
+    } else {
+        return None;
+    };
+    let t = pick(names);
+    (!t.is_empty()).then_some((kind, t))
+}
+
+fn walk(
+    root: &Path,
+    max_depth: usize,
+    tools: &[&'static Tool],
+    notes: &mut Vec<String>,
+    found: &mut dyn FnMut(PathBuf, &'static Tool, FileRule),
+) {
+    // Only names that some workspace rule could match are looked at closely.
+    let it = WalkDir::new(root).max_depth(max_depth).follow_links(false).sort_by_file_name().into_iter();
+    let it = it.filter_entry(|e| {
+        if e.depth() == 0 || !e.file_type().is_dir() {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        if PRUNE.contains(&name.as_ref()) {
+            return false;
+        }
+        !name.starts_with('.') || HIDDEN_KEEP.contains(&name.as_ref())
+    });
+    let mut first_names: HashMap<&'static str, ()> = HashMap::new();
+    for t in tools {
+        for r in t.workspace_files {
+            first_names.insert(r.pattern.rsplit('/').next().unwrap_or(r.pattern), ());
+        }
+    }
+    let name_could_match = |n: &str| first_names.keys().any(|p| tool::matches(p, n));
+    for entry in it {
+        let e = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                // Unreadable directories and loops are noted, never fatal.
+                let p = err.path().map(|p| p.display().to_string()).unwrap_or_default();
+                notes.push(format!(
+                    "{p}: {}; skipped",
+                    err.io_error().map_or_else(|| err.to_string(), |e| e.to_string())
+                ));
+                continue;
+            }
+        };
+        let ft = e.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy();
+        if !name_could_match(&name) {
+            continue;
+        }
+        for (t, rule) in match_workspace(e.path(), tools, false) {
+            found(e.path().to_path_buf(), t, rule);
+        }
+    }
+}
+
+fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
+    let p = d.provider;
+    let (base_url, base_url_from) = match d.base_url {
+        Some((u, from)) => (u, from),
+        None => {
+            (opts.provider_urls.get(p.name).cloned().unwrap_or_else(|| p.base_url.to_string()), "default".to_string())
+        }
+    };
+    let (header, scheme) = d.auth.unwrap_or((p.auth_header, p.scheme));
+    let tool_name = d.tool.unwrap_or(tool.name);
+    let id = match (&d.pointer, &d.id_suffix) {
+        (Some(ptr), _) => format!("{tool_name}:{file}#{ptr}"),
+        (None, Some(s)) => format!("{tool_name}:{file}#{s}"),
+        (None, None) => format!("{tool_name}:{file}"),
+    };
+    Site {
+        kind: "site".into(),
+        v: VERSION,
+        id,
+        host: opts.host.clone(),
+        tool: tool_name.into(),
+        source: Source { file: file.into(), line: d.line.max(1), pointer: d.pointer },
+        provider: p.name.into(),
+        model: d.model,
+        base_url,
+        base_url_from,
+        auth: Auth { header: header.as_str().into(), scheme: scheme.as_str().into() },
+        key: d.key,
+        extra: Default::default(),
+    }
+}
+
+/// Ids are unique: a second site with the same id gets `~2`, `~3`…
+fn dedupe_ids(sites: &mut [Site]) {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for s in sites.iter_mut() {
+        let n = count.entry(s.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            s.id = format!("{}~{}", s.id, n);
+        }
+    }
+}
+
+/// The catalogue as people read it (`--list-tools`).
+pub fn catalogue_text() -> String {
+    let mut s = String::new();
+    for t in TOOLS {
+        s.push_str(&format!("{:<16} {}\n", t.name, t.display));
+        for r in t.home_files {
+            s.push_str(&format!("{:<16}   ~/{}\n", "", r.pattern));
+        }
+        for r in t.workspace_files {
+            s.push_str(&format!("{:<16}   <project>/{}\n", "", r.pattern));
+        }
+        if !t.expands.is_empty() {
+            s.push_str(&format!("{:<16}   expands: {}\n", "", t.expands.join(", ")));
+        }
+    }
+    s.push_str("\nproviders:\n");
+    for p in provider::PROVIDERS {
+        s.push_str(&format!(
+            "{:<18} {:<48} {}\n",
+            p.name,
+            if p.base_url.is_empty() { "(no default)" } else { p.base_url },
+            p.auth_header.as_str()
+        ));
+    }
+    s
+}
+
+/// Unused by the binary; keeps `Node` in the public API of the finder for
+/// library users that want to parse a file the way find does.
+pub fn parse_config(text: &str, format: doc::Format) -> Result<Node, doc::ParseError> {
+    doc::parse(text, format)
+}

@@ -47,7 +47,9 @@ fn conf(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
     if let Some(keys) = doc.get("api-key") {
         let line0 = doc.key_line("api-key").unwrap_or(keys.line);
         let entries: Vec<(u32, String)> = match &keys.kind {
-            crate::doc::Kind::Seq(items) => items.iter().filter_map(|n| n.as_str().map(|s| (n.line, s.to_string()))).collect(),
+            crate::doc::Kind::Seq(items) => {
+                items.iter().filter_map(|n| n.as_str().map(|s| (n.line, s.to_string()))).collect()
+            }
             crate::doc::Kind::Str(s) => vec![(line0, s.clone())],
             _ => Vec::new(),
         };
@@ -68,9 +70,13 @@ fn conf(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
             let base = if prov == "openai" { openai_base } else { None };
             let p = if prov == "openai" { provider_for(Some("openai"), base) } else { p };
             out.push(
-                Draft::new(doc.key_line(field).unwrap_or(k.line), p, ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
-                    .pointer(pointer(&[field]))
-                    .base(base, "config"),
+                Draft::new(
+                    doc.key_line(field).unwrap_or(k.line),
+                    p,
+                    ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none),
+                )
+                .pointer(pointer(&[field]))
+                .base(base, "config"),
             );
         }
     }
@@ -103,10 +109,14 @@ fn model_settings(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
             None => provider_for(None, base),
         };
         out.push(
-            Draft::new(params.key_line("api_key").unwrap_or(m.line), p, ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
-                .pointer(pointer(&[&i.to_string(), "extra_params", "api_key"]))
-                .model(provider::by_model_prefix(name).map(|(_, r)| r.to_string()))
-                .base(base, "config"),
+            Draft::new(
+                params.key_line("api_key").unwrap_or(m.line),
+                p,
+                ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none),
+            )
+            .pointer(pointer(&[&i.to_string(), "extra_params", "api_key"]))
+            .model(provider::by_model_prefix(name).map(|(_, r)| r.to_string()))
+            .base(base, "config"),
         );
     }
     out

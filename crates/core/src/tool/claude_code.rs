@@ -17,7 +17,11 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".claude/settings.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".claude/settings.local.json", kind: FileKind::Doc(Format::Json) },
     ],
-    other_os: &["/etc/claude-code/managed-settings.json", "%USERPROFILE%\\.claude\\settings.json", "$CLAUDE_CONFIG_DIR/settings.json"],
+    other_os: &[
+        "/etc/claude-code/managed-settings.json",
+        "%USERPROFILE%\\.claude\\settings.json",
+        "$CLAUDE_CONFIG_DIR/settings.json",
+    ],
     expands: &[],
     env_vars: &["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"],
     dotenv: &[],
@@ -28,8 +32,13 @@ pub static TOOL: Tool = Tool {
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     match parsed {
-        Parsed::Marker => vec![Draft::new(1, provider::get("anthropic").expect("catalogue"), KeyRef::store("claude-oauth")
-            .with_note("a /login OAuth credential; ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY take precedence over it"))],
+        Parsed::Marker => vec![Draft::new(
+            1,
+            provider::get("anthropic").expect("catalogue"),
+            KeyRef::store("claude-oauth").with_note(
+                "a /login OAuth credential; ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY take precedence over it",
+            ),
+        )],
         Parsed::Doc(doc) => settings(ctx, doc),
         _ => Vec::new(),
     }
@@ -68,7 +77,7 @@ fn settings(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         }
     }
     if let Some(h) = str_at(doc, "apiKeyHelper") {
-        let mut d = Draft::new(doc.key_line("apiKeyHelper").unwrap_or(1), p, KeyRef::command(h))
+        let mut d = Draft::new(doc.key_line("apiKeyHelper").unwrap_or(1), p, KeyRef::command(&resolve_tilde(ctx, h)))
             .pointer(pointer(&["apiKeyHelper"]))
             .model(model.clone());
         d = d.auth(AuthHeader::XApiKey, Scheme::Raw);
@@ -78,12 +87,24 @@ fn settings(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
     if out.is_empty() && base.is_some() {
         let line = env.and_then(|e| e.key_line("ANTHROPIC_BASE_URL")).unwrap_or(1);
         out.push(base_for(
-            Draft::new(line, p, KeyRef::env("ANTHROPIC_AUTH_TOKEN", None).with_note("or ANTHROPIC_API_KEY (sent as x-api-key); both set → both headers"))
-                .pointer(pointer(&["env", "ANTHROPIC_BASE_URL"]))
-                .model(model)
-                .auth(AuthHeader::Authorization, Scheme::Bearer),
+            Draft::new(
+                line,
+                p,
+                KeyRef::env("ANTHROPIC_AUTH_TOKEN", None)
+                    .with_note("or ANTHROPIC_API_KEY (sent as x-api-key); both set → both headers"),
+            )
+            .pointer(pointer(&["env", "ANTHROPIC_BASE_URL"]))
+            .model(model)
+            .auth(AuthHeader::Authorization, Scheme::Bearer),
         ));
     }
-    let _ = ctx;
     out
+}
+
+/// `~/bin/helper` → an absolute path: records never hold `~`.
+fn resolve_tilde(ctx: &FileCtx, cmd: &str) -> String {
+    match cmd.strip_prefix("~/") {
+        Some(rest) => ctx.home.join(rest).display().to_string(),
+        None => cmd.to_string(),
+    }
 }

@@ -15,7 +15,11 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".vscode-server/data/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
     ],
     workspace_files: &[],
-    other_os: &["$CLINE_DIR/data", "$CLINE_PROVIDER_SETTINGS_PATH", "%APPDATA%\\Code\\User\\globalStorage\\state.vscdb"],
+    other_os: &[
+        "$CLINE_DIR/data",
+        "$CLINE_PROVIDER_SETTINGS_PATH",
+        "%APPDATA%\\Code\\User\\globalStorage\\state.vscdb",
+    ],
     expands: &[],
     env_vars: &["OPENROUTER_API_KEY"],
     dotenv: &[],
@@ -58,14 +62,20 @@ fn secrets(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let p = provider::get(prov).expect("catalogue");
         let (base, model) = match (&state, *prov) {
             (Some(s), "openrouter") => (None, str_at(s, "openRouterModelId").map(str::to_string)),
-            (Some(s), "openai-compatible") => (str_at(s, "openAiBaseUrl").map(str::to_string), str_at(s, "openAiModelId").map(str::to_string)),
+            (Some(s), "openai-compatible") => {
+                (str_at(s, "openAiBaseUrl").map(str::to_string), str_at(s, "openAiModelId").map(str::to_string))
+            }
             _ => (None, None),
         };
         out.push(
-            Draft::new(doc.key_line(field).unwrap_or(k.line), p, ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
-                .pointer(pointer(&[field]))
-                .model(model)
-                .base(base.as_deref(), "config"),
+            Draft::new(
+                doc.key_line(field).unwrap_or(k.line),
+                p,
+                ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none),
+            )
+            .pointer(pointer(&[field]))
+            .model(model)
+            .base(base.as_deref(), "config"),
         );
     }
     out
@@ -79,7 +89,9 @@ fn providers(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let named = str_at(s, "provider").unwrap_or(id);
         let p = provider::normalize(named).map_or_else(|| provider_for(Some(named), base), |p| p);
         let (kline, key) = match s.get("apiKey").filter(|k| k.as_str().is_some_and(|v| !v.trim().is_empty())) {
-            Some(k) => (s.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none)),
+            Some(k) => {
+                (s.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
+            }
             // Explicit key, then OAuth, then the provider's variable (SDK http.ts).
             None => (*line, p.key_vars.first().map_or_else(KeyRef::none, |v| KeyRef::env(v, None))),
         };

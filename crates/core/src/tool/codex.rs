@@ -27,8 +27,12 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     if ctx.path.ends_with("auth.json") {
         let p = provider::get("openai").expect("catalogue");
         return match doc.get("OPENAI_API_KEY").filter(|k| k.as_str().is_some()) {
-            Some(k) => vec![Draft::new(doc.key_line("OPENAI_API_KEY").unwrap_or(1), p, ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
-                .pointer(pointer(&["OPENAI_API_KEY"]))],
+            Some(k) => vec![Draft::new(
+                doc.key_line("OPENAI_API_KEY").unwrap_or(1),
+                p,
+                ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none),
+            )
+            .pointer(pointer(&["OPENAI_API_KEY"]))],
             None if doc.get("tokens").is_some() => vec![Draft::new(1, p, KeyRef::store("codex-chatgpt-login"))],
             None => Vec::new(),
         };
@@ -43,7 +47,11 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
             Some(name) if name.starts_with("sk-") || name.len() > 40 => (
                 prov.key_line("env_key").unwrap_or(*line),
                 // A key pasted where a variable name belongs: codex looks up a variable of that name.
-                KeyRef::placeholder("(a key pasted into env_key)", None, "env_key takes the NAME of a variable, not the key: codex fails with a missing-env error".into()),
+                KeyRef::placeholder(
+                    "(a key pasted into env_key)",
+                    None,
+                    "env_key takes the NAME of a variable, not the key: codex fails with a missing-env error".into(),
+                ),
             ),
             Some(name) => (prov.key_line("env_key").unwrap_or(*line), KeyRef::env(name, Some("env_key"))),
             None => (*line, KeyRef::none()),
@@ -53,7 +61,9 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
             d = d.model(model.clone());
         }
         if BUILT_IN.contains(&id.as_str()) {
-            d.key = d.key.with_note(format!("[model_providers.{id}] overrides a built-in provider and is silently ignored: use OPENAI_BASE_URL"));
+            d.key = d.key.with_note(format!(
+                "[model_providers.{id}] overrides a built-in provider and is silently ignored: use OPENAI_BASE_URL"
+            ));
         }
         out.push(d);
     }

@@ -12,6 +12,7 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".continue/agents/*.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".continue/assistants/*.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".continue/models/*.yaml", kind: FileKind::Doc(Format::Yaml) },
+        FileRule { pattern: ".continue/.env", kind: FileKind::Dotenv(Flavor::Node) },
     ],
     workspace_files: &[
         FileRule { pattern: ".continue/config.yaml", kind: FileKind::Doc(Format::Yaml) },
@@ -20,6 +21,7 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".continue/configs/*.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".continue/models/*.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".continuerc.json", kind: FileKind::Doc(Format::Json) },
+        FileRule { pattern: ".continue/.env", kind: FileKind::Dotenv(Flavor::Node) },
     ],
     other_os: &["%USERPROFILE%\\.continue\\config.yaml", "$CONTINUE_GLOBAL_DIR/config.yaml"],
     expands: &["secrets"],
@@ -36,18 +38,30 @@ pub static TOOL: Tool = Tool {
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
-    let Parsed::Doc(doc) = parsed else { return Vec::new() };
+    let doc = match parsed {
+        // ~/.continue/.env and <ws>/.continue/.env: the secrets ${{ secrets.X }} resolves from.
+        Parsed::Dotenv(entries) => return env_pair_sites(ctx, &pairs_from_dotenv(entries)),
+        Parsed::Doc(doc) => doc,
+        _ => return Vec::new(),
+    };
     // Legacy config.json: strings equal to a name listed in "env" are replaced.
-    let json_env: Vec<&str> = doc.get("env").map(|e| e.items().iter().filter_map(Node::as_str).collect()).unwrap_or_default();
+    let json_env: Vec<&str> =
+        doc.get("env").map(|e| e.items().iter().filter_map(Node::as_str).collect()).unwrap_or_default();
     let mut out = Vec::new();
     for (i, m) in doc.get("models").map(Node::items).unwrap_or_default().iter().enumerate() {
         let idx = i.to_string();
         let ptr = pointer(&["models", &idx]);
         if let Some(uses) = str_at(m, "uses") {
-            let p = provider::normalize(uses.split('/').next().unwrap_or("")).unwrap_or_else(|| provider_for(None, None));
+            let p =
+                provider::normalize(uses.split('/').next().unwrap_or("")).unwrap_or_else(|| provider_for(None, None));
             out.push(
-                Draft::new(m.line, p, KeyRef::store("continue-hub").with_note(format!("hub block {uses}: its secrets resolve on the Continue Hub")))
-                    .pointer(ptr),
+                Draft::new(
+                    m.line,
+                    p,
+                    KeyRef::store("continue-hub")
+                        .with_note(format!("hub block {uses}: its secrets resolve on the Continue Hub")),
+                )
+                .pointer(ptr),
             );
             continue;
         }
@@ -77,13 +91,11 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
 
 fn no_key(m: &Node, p: &Provider) -> KeyRef {
     if let Some(wrong) = ["api_key", "apikey", "api-key", "key"].iter().find(|k| m.get(k).is_some()) {
-        return KeyRef::none().with_note(format!("continue reads apiKey, not {wrong} (continue#6191): it sends an empty Bearer"));
+        return KeyRef::none()
+            .with_note(format!("continue reads apiKey, not {wrong} (continue#6191): it sends an empty Bearer"));
     }
     if p.key_vars.is_empty() {
         return KeyRef::none();
     }
-    KeyRef::none().with_note(format!(
-        "no apiKey: continue sends an empty Bearer and does not read {}",
-        p.key_vars[0]
-    ))
+    KeyRef::none().with_note(format!("no apiKey: continue sends an empty Bearer and does not read {}", p.key_vars[0]))
 }

@@ -34,9 +34,16 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     let Some(named) = str_at(doc, "GOOSE_PROVIDER") else { return out };
     let Some(p) = provider::normalize(named) else { return out };
     let host_key = format!("{}_HOST", p.name.to_ascii_uppercase());
-    let base = str_at(doc, &host_key).map(|h| if p.name == "openrouter" { format!("{}/api/v1", h.trim_end_matches('/')) } else { h.to_string() });
+    let base = str_at(doc, &host_key).map(|h| {
+        if p.name == "openrouter" {
+            format!("{}/api/v1", h.trim_end_matches('/'))
+        } else {
+            h.to_string()
+        }
+    });
     let Some(var) = p.key_vars.first() else { return out };
-    let key = KeyRef::env(var, None).with_note("goose reads the variable first, then the keyring (service goose) or secrets.yaml");
+    let key = KeyRef::env(var, None)
+        .with_note("goose reads the variable first, then the keyring (service goose) or secrets.yaml");
     out.push(
         Draft::new(doc.key_line("GOOSE_PROVIDER").unwrap_or(1), p, key)
             .pointer(pointer(&["GOOSE_PROVIDER"]))

@@ -54,9 +54,20 @@ fn entry(ctx: &FileCtx, m: &Node, ptr: &[&str], model: Option<&str>) -> Option<D
         let var = k.as_str().unwrap_or("");
         let line = m.key_line(field).unwrap_or(m.line);
         if var.is_empty() {
-            (line, KeyRef::placeholder("no-key-required", None, "an empty key_env makes hermes send the text no-key-required (#67453)".into()))
+            (
+                line,
+                KeyRef::placeholder(
+                    "no-key-required",
+                    None,
+                    "an empty key_env makes hermes send the text no-key-required (#67453)".into(),
+                ),
+            )
         } else {
-            (line, KeyRef::env(var, Some("key_env")).with_note("some hermes versions never resolve key_env and send an empty key (#74561)"))
+            (
+                line,
+                KeyRef::env(var, Some("key_env"))
+                    .with_note("some hermes versions never resolve key_env and send an empty key (#74561)"),
+            )
         }
     } else {
         (m.line, p.key_vars.first().map_or_else(KeyRef::none, |v| KeyRef::env(v, None)))

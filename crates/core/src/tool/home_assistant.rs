@@ -7,7 +7,10 @@ use super::*;
 pub static TOOL: Tool = Tool {
     name: "home-assistant",
     display: "Home Assistant",
-    home_files: &[FileRule { pattern: ".homeassistant/.storage/core.config_entries", kind: FileKind::Doc(Format::Json) }],
+    home_files: &[FileRule {
+        pattern: ".homeassistant/.storage/core.config_entries",
+        kind: FileKind::Doc(Format::Json),
+    }],
     workspace_files: &[FileRule { pattern: ".storage/core.config_entries", kind: FileKind::Doc(Format::Json) }],
     other_os: &["/config/.storage/core.config_entries", "/usr/share/hassio/homeassistant/.storage/core.config_entries"],
     expands: &[],

@@ -24,13 +24,16 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let base = str_at(e, "baseURL");
         let name = str_at(e, "name");
         let p = provider_for(name, base);
-        let model = e.path(&["models", "default"]).and_then(|d| d.items().first()).and_then(Node::as_str).map(str::to_string);
+        let model =
+            e.path(&["models", "default"]).and_then(|d| d.items().first()).and_then(Node::as_str).map(str::to_string);
         let (line, key) = match e.get("apiKey").and_then(Node::as_str) {
             Some("user_provided") => (e.key_line("apiKey").unwrap_or(e.line), KeyRef::store("librechat-user-keys")),
             Some(text) => {
                 let mut k = ctx.key_from_text(text, p);
                 if k.var.as_deref() == Some("OPENROUTER_API_KEY") {
-                    k = k.with_note("LibreChat wants OPENROUTER_KEY: OPENROUTER_API_KEY also reroutes its OpenAI endpoint");
+                    k = k.with_note(
+                        "LibreChat wants OPENROUTER_KEY: OPENROUTER_API_KEY also reroutes its OpenAI endpoint",
+                    );
                 } else if k.from == "env" {
                     k = k.with_note("an unset or empty variable is sent as the literal ${…} text");
                 }

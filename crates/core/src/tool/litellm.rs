@@ -47,13 +47,16 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         };
         let ptr = pointer(&["model_list", &idx]);
         let (line, key) = match params.get("api_key") {
-            Some(k) => (params.key_line("api_key").unwrap_or(m.line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none)),
+            Some(k) => (
+                params.key_line("api_key").unwrap_or(m.line),
+                ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none),
+            ),
             None => match global_key {
                 Some(g) => (
                     g.line,
-                    ctx.key_from_node(Some(g), p)
-                        .unwrap_or_else(KeyRef::none)
-                        .with_note("litellm_settings.api_key applies to every model and shadows the provider's variable"),
+                    ctx.key_from_node(Some(g), p).unwrap_or_else(KeyRef::none).with_note(
+                        "litellm_settings.api_key applies to every model and shadows the provider's variable",
+                    ),
                 ),
                 None => match p.key_vars.first() {
                     // The SDK reads the provider's variable itself; unset → no header at all (measured).

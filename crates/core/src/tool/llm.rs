@@ -11,7 +11,11 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/io.datasette.llm/extra-openai-models.yaml", kind: FileKind::Doc(Format::Yaml) },
     ],
     workspace_files: &[],
-    other_os: &["$LLM_USER_PATH/keys.json", "~/Library/Application Support/io.datasette.llm/keys.json", "%APPDATA%\\io.datasette.llm\\keys.json"],
+    other_os: &[
+        "$LLM_USER_PATH/keys.json",
+        "~/Library/Application Support/io.datasette.llm/keys.json",
+        "%APPDATA%\\io.datasette.llm\\keys.json",
+    ],
     expands: &[],
     env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
     dotenv: &[],
@@ -39,7 +43,8 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let p = provider_for(None, Some(base));
         let key = match str_at(m, "api_key_name") {
             Some(alias) => KeyRef::store(&format!("llm-keys.json:{alias}")),
-            None => KeyRef::none().with_note("with api_base set, llm does not send the openai key unless api_key_name names one"),
+            None => KeyRef::none()
+                .with_note("with api_base set, llm does not send the openai key unless api_key_name names one"),
         };
         out.push(
             Draft::new(m.key_line("api_base").unwrap_or(m.line), p, key)

@@ -97,11 +97,23 @@ pub struct Draft {
     pub base_url: Option<(String, String)>,
     pub auth: Option<(AuthHeader, Scheme)>,
     pub key: KeyRef,
+    /// Set when a generic reader recognises another tool's file (Open WebUI's variables in a `.env`).
+    pub tool: Option<&'static str>,
 }
 
 impl Draft {
     pub fn new(line: u32, provider: &'static Provider, key: KeyRef) -> Self {
-        Draft { pointer: None, id_suffix: None, line, provider, model: None, base_url: None, auth: None, key }
+        Draft {
+            pointer: None,
+            id_suffix: None,
+            line,
+            provider,
+            model: None,
+            base_url: None,
+            auth: None,
+            key,
+            tool: None,
+        }
     }
     pub fn pointer(mut self, p: impl Into<String>) -> Self {
         self.pointer = Some(p.into());
@@ -291,7 +303,11 @@ pub fn env_pair_sites(_ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec
             PairValue::Var(v) => KeyRef::env(v, Some("dollar")),
             PairValue::Command(c) => KeyRef::command(c),
             PairValue::Mixed(raw, vars) => match vars.first() {
-                Some(v) => KeyRef::placeholder(raw, Some(v), format!("the value mixes text with ${v}: the key is built at run time")),
+                Some(v) => KeyRef::placeholder(
+                    raw,
+                    Some(v),
+                    format!("the value mixes text with ${v}: the key is built at run time"),
+                ),
                 None => KeyRef::literal(Fingerprint::of(raw.as_bytes(), Some(p))),
             },
         };
@@ -351,12 +367,15 @@ pub fn pairs_from_shell(assignments: &[shell::Assignment]) -> Vec<(String, u32, 
 }
 
 /// Well-known key variables beyond the providers' own (tool-specific ones).
-const EXTRA_KEY_VARS: &[(&str, &str)] = &[("OPENSPACE_LLM_API_KEY", "openrouter"), ("AIDER_OPENAI_API_KEY", "openai"), ("AIDER_ANTHROPIC_API_KEY", "anthropic")];
+const EXTRA_KEY_VARS: &[(&str, &str)] = &[
+    ("OPENSPACE_LLM_API_KEY", "openrouter"),
+    ("AIDER_OPENAI_API_KEY", "openai"),
+    ("AIDER_ANTHROPIC_API_KEY", "anthropic"),
+];
 
 pub fn key_var_provider(name: &str) -> Option<&'static Provider> {
-    provider::by_key_var(name).or_else(|| {
-        EXTRA_KEY_VARS.iter().find(|(v, _)| *v == name).and_then(|(_, p)| provider::get(p))
-    })
+    provider::by_key_var(name)
+        .or_else(|| EXTRA_KEY_VARS.iter().find(|(v, _)| *v == name).and_then(|(_, p)| provider::get(p)))
 }
 
 /// Every well-known key variable, for scanners and keyhole-env.

@@ -32,8 +32,13 @@ pub(super) fn sites(ctx: &FileCtx, entries: &[dotenv::Entry]) -> Vec<Draft> {
     for (i, key) in keys.value.split(';').enumerate() {
         let url = urls.get(i).copied();
         let p = provider_for(None, url);
-        let k = ctx.key_from_text(key, p).with_note(format!("key {} of OPENAI_API_KEYS, paired by position with URL {}", i + 1, i + 1));
+        let k = ctx.key_from_text(key, p).with_note(format!(
+            "key {} of OPENAI_API_KEYS, paired by position with URL {}",
+            i + 1,
+            i + 1
+        ));
         let mut d = Draft::new(keys.line, p, k).suffix(format!("OPENAI_API_KEYS[{i}]"));
+        d.tool = Some("open-webui");
         if let Some(u) = url {
             d = d.base(Some(u), "env:OPENAI_API_BASE_URLS");
         }

@@ -41,12 +41,15 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
 fn config(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
     let mut out = Vec::new();
     let providers = doc.path(&["models", "providers"]).or_else(|| doc.get("providers"));
-    let base_ptr: &[&str] = if doc.path(&["models", "providers"]).is_some() { &["models", "providers"] } else { &["providers"] };
+    let base_ptr: &[&str] =
+        if doc.path(&["models", "providers"]).is_some() { &["models", "providers"] } else { &["providers"] };
     for (id, line, prov) in providers.map(Node::entries).unwrap_or_default() {
         let base = str_at(prov, "baseUrl").or_else(|| str_at(prov, "baseURL"));
         let p = provider::normalize(id).map_or_else(|| provider_for(Some(id), base), |p| p);
         let (kline, key) = match prov.get("apiKey") {
-            Some(k) => (prov.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none)),
+            Some(k) => {
+                (prov.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
+            }
             None => (*line, p.key_vars.first().map_or_else(KeyRef::none, |v| KeyRef::env(v, None))),
         };
         let mut ptr: Vec<&str> = base_ptr.to_vec();

@@ -46,9 +46,7 @@ pub(super) fn config(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let opts = prov.get("options");
         let base = opts.and_then(|o| str_at(o, "baseURL"));
         let p = provider::normalize(id).map_or_else(|| provider_for(Some(id), base), |p| p);
-        let model = top_model
-            .and_then(|m| m.strip_prefix(&format!("{id}/")))
-            .map(str::to_string);
+        let model = top_model.and_then(|m| m.strip_prefix(&format!("{id}/"))).map(str::to_string);
         let (kline, key) = match opts.and_then(|o| o.get("apiKey")) {
             Some(k) => (
                 opts.and_then(|o| o.key_line("apiKey")).unwrap_or(*line),
@@ -56,12 +54,7 @@ pub(super) fn config(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
             ),
             None => (*line, implicit(p)),
         };
-        out.push(
-            Draft::new(kline, p, key)
-                .pointer(pointer(&["provider", id]))
-                .model(model)
-                .base(base, "config"),
-        );
+        out.push(Draft::new(kline, p, key).pointer(pointer(&["provider", id])).model(model).base(base, "config"));
     }
     // `model: "openrouter/…"` with no provider block: the key comes from auth.json or the env.
     if let Some(m) = top_model {
@@ -94,7 +87,9 @@ pub(super) fn auth_json(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let kind = str_at(entry, "type").unwrap_or("");
         let key = match kind {
             "api" => ctx.key_from_node(entry.get("key"), p).unwrap_or_else(KeyRef::none),
-            other => KeyRef::store(&format!("{}-auth-{}", ctx.tool.name, if other.is_empty() { "unknown" } else { other })),
+            other => {
+                KeyRef::store(&format!("{}-auth-{}", ctx.tool.name, if other.is_empty() { "unknown" } else { other }))
+            }
         };
         let kline = entry.key_line("key").unwrap_or(*line);
         out.push(Draft::new(kline, p, key).pointer(pointer(&[id])));

@@ -6,7 +6,7 @@ use super::*;
 pub static TOOL: Tool = Tool {
     name: "openspace",
     display: "OpenSpace",
-    home_files: &[FileRule { pattern: ".openspace/.env", kind: FileKind::Dotenv(Flavor::Python) }],
+    home_files: &[],
     workspace_files: &[FileRule { pattern: "openspace/.env", kind: FileKind::Dotenv(Flavor::Python) }],
     other_os: &[],
     expands: &[],

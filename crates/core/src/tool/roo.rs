@@ -10,7 +10,10 @@ pub static TOOL: Tool = Tool {
     home_files: &[
         FileRule { pattern: ".config/Code/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
         FileRule { pattern: ".config/Cursor/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
-        FileRule { pattern: ".vscode-server/data/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
+        FileRule {
+            pattern: ".vscode-server/data/User/globalStorage/rooveterinaryinc.roo-cline",
+            kind: FileKind::Marker,
+        },
         FileRule { pattern: ".config/Code/User/settings.json", kind: FileKind::Doc(Format::Json) },
     ],
     workspace_files: &[FileRule { pattern: "roo-code-settings.json", kind: FileKind::Doc(Format::Json) }],
@@ -56,8 +59,17 @@ fn profiles(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let base = str_at(c, base_field);
         let p = provider_for(Some(api), base);
         let (kline, key) = match c.get(key_field) {
-            Some(k) => (c.key_line(key_field).unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none)),
-            None => (*line, KeyRef::placeholder("not-provided", None, "roo sends Bearer not-provided when the profile has no key".into())),
+            Some(k) => {
+                (c.key_line(key_field).unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
+            }
+            None => (
+                *line,
+                KeyRef::placeholder(
+                    "not-provided",
+                    None,
+                    "roo sends Bearer not-provided when the profile has no key".into(),
+                ),
+            ),
         };
         out.push(
             Draft::new(kline, p, key)

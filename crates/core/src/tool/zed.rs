@@ -39,9 +39,14 @@ fn extract(_ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let Some(var) = p.key_vars.first() else { continue };
         let base = str_at(cfg, "api_url");
         out.push(
-            Draft::new(*line, p, KeyRef::env(var, None).with_note("a non-empty variable beats the keychain entry, which is keyed by api_url"))
-                .pointer(pointer(&["language_models", id]))
-                .base(base, "config"),
+            Draft::new(
+                *line,
+                p,
+                KeyRef::env(var, None)
+                    .with_note("a non-empty variable beats the keychain entry, which is keyed by api_url"),
+            )
+            .pointer(pointer(&["language_models", id]))
+            .base(base, "config"),
         );
     }
     out

@@ -1,0 +1,65 @@
+# keyhole: build, test, man pages, completions, install, bench, conformance.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man/man1
+CARGO  ?= cargo
+BINS    = keyhole-find
+RELEASE = target/release
+
+.PHONY: all build test unit integration man completions install bench conformance fmt lint clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace --bins
+
+# Every test: unit tests of each crate, then the real binaries as processes.
+test:
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+# Man pages come from each binary's one clap definition, and are committed.
+man:
+	$(CARGO) build --workspace --bins
+	mkdir -p man
+	for b in $(BINS); do target/debug/$$b --generate man > man/$$b.1; done
+
+completions: build
+	mkdir -p target/completions
+	for b in $(BINS); do \
+	  $(RELEASE)/$$b --generate complete-bash > target/completions/$$b.bash; \
+	  $(RELEASE)/$$b --generate complete-zsh  > target/completions/_$$b; \
+	  $(RELEASE)/$$b --generate complete-fish > target/completions/$$b.fish; \
+	done
+
+install: build completions
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for b in $(BINS); do \
+	  install -m755 $(RELEASE)/$$b $(DESTDIR)$(BINDIR)/$$b; \
+	  install -m644 man/$$b.1 $(DESTDIR)$(MANDIR)/$$b.1; \
+	  install -m644 target/completions/$$b.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$b; \
+	  install -m644 target/completions/_$$b $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$b; \
+	  install -m644 target/completions/$$b.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$b.fish; \
+	done
+
+# Ratios against rg measured in the same run (a script, not a test).
+bench: build
+	bash bench/run.sh
+
+# Real clients from npm/PyPI against a loopback capture server.
+conformance:
+	$(CARGO) build --workspace --bins
+	bash tests/conformance/run.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,114 @@
+//! Shared helpers for the integration tests: run a real binary as a process,
+//! with a clean environment, and read its JSON lines.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+/// The built binary: `$KEYHOLE_BIN_DIR/NAME`, else `target/debug/NAME`
+/// (`make test` builds every binary before the tests run).
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("KEYHOLE_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target")).join("debug")
+    });
+    let p = dir.join(name);
+    assert!(p.exists(), "{} is not built: run `cargo build --workspace --bins` (make test does)", p.display());
+    p
+}
+
+/// A command with a cleared environment: only PATH, and HOME pointing at `home`.
+pub fn cmd(name: &str, home: &Path) -> Command {
+    let mut c = Command::new(bin(name));
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", home).env("LC_ALL", "C");
+    c.stdin(Stdio::null());
+    c
+}
+
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub records: Vec<Value>,
+}
+
+pub fn run(mut c: Command) -> Run {
+    let Output { status, stdout, stderr } = c.output().expect("spawn");
+    let stdout = String::from_utf8(stdout).expect("stdout is UTF-8");
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    let records = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+        .collect();
+    Run { status: status.code().unwrap_or(-1), stdout, stderr, records }
+}
+
+/// Every canary used in fixtures shares this run of `c`; no output may hold it.
+pub const CANARY_RUN: &str = "cccccccccccccccccccccccccccccc";
+
+pub fn assert_no_canary(what: &str, text: &str) {
+    assert!(!text.contains(CANARY_RUN), "{what} leaks a canary key:\n{text}");
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("keyhole-test-{tag}-{}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+/// A canary key of the right shape that no secret scanner takes for real:
+/// `sk-or-v1-` + 60 `c` + a 4-character tag (73 bytes).
+pub fn or_canary(tag: &str) -> String {
+    assert_eq!(tag.len(), 4);
+    format!("sk-or-v1-{}{}", "c".repeat(60), tag)
+}
+
+/// The site with this id suffix (after the file), or panic listing the ids.
+pub fn site<'a>(records: &'a [Value], tool: &str, file_suffix: &str, frag: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| {
+            r["type"] == "site"
+                && r["tool"] == tool
+                && r["source"]["file"].as_str().is_some_and(|f| f.ends_with(file_suffix))
+                && r["id"].as_str().is_some_and(|id| id.ends_with(&format!("#{frag}")) || frag.is_empty())
+        })
+        .unwrap_or_else(|| {
+            let ids: Vec<_> = records.iter().filter_map(|r| r["id"].as_str()).collect();
+            panic!("no {tool} site in *{file_suffix} #{frag}; ids: {ids:#?}")
+        })
+}
