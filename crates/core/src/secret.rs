@@ -148,7 +148,7 @@ impl Fingerprint {
         {
             flaws.push(Flaw::Quoted);
         }
-        if body.chars().any(|c| !c.is_ascii()) || std::str::from_utf8(bytes).is_err() {
+        if !body.is_ascii() || std::str::from_utf8(bytes).is_err() {
             flaws.push(Flaw::NonAscii);
         }
         if trimmed.chars().any(|c| c.is_control() && c != '\t') {

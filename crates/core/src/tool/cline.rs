@@ -87,7 +87,7 @@ fn providers(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         let s = entry.get("settings").unwrap_or(entry);
         let base = str_at(s, "baseUrl");
         let named = str_at(s, "provider").unwrap_or(id);
-        let p = provider::normalize(named).map_or_else(|| provider_for(Some(named), base), |p| p);
+        let p = provider::normalize(named).unwrap_or_else(|| provider_for(Some(named), base));
         let (kline, key) = match s.get("apiKey").filter(|k| k.as_str().is_some_and(|v| !v.trim().is_empty())) {
             Some(k) => {
                 (s.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))

@@ -45,7 +45,7 @@ fn config(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         if doc.path(&["models", "providers"]).is_some() { &["models", "providers"] } else { &["providers"] };
     for (id, line, prov) in providers.map(Node::entries).unwrap_or_default() {
         let base = str_at(prov, "baseUrl").or_else(|| str_at(prov, "baseURL"));
-        let p = provider::normalize(id).map_or_else(|| provider_for(Some(id), base), |p| p);
+        let p = provider::normalize(id).unwrap_or_else(|| provider_for(Some(id), base));
         let (kline, key) = match prov.get("apiKey") {
             Some(k) => {
                 (prov.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))

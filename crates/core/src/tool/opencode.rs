@@ -45,7 +45,7 @@ pub(super) fn config(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
         configured.push(id.as_str());
         let opts = prov.get("options");
         let base = opts.and_then(|o| str_at(o, "baseURL"));
-        let p = provider::normalize(id).map_or_else(|| provider_for(Some(id), base), |p| p);
+        let p = provider::normalize(id).unwrap_or_else(|| provider_for(Some(id), base));
         let model = top_model.and_then(|m| m.strip_prefix(&format!("{id}/"))).map(str::to_string);
         let (kline, key) = match opts.and_then(|o| o.get("apiKey")) {
             Some(k) => (

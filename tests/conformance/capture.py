@@ -1,0 +1,95 @@
+"""A loopback server that imitates OpenRouter's chat endpoint and records,
+for every request, which credential header arrived — as a fingerprint, never
+the key itself. Used by the conformance suite to see what a real client sends.
+
+Each request appends one JSON line to the log file:
+  {"method","path","authorization": null | {"scheme","sha8","len","text"?},
+   "x_api_key": null | {...}, "headers": [names], "user_agent"}
+`text` is kept only for values that are substitution placeholders (not secrets).
+"""
+import hashlib
+import json
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PLACEHOLDER = re.compile(r"\$\{|\{env:|os\.environ/|\{\{")
+COMPLETION = {
+    "id": "gen-keyhole", "object": "chat.completion", "created": 1700000000, "model": "anthropic/claude-sonnet-4.5",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "4"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+
+
+def fingerprint(value, scheme):
+    raw = value.encode("latin-1", "replace")
+    fp = {"scheme": scheme, "sha8": hashlib.sha256(raw).hexdigest()[:8], "len": len(raw)}
+    if PLACEHOLDER.search(value) or len(value) < 20:
+        fp["text"] = value  # a placeholder or an empty/short marker, not a secret
+    return fp
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _record(self):
+        auth = self.headers.get("Authorization")
+        rec = {"method": self.command, "path": self.path.split("?")[0], "authorization": None, "x_api_key": None,
+               "headers": sorted(k.lower() for k in self.headers.keys()), "user_agent": self.headers.get("User-Agent")}
+        if auth is not None:
+            if auth[:7].lower() == "bearer ":
+                rec["authorization"] = fingerprint(auth[7:], "bearer")
+            elif auth.lower() == "bearer":
+                rec["authorization"] = fingerprint("", "bearer")
+            else:
+                rec["authorization"] = fingerprint(auth, "raw")
+        if self.headers.get("x-api-key") is not None:
+            rec["x_api_key"] = fingerprint(self.headers.get("x-api-key"), "raw")
+        with self.server.lock, open(self.server.log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        return rec
+
+    def _reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        rec = self._record()
+        if rec["path"].endswith("/models"):
+            return self._reply(200, {"data": [{"id": "anthropic/claude-sonnet-4.5"}]})
+        self._reply(404, {"error": {"message": "Not Found", "code": 404}})
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        rec = self._record()
+        a = rec["authorization"]
+        if a is None and rec["x_api_key"] is None:
+            return self._reply(401, {"error": {"message": "No cookie auth credentials found", "code": 401}})
+        if a is not None and a["len"] == 73 and "text" not in a:
+            return self._reply(200, COMPLETION)
+        self._reply(401, {"error": {"message": "Missing Authentication header", "code": 401}})
+
+
+def start(log_path, port=0):
+    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.log = log_path
+    srv.lock = threading.Lock()
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    return srv
+
+
+if __name__ == "__main__":
+    s = start(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    print(s.server_address[1], flush=True)
+    threading.Event().wait()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the real clients into a cache (once), then run the scenarios.
+# Continue CLI from npm, LiteLLM (proxy) from PyPI; versions pinned to the
+# ones research/measured-clients.md measured, so a change is seen, not guessed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${KEYHOLE_CONFORMANCE_CACHE:-$root/tests/.cache/conformance}
+mkdir -p "$cache"
+CN_VERSION=${CN_VERSION:-1.5.47}
+LITELLM_VERSION=${LITELLM_VERSION:-1.106.2}
+
+if [ ! -x "$cache/npm/node_modules/.bin/cn" ]; then
+  echo "installing @continuedev/cli@$CN_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$cache/npm" "@continuedev/cli@$CN_VERSION" >/dev/null 2>&1 \
+    || npm install --silent --no-audit --no-fund --prefix "$cache/npm" @continuedev/cli >/dev/null
+fi
+if [ ! -x "$cache/venv/bin/litellm" ]; then
+  echo "installing litellm[proxy]==$LITELLM_VERSION"
+  python3 -m venv "$cache/venv"
+  "$cache/venv/bin/pip" install -q "litellm[proxy]==$LITELLM_VERSION" 2>/dev/null \
+    || "$cache/venv/bin/pip" install -q "litellm[proxy]"
+fi
+echo "cn $("$cache/npm/node_modules/.bin/cn" --version 2>/dev/null | tail -1), litellm $("$cache/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')"
+exec python3 "$here/run.py" --cn "$cache/npm/node_modules/.bin/cn" --litellm "$cache/venv/bin/litellm" --find "$root/target/debug/keyhole-find"
