@@ -42,7 +42,9 @@ impl ReadError {
     /// noted and skipped rather than reported as an error.
     pub fn is_skip(&self) -> bool {
         match self {
-            ReadError::Io(e) => matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOENT) | Some(libc::ENOTDIR)),
+            ReadError::Io(e) => {
+                matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOENT) | Some(libc::ENOTDIR))
+            }
             _ => true,
         }
     }

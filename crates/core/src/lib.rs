@@ -9,6 +9,7 @@ pub mod fsread;
 pub mod jsonl;
 pub mod provider;
 pub mod record;
+pub mod scan;
 pub mod secret;
 pub mod shell;
 pub mod syntax;

@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 
 use keyhole_core::doc::{self, Node};
 use keyhole_core::dotenv;
-use keyhole_core::fsread::{self, ReadError};
+use keyhole_core::fsread::ReadError;
 use keyhole_core::provider;
 use keyhole_core::record::{Auth, ErrorRecord, Site, Source, VERSION};
+use keyhole_core::scan::{self, ScanError};
 use keyhole_core::shell;
-use keyhole_core::tool::{self, Draft, FileCtx, FileKind, FileRule, Parsed, Tool, TOOLS};
+use keyhole_core::tool::{self, Draft, FileKind, FileRule, Tool, TOOLS};
 use walkdir::WalkDir;
 
 pub const TOOL_NAME: &str = "keyhole-find";
@@ -201,74 +202,18 @@ pub fn find(opts: &Options) -> Outcome {
             continue;
         }
         let file = path.display().to_string();
-        if kind == FileKind::Marker {
-            for t in &tools {
-                let ctx = FileCtx { path, home: &opts.home, tool: t };
-                for d in (t.extract)(&ctx, &Parsed::Marker) {
+        match scan::extract_file(path, kind, &tools, &opts.home, opts.max_filesize, cand.sniffed_only) {
+            Ok(ex) => {
+                if kind != FileKind::Marker {
+                    out.files_read += 1;
+                }
+                for (t, d) in ex.drafts {
                     out.sites.push(to_site(d, t, &file, opts));
                 }
             }
-            continue;
-        }
-        let text = match fsread::read_text(path, opts.max_filesize) {
-            Ok(t) => t,
-            Err(e) if e.is_skip() => {
-                out.notes.push(format!("{file} {e}"));
-                continue;
-            }
-            Err(e) => {
-                out.errors.push(ErrorRecord::new(TOOL_NAME, format!("{file} {e}")).at_file(&file, None));
-                continue;
-            }
-        };
-        out.files_read += 1;
-        let parsed_doc;
-        let parsed_env;
-        let parsed_sh;
-        let parsed = match kind {
-            FileKind::Doc(f) => match doc::parse(&text, f) {
-                Ok(n) => {
-                    parsed_doc = n;
-                    Parsed::Doc(&parsed_doc)
-                }
-                Err(e) if cand.sniffed_only => {
-                    out.notes.push(format!("{file}: not parsed as a LiteLLM config ({})", e.message));
-                    continue;
-                }
-                Err(e) => {
-                    let at = e.line.map(|l| format!(" at line {l}")).unwrap_or_default();
-                    out.errors.push(
-                        ErrorRecord::new(
-                            TOOL_NAME,
-                            format!(
-                                "{file}: does not parse{at}: {}; its sites are missing until it is fixed",
-                                e.message
-                            ),
-                        )
-                        .at_file(&file, e.line),
-                    );
-                    continue;
-                }
-            },
-            FileKind::Dotenv(flavor) => {
-                parsed_env = dotenv::parse(&text, flavor);
-                Parsed::Dotenv(&parsed_env)
-            }
-            FileKind::Shell(d) => {
-                parsed_sh = shell::assignments(&text, d);
-                Parsed::Shell(&parsed_sh)
-            }
-            FileKind::Marker => unreachable!("handled above"),
-        };
-        let owned_dotenv = matches!(parsed, Parsed::Dotenv(_)) && tools.iter().any(|t| t.name != "dotenv");
-        for t in &tools {
-            // A tool's own .env (e.g. ~/.hermes/.env) is reported once, as that tool's.
-            if owned_dotenv && t.name == "dotenv" {
-                continue;
-            }
-            let ctx = FileCtx { path, home: &opts.home, tool: t };
-            for d in (t.extract)(&ctx, &parsed) {
-                out.sites.push(to_site(d, t, &file, opts));
+            Err(ScanError::Skip(m)) | Err(ScanError::NotOurs(m)) => out.notes.push(m),
+            Err(ScanError::Error { message, line }) => {
+                out.errors.push(ErrorRecord::new(TOOL_NAME, message).at_file(&file, line))
             }
         }
     }

@@ -53,7 +53,7 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
 
 fn secrets(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
     // globalState.json next to secrets.json holds the base URL and model.
-    let state = std::fs::read_to_string(ctx.path.with_file_name("globalState.json"))
+    let state = crate::fsread::read_text(&ctx.path.with_file_name("globalState.json"), crate::fsread::DEFAULT_CAP)
         .ok()
         .and_then(|t| crate::doc::parse_json(&t).ok());
     let mut out = Vec::new();

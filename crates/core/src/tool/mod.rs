@@ -144,9 +144,22 @@ pub struct FileCtx<'a> {
     pub path: &'a Path,
     pub home: &'a Path,
     pub tool: &'static Tool,
+    /// Every literal key value met while extracting, so that keyhole-probe
+    /// can find the one a record's fingerprint names (never written out).
+    pub seen: std::cell::RefCell<Vec<crate::secret::Secret>>,
 }
 
-impl FileCtx<'_> {
+impl<'a> FileCtx<'a> {
+    pub fn new(path: &'a Path, home: &'a Path, tool: &'static Tool) -> Self {
+        FileCtx { path, home, tool, seen: Default::default() }
+    }
+
+    /// A literal key: remembered for probing, returned as its fingerprint.
+    pub fn literal(&self, text: &str, provider: &Provider) -> KeyRef {
+        self.seen.borrow_mut().push(crate::secret::Secret::new(text.as_bytes()));
+        KeyRef::literal(Fingerprint::of(text.as_bytes(), Some(provider)))
+    }
+
     /// Resolve `~/…` and relative paths the way the tool does: against the
     /// home, or the config file's directory. Records never hold `~`.
     pub fn resolve(&self, p: &str) -> String {
@@ -173,7 +186,7 @@ impl FileCtx<'_> {
                 }
                 k
             }
-            None => KeyRef::literal(Fingerprint::of(text.as_bytes(), Some(provider))),
+            None => self.literal(text, provider),
         }
     }
 
@@ -294,12 +307,12 @@ pub fn provider_for(named: Option<&str>, base_url: Option<&str>) -> &'static Pro
 /// Sites from `NAME=value` pairs (dotenv entries or shell assignments):
 /// every well-known key variable becomes a site; a base-URL variable in the
 /// same file sets the base of that provider's sites.
-pub fn env_pair_sites(_ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec<Draft> {
+pub fn env_pair_sites(ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec<Draft> {
     let mut out = Vec::new();
     for (name, line, value) in pairs {
         let Some(p) = key_var_provider(name) else { continue };
         let key = match value {
-            PairValue::Text(t) => KeyRef::literal(Fingerprint::of(t.as_bytes(), Some(p))),
+            PairValue::Text(t) => ctx.literal(t, p),
             PairValue::Var(v) => KeyRef::env(v, Some("dollar")),
             PairValue::Command(c) => KeyRef::command(c),
             PairValue::Mixed(raw, vars) => match vars.first() {
@@ -308,7 +321,7 @@ pub fn env_pair_sites(_ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec
                     Some(v),
                     format!("the value mixes text with ${v}: the key is built at run time"),
                 ),
-                None => KeyRef::literal(Fingerprint::of(raw.as_bytes(), Some(p))),
+                None => ctx.literal(raw, p),
             },
         };
         let base = pairs.iter().rev().find_map(|(n, _, v)| match v {

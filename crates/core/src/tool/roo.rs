@@ -33,10 +33,12 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         Parsed::Doc(doc) if ctx.path.ends_with("settings.json") && doc.get("roo-cline.autoImportSettingsPath").is_some() => {
             let Some(path) = str_at(doc, "roo-cline.autoImportSettingsPath") else { return Vec::new() };
             let file = ctx.resolve(path);
-            match std::fs::read_to_string(&file).ok().and_then(|t| crate::doc::parse_json(&t).ok()) {
+            match crate::fsread::read_text(Path::new(&file), crate::fsread::DEFAULT_CAP).ok().and_then(|t| crate::doc::parse_json(&t).ok()) {
                 Some(export) => {
-                    let inner = FileCtx { path: Path::new(&file), home: ctx.home, tool: ctx.tool };
-                    profiles(&inner, &export)
+                    let inner = FileCtx::new(Path::new(&file), ctx.home, ctx.tool);
+                    let sites = profiles(&inner, &export);
+                    ctx.seen.borrow_mut().extend(inner.seen.take());
+                    sites
                 }
                 None => Vec::new(),
             }
