@@ -419,3 +419,29 @@ mod tests {
         assert_eq!(n, names.len());
     }
 }
+
+/// What a tool sends when the variable its key reference names is unset
+/// (or, with `syntax` `None` and an empty `var`, when no key is configured).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unset {
+    /// No credential header at all (LiteLLM, measured; gptel).
+    NoHeader,
+    /// This text as the key (possibly empty: `Bearer ` with nothing after it).
+    Text(String),
+}
+
+pub fn unset_sends(tool: &str, syntax: Option<&str>, var: &str) -> Unset {
+    match (tool, syntax) {
+        // measured, Continue CLI 1.5.47: the unresolved secret is re-rendered with its location
+        ("continue", Some("secrets")) => Unset::Text(format!("${{{{ secrets.//{var} }}}}")),
+        // measured: no apiKey → an empty Bearer
+        ("continue", None) => Unset::Text(String::new()),
+        // measured, opencode 1.18.33: {env:X} of an unset variable becomes ""
+        ("opencode" | "kilo", Some("brace_env")) => Unset::Text(String::new()),
+        // LibreChat returns the original string; OpenClaw leaves it "visibly unresolved"
+        ("librechat" | "openclaw", Some("dollar_brace")) => Unset::Text(format!("${{{var}}}")),
+        ("roo", _) => Unset::Text("not-provided".into()),
+        ("hermes", Some("key_env")) => Unset::Text(String::new()),
+        _ => Unset::NoHeader,
+    }
+}

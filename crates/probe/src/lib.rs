@@ -1,0 +1,549 @@
+//! keyhole-probe: for each `site`, resolve the key again from its reference
+//! (never from the stream), send the request the tool would send, and add
+//! the `probe` object of SPEC §3.4.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use keyhole_core::fsread;
+use keyhole_core::provider::{self, Provider};
+use keyhole_core::scan;
+use keyhole_core::secret::{Fingerprint, Secret};
+use keyhole_core::tool::{self, Tool, UrlJoin};
+use serde_json::{json, Map, Value};
+
+pub const TOOL_NAME: &str = "keyhole-probe";
+/// Response bodies are read up to this many bytes (SPEC §3.4).
+pub const BODY_CAP: u64 = 1024 * 1024;
+const MAX_HOPS: usize = 10;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub home: PathBuf,
+    /// The analysed environment: `--env-file`, else the probe's own.
+    pub env: BTreeMap<String, Vec<u8>>,
+    pub timeout: Duration,
+    pub completion: bool,
+    pub provider_urls: BTreeMap<String, String>,
+}
+
+/// What the tool will put in its credential header.
+#[derive(Debug)]
+pub enum KeyToSend {
+    Value(Secret),
+    /// The tool sends no credential header at all.
+    NoHeader(String),
+}
+
+/// Resolve the key a site's tool will send, from the site's reference.
+pub fn resolve_key(site: &Value, opts: &Options) -> Result<KeyToSend, String> {
+    let key = &site["key"];
+    let from = key["from"].as_str().unwrap_or("");
+    let tool_name = site["tool"].as_str().unwrap_or("");
+    let syntax = key["syntax"].as_str();
+    match from {
+        "literal" => literal_again(site, opts).map(KeyToSend::Value),
+        "placeholder" => Ok(KeyToSend::Value(Secret::new(key["text"].as_str().unwrap_or("").as_bytes()))),
+        "env" => {
+            let var = key["var"].as_str().unwrap_or("");
+            match opts.env.get(var) {
+                Some(v) if !(v.is_empty() && syntax == Some("secrets")) => Ok(KeyToSend::Value(Secret::new(v.clone()))),
+                _ => Ok(match tool::unset_sends(tool_name, syntax, var) {
+                    tool::Unset::NoHeader => KeyToSend::NoHeader(format!(
+                        "{var} is unset in the analysed environment: {tool_name} sends no credential header"
+                    )),
+                    tool::Unset::Text(t) => KeyToSend::Value(Secret::new(t.into_bytes())),
+                }),
+            }
+        }
+        "file" => {
+            let path = key["path"].as_str().unwrap_or("");
+            fsread::read(Path::new(path), 64 * 1024)
+                .map(|b| KeyToSend::Value(Secret::new(b)))
+                .map_err(|e| format!("{path} {e}"))
+        }
+        "none" => Ok(match tool::unset_sends(tool_name, None, "") {
+            tool::Unset::Text(t) => KeyToSend::Value(Secret::new(t.into_bytes())),
+            tool::Unset::NoHeader => KeyToSend::NoHeader("no key is configured".into()),
+        }),
+        "command" => Err(format!(
+            "the key comes from a helper command ({}); keyhole-probe does not run it",
+            key["cmd"].as_str().unwrap_or("?")
+        )),
+        "store" => Err(format!(
+            "the key is in {} which keyhole cannot read: verify with keyhole-capture",
+            key["store"].as_str().unwrap_or("a store")
+        )),
+        other => Err(format!("unknown key.from {other:?}")),
+    }
+}
+
+/// Read the site's file again and take the literal whose fingerprint the record names.
+fn literal_again(site: &Value, opts: &Options) -> Result<Secret, String> {
+    let file = site["source"]["file"].as_str().ok_or("the site has no source.file")?;
+    let line = site["source"]["line"].as_u64().unwrap_or(0);
+    let want = site["key"]["fp"]["sha8"].as_str().ok_or("the literal key has no fingerprint")?;
+    let name = site["tool"].as_str().unwrap_or("");
+    // Open WebUI's sites come from the generic .env reader.
+    let t: &'static Tool =
+        tool::get(if name == "open-webui" { "dotenv" } else { name }).ok_or(format!("unknown tool {name:?}"))?;
+    let path = Path::new(file);
+    let kind = scan::kind_for(t, path, &opts.home).ok_or(format!("{file} is not a file {name} reads"))?;
+    let ex =
+        scan::extract_file(path, kind, &[t], &opts.home, fsread::DEFAULT_CAP, false).map_err(|e| format!("{e:?}"))?;
+    ex.secrets.into_iter().find(|s| Fingerprint::of(s.expose(), None).sha8 == want).ok_or_else(|| {
+        format!("the key at {file}:{line} changed since keyhole-find ran (sha8 {want} is gone); run keyhole-find again")
+    })
+}
+
+/// The URL a tool requests for `path`, joined its way.
+pub fn join(base: &str, join: UrlJoin, path: &str) -> String {
+    match join {
+        UrlJoin::TrimAndAppend => format!("{}/{}", base.trim_end_matches('/'), path),
+        UrlJoin::Naive => format!("{base}/{path}"),
+        UrlJoin::AnthropicSdk => format!("{}/v1/{}", base.trim_end_matches('/'), path),
+    }
+}
+
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let auth = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?.to_ascii_lowercase();
+    let default = if scheme.eq_ignore_ascii_case("https") { ":443" } else { ":80" };
+    let auth = if auth.contains(':') && !auth.ends_with(']') { auth } else { format!("{auth}{default}") };
+    Some(format!("{}://{auth}", scheme.to_ascii_lowercase()))
+}
+
+fn resolve_location(from: &str, loc: &str) -> String {
+    if loc.contains("://") {
+        return loc.to_string();
+    }
+    let o =
+        from.split_once("://").map(|(s, r)| format!("{s}://{}", r.split('/').next().unwrap_or(""))).unwrap_or_default();
+    if loc.starts_with('/') {
+        format!("{o}{loc}")
+    } else {
+        let dir = from.rsplit_once('/').map(|(d, _)| d).unwrap_or(from);
+        format!("{dir}/{loc}")
+    }
+}
+
+/// The proxy the tool would use for `url`, from the analysed environment.
+pub fn proxy_for(url: &str, env: &BTreeMap<String, Vec<u8>>) -> Option<String> {
+    let get = |k: &str| {
+        env.get(k)
+            .or_else(|| env.get(&k.to_ascii_lowercase()))
+            .map(|v| String::from_utf8_lossy(v).trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let host = provider::url_host(url)?;
+    if let Some(no) = get("NO_PROXY") {
+        for pat in no.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let pat = pat.trim_start_matches('.').split(':').next().unwrap_or("");
+            if pat == "*" || host == pat || host.ends_with(&format!(".{pat}")) {
+                return None;
+            }
+        }
+    }
+    if url.starts_with("https://") { get("HTTPS_PROXY") } else { get("HTTP_PROXY") }.or_else(|| get("ALL_PROXY"))
+}
+
+fn redact_url(u: &str) -> String {
+    match u.split_once("://") {
+        Some((s, rest)) if rest.split('/').next().unwrap_or("").contains('@') => {
+            let after = rest.split_once('@').map(|(_, a)| a).unwrap_or(rest);
+            format!("{s}://(credentials redacted)@{after}")
+        }
+        _ => u.to_string(),
+    }
+}
+
+fn key_pattern() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{10,}|gsk_[A-Za-z0-9]{10,}|xai-[A-Za-z0-9]{10,})",
+        )
+        .expect("regex")
+    })
+}
+
+/// Remove the key, and anything shaped like a key, from text a server echoed.
+pub fn redact(text: &str, key: Option<&Secret>) -> String {
+    let mut t = text.to_string();
+    if let Some(k) = key {
+        let s = String::from_utf8_lossy(k.expose());
+        let s = s.trim();
+        if s.len() >= 8 {
+            t = t.replace(s, "(redacted key)");
+        }
+    }
+    key_pattern().replace_all(&t, "(redacted key)").into_owned()
+}
+
+fn redact_json(v: &mut Value, key: Option<&Secret>) {
+    match v {
+        Value::String(s) => *s = redact(s, key),
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, key)),
+        Value::Object(o) => o.values_mut().for_each(|x| redact_json(x, key)),
+        _ => {}
+    }
+}
+
+/// One prepared request: everything that makes two sites' probes identical.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub method: &'static str,
+    pub url: String,
+    pub header: String,
+    pub scheme: String,
+    pub key: Option<Arc<Secret>>,
+    pub extra: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub fp: Option<Fingerprint>,
+}
+
+impl Plan {
+    fn dedupe_key(&self) -> String {
+        format!(
+            "{} {} {} {} {:?} {:?}",
+            self.method,
+            self.url,
+            self.header,
+            self.scheme,
+            self.fp.as_ref().map(|f| &f.sha8),
+            self.body
+        )
+    }
+}
+
+/// Build the request a site's tool would send, or a probe-level error.
+pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
+    let pname = site["provider"].as_str().unwrap_or("");
+    let p: &Provider = provider::get(pname).ok_or(("unresolved".to_string(), format!("unknown provider {pname:?}")))?;
+    let t = tool::get(site["tool"].as_str().unwrap_or(""));
+    let join_rule = t.map_or(UrlJoin::TrimAndAppend, |t| t.url_join);
+    let mut base = site["base_url"].as_str().unwrap_or("").to_string();
+    if site["base_url_from"] == "default" {
+        if let Some(u) = opts.provider_urls.get(pname) {
+            base = u.clone();
+        }
+    }
+    if base.is_empty() {
+        return Err(("unresolved".into(), format!("{} has no default base URL and the site names none", p.display)));
+    }
+    let (method, path, body) = if opts.completion {
+        let model = site["model"].as_str().unwrap_or("openrouter/auto");
+        if p.name == "anthropic" || join_rule == UrlJoin::AnthropicSdk {
+            (
+                "POST",
+                "messages",
+                Some(
+                    json!({"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]})
+                        .to_string(),
+                ),
+            )
+        } else {
+            (
+                "POST",
+                "chat/completions",
+                Some(
+                    json!({"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]})
+                        .to_string(),
+                ),
+            )
+        }
+    } else {
+        let check = p.check.ok_or((
+            "unresolved".to_string(),
+            format!("{} has no free key-check endpoint; use --completion", p.display),
+        ))?;
+        (check.method, check.path, None)
+    };
+    let mut url = join(&base, join_rule, path);
+    let header = site["auth"]["header"].as_str().unwrap_or("authorization").to_string();
+    let scheme = site["auth"]["scheme"].as_str().unwrap_or("bearer").to_string();
+    let key = match resolve_key(site, opts) {
+        Ok(KeyToSend::Value(s)) => Some(Arc::new(s)),
+        Ok(KeyToSend::NoHeader(_)) => None,
+        Err(m) => return Err(("unresolved".into(), m)),
+    };
+    if header == "query:key" {
+        if let Some(k) = &key {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{sep}key={}", String::from_utf8_lossy(k.expose()));
+        }
+    }
+    let fp = key.as_ref().map(|k| k.fingerprint(Some(p)));
+    let mut extra: Vec<(String, String)> =
+        p.extra_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if body.is_some() {
+        extra.push(("content-type".into(), "application/json".into()));
+    }
+    Ok(Plan { method, url, header, scheme, key, extra, body, fp })
+}
+
+fn header_value(plan: &Plan) -> Option<Vec<u8>> {
+    let k = plan.key.as_ref()?;
+    if plan.header == "none" || plan.header == "query:key" {
+        return None;
+    }
+    let mut v = Vec::new();
+    if plan.scheme == "bearer" {
+        v.extend_from_slice(b"Bearer ");
+    }
+    v.extend_from_slice(k.expose());
+    Some(v)
+}
+
+fn agent(timeout: Duration, proxy: Option<&str>) -> Result<ureq::Agent, String> {
+    let proxy = match proxy {
+        Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("bad proxy URL: {e}"))?),
+        None => None,
+    };
+    let cfg = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(proxy)
+        .user_agent(concat!("keyhole-probe/", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok(ureq::Agent::new_with_config(cfg))
+}
+
+fn error_kind(e: &ureq::Error) -> (&'static str, String) {
+    use ureq::Error as E;
+    match e {
+        E::HostNotFound => ("dns", "the host name does not resolve".into()),
+        E::ConnectionFailed => ("connect", "the connection was refused or could not be made".into()),
+        E::Timeout(t) => ("timeout", format!("no answer within the timeout ({t})")),
+        E::Tls(m) => ("tls", m.to_string()),
+        E::Rustls(r) => ("tls", format!("TLS: {r}")),
+        E::ConnectProxyFailed(m) => ("proxy", format!("the proxy refused the tunnel: {m}")),
+        E::InvalidProxyUrl => ("proxy", "invalid proxy URL".into()),
+        E::BodyExceedsLimit(n) => ("too_large", format!("body over {n} bytes")),
+        E::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => ("connect", "connection refused".into()),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ("timeout", "timed out".into()),
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::UnexpectedEof => ("protocol", format!("the connection was reset: {io}")),
+            _ => ("connect", io.to_string()),
+        },
+        other => ("protocol", other.to_string()),
+    }
+}
+
+/// Send a plan, following redirects by hand; the key only ever goes to the
+/// configured origin.
+pub fn send(plan: &Plan, opts: &Options) -> Value {
+    let start = Instant::now();
+    let first_origin = origin(&plan.url);
+    let proxy = proxy_for(&plan.url, &opts.env);
+    let mut request = Map::new();
+    request.insert("method".into(), json!(plan.method));
+    request.insert("url".into(), json!(redact(&plan.url, plan.key.as_deref())));
+    request.insert("auth_header".into(), json!(if plan.key.is_some() { plan.header.as_str() } else { "none" }));
+    request.insert("fp".into(), plan.fp.as_ref().map_or(Value::Null, |f| json!(f)));
+    let mut out = Map::new();
+    out.insert("proxy".into(), proxy.as_deref().map_or(Value::Null, |p| json!(redact_url(p))));
+    let finish = |mut out: Map<String, Value>,
+                  request: Map<String, Value>,
+                  redirects: Vec<Value>,
+                  response: Value,
+                  error: Value| {
+        out.insert("request".into(), Value::Object(request));
+        out.insert("redirects".into(), Value::Array(redirects));
+        out.insert("response".into(), response);
+        out.insert("error".into(), error);
+        out.insert("elapsed_ms".into(), json!(start.elapsed().as_millis() as u64));
+        Value::Object(out)
+    };
+    let hv = header_value(plan);
+    if let Some(v) = &hv {
+        if ureq::http::HeaderValue::from_bytes(v).is_err() {
+            request.insert("header_invalid".into(), json!(true));
+            let err = json!({"kind": "protocol", "message": "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"});
+            return finish(out, request, vec![], Value::Null, err);
+        }
+    }
+    let agent = match agent(opts.timeout, proxy.as_deref()) {
+        Ok(a) => a,
+        Err(m) => return finish(out, request, vec![], Value::Null, json!({"kind": "proxy", "message": m})),
+    };
+    let mut url = plan.url.clone();
+    let mut redirects = Vec::new();
+    let mut with_key = true;
+    let mut seen = vec![url.clone()];
+    loop {
+        let mut b = ureq::http::Request::builder().method(plan.method).uri(&url);
+        if with_key {
+            if let Some(v) = &hv {
+                b = b.header(plan.header.as_str(), v.as_slice());
+            }
+        }
+        for (k, v) in &plan.extra {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        let result = match &plan.body {
+            Some(body) if plan.method == "POST" => {
+                b.body(body.clone()).map_err(|e| e.to_string()).map(|r| agent.run(r))
+            }
+            _ => b.body(()).map_err(|e| e.to_string()).map(|r| agent.run(r)),
+        };
+        let resp = match result {
+            Err(m) => {
+                return finish(
+                    out,
+                    request,
+                    redirects,
+                    Value::Null,
+                    json!({"kind": "protocol", "message": redact(&m, plan.key.as_deref())}),
+                )
+            }
+            Ok(Err(e)) => {
+                let (kind, msg) = error_kind(&e);
+                return finish(
+                    out,
+                    request,
+                    redirects,
+                    Value::Null,
+                    json!({"kind": kind, "message": redact(&msg, plan.key.as_deref())}),
+                );
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        if (300..400).contains(&status) {
+            if let Some(loc) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
+                let next = resolve_location(&url, loc);
+                let same = origin(&next) == first_origin;
+                redirects.push(json!({"status": status, "from": redact(&url, plan.key.as_deref()), "to": redact(&next, plan.key.as_deref()), "auth_kept": same && with_key && hv.is_some()}));
+                with_key &= same;
+                if seen.contains(&next) || redirects.len() >= MAX_HOPS {
+                    return finish(
+                        out,
+                        request,
+                        redirects,
+                        Value::Null,
+                        json!({"kind": "protocol", "message": format!("redirect loop or more than {MAX_HOPS} redirects")}),
+                    );
+                }
+                seen.push(next.clone());
+                url = next;
+                continue;
+            }
+        }
+        let response = read_response(resp, plan.key.as_deref());
+        return finish(out, request, redirects, response, Value::Null);
+    }
+}
+
+fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret>) -> Value {
+    let status = resp.status().as_u16();
+    let mut headers = Map::new();
+    for (k, v) in resp.headers() {
+        let name = k.as_str();
+        if matches!(
+            name,
+            "content-type"
+                | "retry-after"
+                | "www-authenticate"
+                | "location"
+                | "server"
+                | "x-ratelimit-limit"
+                | "x-ratelimit-remaining"
+                | "x-ratelimit-reset"
+        ) {
+            headers.insert(name.into(), json!(redact(&String::from_utf8_lossy(v.as_bytes()), key)));
+        }
+    }
+    let mut buf = Vec::new();
+    let mut reader = resp.body_mut().as_reader();
+    let read = (&mut reader).take(BODY_CAP + 1).read_to_end(&mut buf);
+    let truncated = buf.len() as u64 > BODY_CAP;
+    buf.truncate(BODY_CAP as usize);
+    let mut body = match serde_json::from_slice::<Value>(&buf) {
+        Ok(v) if !truncated => v,
+        _ => {
+            let text = String::from_utf8_lossy(&buf);
+            let short: String = text.chars().take(4000).collect();
+            Value::String(short)
+        }
+    };
+    redact_json(&mut body, key);
+    let mut r = json!({"status": status, "headers": headers, "body": body});
+    if truncated {
+        r["body_truncated"] = json!(true);
+    }
+    if let Err(e) = read {
+        r["body_error"] = json!(redact(&e.to_string(), key));
+    }
+    r
+}
+
+/// Probe every site of a batch concurrently (at most `jobs` at once);
+/// identical requests are sent once. Results keep the input order.
+pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
+    let plans: Vec<Result<Plan, (String, String)>> = sites.iter().map(|s| plan(s, opts)).collect();
+    let mut unique: Vec<usize> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let slot: Vec<Option<usize>> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.as_ref().ok().map(|p| {
+                *index_of.entry(p.dedupe_key()).or_insert_with(|| {
+                    unique.push(i);
+                    unique.len() - 1
+                })
+            })
+        })
+        .collect();
+    let results: Vec<Mutex<Option<Value>>> = unique.iter().map(|_| Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for _ in 0..jobs.max(1).min(unique.len().max(1)) {
+            sc.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(&i) = unique.get(n) else { break };
+                let v = send(plans[i].as_ref().expect("unique plans are Ok"), opts);
+                *results[n].lock().expect("lock") = Some(v);
+            });
+        }
+    });
+    plans
+        .iter()
+        .zip(slot)
+        .map(|(p, s)| match (p, s) {
+            (Err((kind, msg)), _) => json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}),
+            (Ok(_), Some(n)) => results[n].lock().expect("lock").clone().unwrap_or(Value::Null),
+            (Ok(_), None) => Value::Null,
+        })
+        .collect()
+}
+
+/// Parse `--env-file`: NUL-separated (like /proc/PID/environ) or NAME=VALUE lines.
+pub fn parse_env_file(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let sep = if bytes.contains(&0) { 0u8 } else { b'\n' };
+    let mut m = BTreeMap::new();
+    for entry in bytes.split(|b| *b == sep) {
+        let entry = if sep == b'\n' { entry.strip_suffix(b"\r").unwrap_or(entry) } else { entry };
+        if entry.is_empty() || entry.starts_with(b"#") {
+            continue;
+        }
+        let entry = entry.strip_prefix(b"export ").unwrap_or(entry);
+        if let Some(eq) = entry.iter().position(|b| *b == b'=') {
+            m.insert(String::from_utf8_lossy(&entry[..eq]).trim().to_string(), entry[eq + 1..].to_vec());
+        }
+    }
+    m
+}
+
+/// The probe's own environment, as bytes (a value may be any bytes).
+pub fn own_env() -> BTreeMap<String, Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.as_bytes().to_vec())).collect()
+}

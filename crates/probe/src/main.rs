@@ -1,0 +1,215 @@
+//! keyhole-probe: thin main over the library.
+
+use std::io::{self, BufReader, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use keyhole_core::cli::{self, Generate, HomeArgs, ProviderUrlArgs};
+use keyhole_core::jsonl::{note, InputItem, JsonlReader, JsonlWriter, WriteStop};
+use keyhole_core::Status;
+use keyhole_probe::{Options, TOOL_NAME};
+use serde_json::{json, Value};
+
+/// Send exactly what an AI tool would send, and record the answer.
+///
+/// Reads `site` records (from keyhole-find or keyhole-env) on stdin and adds a
+/// `probe` object to each: the request as the tool would send it (its URL
+/// joining, header and scheme, the key exactly as the tool reads it, flaws
+/// included) to the provider's free key-check endpoint, every redirect hop,
+/// the proxy in effect, and the answer (status, headers, body capped at 1 MiB
+/// and redacted). The key is resolved again from the record's reference,
+/// never taken from the stream, and is only ever sent to the site's own
+/// origin. Other records pass through unchanged.
+#[derive(Parser, Debug)]
+#[command(name = "keyhole-probe", version, after_help = AFTER_HELP)]
+struct Args {
+    /// Probe this URL alone (with --key-env, --key-stdin or --key-file) instead of reading records
+    #[arg(value_name = "URL")]
+    url: Option<String>,
+    /// Standalone: read the key from this environment variable
+    #[arg(long, value_name = "VAR", requires = "url")]
+    key_env: Option<String>,
+    /// Standalone: read the key from standard input (exactly as given, newline included)
+    #[arg(long, requires = "url")]
+    key_stdin: bool,
+    /// Standalone: read the key from this file (exactly as stored)
+    #[arg(long, value_name = "FILE", requires = "url")]
+    key_file: Option<PathBuf>,
+    /// Standalone: the header the key travels in
+    #[arg(long, value_name = "NAME", default_value = "authorization", requires = "url")]
+    header: String,
+    /// Standalone: the provider whose key-check path to request (default: from the URL's host, else none)
+    #[arg(long, value_name = "NAME", requires = "url")]
+    provider: Option<String>,
+    #[command(flatten)]
+    home: HomeArgs,
+    #[command(flatten)]
+    urls: ProviderUrlArgs,
+    /// Analyse this environment (NAME=VALUE lines, or NUL-separated like /proc/PID/environ) instead of the probe's own
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Seconds per request, redirects included
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    timeout: f64,
+    /// Never touch the network: records pass through unchanged
+    #[arg(long)]
+    offline: bool,
+    /// Send a minimal completion (1 output token) instead of the free key check
+    #[arg(long)]
+    completion: bool,
+    /// Probes at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    jobs: usize,
+    #[arg(long, value_enum, hide = true)]
+    generate: Option<Generate>,
+}
+
+const AFTER_HELP: &str = "Exit status: 0 every site probed (whatever the API answered); 2 an input line was not a record, or bad arguments.\n\
+Examples:\n  keyhole-find | keyhole-probe | jq -c '{id, status: .probe.response.status, error: .probe.error}'\n  keyhole-probe https://openrouter.ai/api/v1/key --key-env OPENROUTER_API_KEY";
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(g) = args.generate {
+        return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+    }
+    let env = match &args.env_file {
+        Some(f) => match keyhole_core::fsread::read(f, 16 * 1024 * 1024) {
+            Ok(b) => keyhole_probe::parse_env_file(&b),
+            Err(e) => {
+                note(TOOL_NAME, format!("--env-file {} {e}", f.display()));
+                return ExitCode::from(2);
+            }
+        },
+        None => keyhole_probe::own_env(),
+    };
+    let opts = Options {
+        home: args.home.resolve(),
+        env,
+        timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
+        completion: args.completion,
+        provider_urls: args.urls.map(),
+    };
+    let mut w = JsonlWriter::stdout();
+    if let Some(url) = &args.url {
+        return standalone(&args, url, &opts, &mut w);
+    }
+    let mut status = Status::Ok;
+    let stdin = io::stdin();
+    let reader = JsonlReader::new(BufReader::new(stdin.lock()), TOOL_NAME);
+    // Records are read in batches so output streams while probes of a batch run concurrently.
+    let mut batch: Vec<Value> = Vec::new();
+    let flush = |batch: &mut Vec<Value>, w: &mut JsonlWriter<io::Stdout>| -> Result<(), WriteStop> {
+        let sites: Vec<&Value> = batch.iter().filter(|r| r["type"] == "site").collect();
+        let probes = if args.offline { vec![] } else { keyhole_probe::probe_all(&sites, &opts, args.jobs) };
+        let mut probes = probes.into_iter();
+        for mut r in batch.drain(..) {
+            if r["type"] == "site" && !args.offline {
+                if let Some(p) = probes.next() {
+                    r["probe"] = p;
+                }
+            }
+            w.write(&r)?;
+        }
+        Ok(())
+    };
+    for item in reader {
+        let item = match item {
+            Ok(i) => i,
+            Err(e) => {
+                note(TOOL_NAME, format!("cannot read standard input: {e}"));
+                status = Status::Failed;
+                break;
+            }
+        };
+        match item {
+            InputItem::Record(v) => batch.push(v),
+            InputItem::Bad(e) => {
+                status = Status::Failed;
+                batch.push(serde_json::to_value(e).expect("error record serializes"));
+            }
+        }
+        if batch.len() >= 64 {
+            if let Err(e) = flush(&mut batch, &mut w) {
+                return write_stop(e);
+            }
+        }
+    }
+    if let Err(e) = flush(&mut batch, &mut w) {
+        return write_stop(e);
+    }
+    status.code()
+}
+
+fn write_stop(e: WriteStop) -> ExitCode {
+    match e {
+        WriteStop::BrokenPipe => ExitCode::SUCCESS,
+        e => {
+            note(TOOL_NAME, e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn standalone(args: &Args, url: &str, opts: &Options, w: &mut JsonlWriter<io::Stdout>) -> ExitCode {
+    let key: Vec<u8> = if let Some(var) = &args.key_env {
+        match opts.env.get(var) {
+            Some(v) => v.clone(),
+            None => {
+                note(TOOL_NAME, format!("{var} is not set in the analysed environment"));
+                return ExitCode::from(2);
+            }
+        }
+    } else if args.key_stdin {
+        let mut b = Vec::new();
+        if io::stdin().read_to_end(&mut b).is_err() {
+            return ExitCode::from(2);
+        }
+        b
+    } else if let Some(f) = &args.key_file {
+        match keyhole_core::fsread::read(f, 64 * 1024) {
+            Ok(b) => b,
+            Err(e) => {
+                note(TOOL_NAME, format!("{} {e}", f.display()));
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        note(TOOL_NAME, "a URL needs --key-env VAR, --key-stdin or --key-file FILE");
+        return ExitCode::from(2);
+    };
+    let provider = args
+        .provider
+        .as_deref()
+        .and_then(keyhole_core::provider::normalize)
+        .or_else(|| keyhole_core::provider::by_url(url));
+    let header = keyhole_core::provider::AuthHeader::parse(&args.header);
+    let Some(header) = header else {
+        note(
+            TOOL_NAME,
+            format!("unknown header {:?}: authorization, x-api-key, api-key, x-goog-api-key, query:key", args.header),
+        );
+        return ExitCode::from(2);
+    };
+    let scheme = if header == keyhole_core::provider::AuthHeader::Authorization { "bearer" } else { "raw" };
+    let secret = keyhole_core::secret::Secret::new(key);
+    let plan = keyhole_probe::Plan {
+        method: "GET",
+        url: url.to_string(),
+        header: header.as_str().to_string(),
+        scheme: scheme.into(),
+        fp: Some(secret.fingerprint(provider)),
+        key: Some(std::sync::Arc::new(secret)),
+        extra: provider
+            .map(|p| p.extra_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .unwrap_or_default(),
+        body: None,
+    };
+    let probe = keyhole_probe::send(&plan, opts);
+    let rec = json!({"type": "probe", "v": 1, "url": keyhole_probe::redact(url, None), "provider": provider.map(|p| p.name), "probe": probe});
+    match w.write(&rec) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => write_stop(e),
+    }
+}

@@ -1,0 +1,245 @@
+//! keyhole-probe, run as a process behind keyhole-find, against the loopback
+//! provider imitation (tests/util/imitation.rs). Each test asserts both what
+//! the probe recorded and what the imitation actually received.
+
+mod util;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+use util::imitation::Imitation;
+use util::*;
+
+/// keyhole-find on `home`, piped into keyhole-probe with `args`.
+fn find_probe(home: &std::path::Path, probe_args: &[&str], stdin_extra: &str) -> Run {
+    let mut f = cmd("keyhole-find", home);
+    f.arg("--home").arg(home).arg("-q");
+    let found = f.output().unwrap();
+    let mut input = found.stdout;
+    input.extend_from_slice(stdin_extra.as_bytes());
+    let mut p = cmd("keyhole-probe", home);
+    p.arg("--home").arg(home).args(probe_args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = p.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_no_canary("probe stdout", &stdout);
+    assert_no_canary("probe stderr", &stderr);
+    let records = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    Run { status: out.status.code().unwrap_or(-1), stdout, stderr, records }
+}
+
+fn by_frag<'a>(r: &'a Run, frag: &str) -> &'a Value {
+    r.records
+        .iter()
+        .find(|x| x["id"].as_str().is_some_and(|i| i.ends_with(frag)))
+        .unwrap_or_else(|| panic!("no record #{frag} in {}", r.stdout))
+}
+
+fn continue_home(t: &TempDir, base: &str, known: &str) {
+    let m = |name: &str, prov: &str, api: &str, key: &str| {
+        format!("  - name: {name}\n    provider: {prov}\n    model: anthropic/claude-sonnet-4.5\n    apiBase: {base}{api}\n{key}")
+    };
+    let bad = or_canary("BAD1");
+    let ant = format!("sk-ant-api03-{}ANT1", "c".repeat(40));
+    let oai = format!("sk-proj-{}OAI1", "c".repeat(30));
+    let cfg = [
+        "name: t\nversion: 1.0.0\nschema: v1\nmodels:\n".to_string(),
+        m("good", "openrouter", "/api/v1/", &format!("    apiKey: {known}\n")),
+        m("placeholder", "openrouter", "/api/v1", "    apiKey: \"${env:OPENROUTER_API_KEY}\"\n"),
+        m("secrets", "openrouter", "/api/v1", "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n"),
+        m("nokey", "openrouter", "/api/v1", ""),
+        m("unknown", "openrouter", "/api/v1", &format!("    apiKey: {bad}\n")),
+        m("away", "openrouter", "/redirect-away/api/v1", &format!("    apiKey: {known}\n")),
+        m("same", "openrouter", "/redirect-same/api/v1", &format!("    apiKey: {known}\n")),
+        m("loop", "openrouter", "/loop/api/v1", &format!("    apiKey: {known}\n")),
+        m("reset", "openrouter", "/reset/api/v1", &format!("    apiKey: {known}\n")),
+        m("big", "openrouter", "/big/api/v1", &format!("    apiKey: {known}\n")),
+        m("html", "openrouter", "/html/api/v1", &format!("    apiKey: {known}\n")),
+        m("oai", "openai", "/openai/v1", &format!("    apiKey: {oai}\n")),
+        m("ant", "anthropic", "/anthropic/v1", &format!("    apiKey: {ant}\n")),
+    ]
+    .concat();
+    t.write(".continue/config.yaml", cfg);
+}
+
+#[test]
+fn probes_send_what_the_tool_sends_and_record_the_answer() {
+    let known = or_canary("GOOD");
+    let other = Imitation::start(&known, None);
+    let imi = Imitation::start(&known, Some(other.port));
+    let t = TempDir::new("probe");
+    continue_home(&t, &imi.base(), &known);
+    // The analysed environment: the variable that ${{ secrets.X }} reads.
+    let env = t.write("env", format!("OPENROUTER_API_KEY={known}\n"));
+    let start = Instant::now();
+    let r = find_probe(t.path(), &["--env-file", env.to_str().unwrap(), "--timeout", "5"], "");
+    assert!(start.elapsed().as_secs() < 15, "bounded by the timeout");
+    assert_eq!(r.status, 0, "{}", r.stderr);
+
+    let good = by_frag(&r, "/models/0");
+    assert_eq!(good["probe"]["response"]["status"], 200);
+    assert_eq!(
+        good["probe"]["request"]["url"],
+        format!("{}/api/v1/key", imi.base()),
+        "trailing slash trimmed, as Continue joins"
+    );
+    assert_eq!(good["probe"]["request"]["auth_header"], "authorization");
+    assert_eq!(good["probe"]["request"]["fp"]["sha8"], good["key"]["fp"]["sha8"]);
+    assert_eq!(good["probe"]["response"]["body"]["data"]["limit"], 100);
+    assert!(good["probe"]["elapsed_ms"].as_u64().is_some());
+
+    let ph = by_frag(&r, "/models/1");
+    assert_eq!(ph["probe"]["response"]["status"], 401);
+    assert_eq!(ph["probe"]["response"]["body"]["error"]["message"], "Missing Authentication header");
+    let sec = by_frag(&r, "/models/2");
+    assert_eq!(sec["probe"]["response"]["status"], 200, "secrets resolve from the analysed environment");
+    let nokey = by_frag(&r, "/models/3");
+    assert_eq!(nokey["probe"]["response"]["body"]["error"]["message"], "Missing Authentication header");
+    let unknown = by_frag(&r, "/models/4");
+    assert_eq!(unknown["probe"]["response"]["body"]["error"]["message"], "User not found.");
+
+    // What the imitation received: the placeholder text itself, and an empty Bearer.
+    let seen = imi.requests();
+    let auths: Vec<String> = seen.iter().filter_map(|s| s.header("authorization").map(str::to_string)).collect();
+    assert!(auths.contains(&"Bearer ${env:OPENROUTER_API_KEY}".to_string()), "{auths:?}");
+    assert!(auths.iter().any(|a| a == "Bearer" || a == "Bearer "), "{auths:?}");
+
+    // Cross-origin redirect: recorded, followed without the key; the other origin never saw it.
+    let away = by_frag(&r, "/models/5");
+    assert_eq!(away["probe"]["redirects"][0]["status"], 301);
+    assert_eq!(away["probe"]["redirects"][0]["auth_kept"], false);
+    assert_eq!(away["probe"]["response"]["body"]["error"]["message"], "No cookie auth credentials found");
+    assert!(other.requests().iter().all(|s| s.header("authorization").is_none()), "the key went to another origin");
+    assert!(!other.requests().is_empty());
+    let same = by_frag(&r, "/models/6");
+    assert_eq!(same["probe"]["redirects"][0]["auth_kept"], true);
+    assert_eq!(same["probe"]["response"]["status"], 200);
+    let lp = by_frag(&r, "/models/7");
+    assert_eq!(lp["probe"]["error"]["kind"], "protocol");
+    assert!(lp["probe"]["error"]["message"].as_str().unwrap().contains("redirect loop"));
+    let reset = by_frag(&r, "/models/8");
+    assert!(reset["probe"]["error"]["kind"].is_string(), "{}", reset["probe"]);
+    let big = by_frag(&r, "/models/9");
+    assert_eq!(big["probe"]["response"]["body_truncated"], true);
+    assert!(big["probe"]["response"]["body"].as_str().unwrap().len() <= 4000);
+    let html = by_frag(&r, "/models/10");
+    assert_eq!(html["probe"]["response"]["status"], 404);
+    assert!(html["probe"]["response"]["body"].as_str().unwrap().starts_with("<!DOCTYPE html>"));
+
+    // OpenAI echoes the key: redacted. Anthropic gets x-api-key and anthropic-version.
+    let oai = by_frag(&r, "/models/11");
+    let msg = oai["probe"]["response"]["body"]["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("(redacted key)") && !msg.contains("OAI1"), "{msg}");
+    let ant = by_frag(&r, "/models/12");
+    assert_eq!(ant["probe"]["request"]["auth_header"], "x-api-key");
+    assert_eq!(ant["probe"]["response"]["body"]["error"]["message"], "invalid x-api-key");
+    let ant_seen = seen.iter().find(|s| s.path == "/anthropic/v1/models").unwrap();
+    assert_eq!(ant_seen.header("anthropic-version"), Some("2023-06-01"));
+    assert!(ant_seen.header("authorization").is_none());
+}
+
+#[test]
+fn timeout_refused_and_newline_keys() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-faults");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    t.write(
+        ".continue/config.yaml",
+        format!(
+            "models:\n  - provider: openrouter\n    apiBase: {}/stall/api/v1\n    apiKey: {known}\n  - provider: openrouter\n    apiBase: http://127.0.0.1:{dead_port}/api/v1\n    apiKey: {known}\n",
+            imi.base()
+        ),
+    );
+    // A key with a trailing newline (python-dotenv decodes "\n"): no client may send it.
+    t.write("proj/.env", format!("OPENROUTER_API_KEY=\"{known}\\n\"\n"));
+    let url = format!("openrouter={}/api/v1", imi.base());
+    let start = Instant::now();
+    let r = find_probe(t.path(), &["--timeout", "1", "--provider-url", &url], "");
+    let took = start.elapsed().as_secs_f64();
+    assert!(took < 4.0, "timeout + 1 s (and some start-up): took {took}");
+    let stall = by_frag(&r, "/models/0");
+    assert_eq!(stall["probe"]["error"]["kind"], "timeout", "{}", stall["probe"]);
+    let refused = by_frag(&r, "/models/1");
+    assert_eq!(refused["probe"]["error"]["kind"], "connect", "{}", refused["probe"]);
+    let nl = r.records.iter().find(|x| x["tool"] == "dotenv").unwrap();
+    assert_eq!(nl["key"]["fp"]["flaws"], serde_json::json!(["trailing_newline"]));
+    assert_eq!(nl["probe"]["request"]["header_invalid"], true);
+    assert_eq!(nl["probe"]["error"]["kind"], "protocol");
+    assert!(imi.requests().iter().all(|s| s.path != "/api/v1/key"), "the newline key was never sent");
+}
+
+#[test]
+fn pass_through_bad_lines_dedupe_and_unset_variables() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-pass");
+    // Three identical sites: one request.
+    for i in 0..3 {
+        t.write(&format!("p{i}/.env"), format!("OPENROUTER_API_KEY={known}\n"));
+    }
+    // LiteLLM with no api_key and OPENROUTER_API_KEY unset: no header at all (measured).
+    t.write("proxy/config.yaml", format!("model_list:\n  - model_name: m\n    litellm_params:\n      model: openrouter/x/y\n      api_base: {}/api/v1\n", imi.base()));
+    let env = t.write("env", "PATH=/usr/bin\n");
+    let url = format!("openrouter={}/api/v1", imi.base());
+    let r = find_probe(
+        t.path(),
+        &["--env-file", env.to_str().unwrap(), "--provider-url", &url],
+        "not json\n{\"type\":\"note\",\"x\":1}\n",
+    );
+    assert_eq!(r.status, 2, "a bad input line means exit 2");
+    let types: Vec<&str> = r.records.iter().map(|x| x["type"].as_str().unwrap()).collect();
+    assert_eq!(&types[types.len() - 2..], ["error", "note"], "order kept, unknown records passed through");
+    let dotenv_sites: Vec<&Value> = r.records.iter().filter(|x| x["tool"] == "dotenv").collect();
+    assert_eq!(dotenv_sites.len(), 3);
+    assert!(dotenv_sites.iter().all(|s| s["probe"]["response"]["status"] == 200));
+    let lit = r.records.iter().find(|x| x["tool"] == "litellm").unwrap();
+    assert_eq!(lit["probe"]["request"]["auth_header"], "none");
+    assert_eq!(lit["probe"]["response"]["body"]["error"]["message"], "No cookie auth credentials found");
+    let key_checks = imi.requests().iter().filter(|s| s.header("authorization").is_some()).count();
+    assert_eq!(key_checks, 1, "identical requests are sent once");
+}
+
+#[test]
+fn offline_passes_records_through_untouched() {
+    let home = fixtures().join("homes/continue");
+    let r = find_probe(&home, &["--offline"], "");
+    assert_eq!(r.status, 0);
+    assert!(r.records.iter().all(|x| x.get("probe").is_none()));
+    assert_eq!(r.records.len(), 7);
+}
+
+#[test]
+fn standalone_url_with_key_env() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-alone");
+    let mut c = cmd("keyhole-probe", t.path());
+    c.arg(format!("{}/api/v1/key", imi.base()))
+        .args(["--key-env", "OPENROUTER_API_KEY"])
+        .env("OPENROUTER_API_KEY", &known);
+    let r = run(c);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_no_canary("stdout", &r.stdout);
+    assert_eq!(r.records[0]["type"], "probe");
+    assert_eq!(r.records[0]["probe"]["response"]["status"], 200);
+    assert_eq!(r.records[0]["probe"]["request"]["fp"]["last4"], "GOOD");
+    let _ = Command::new("true").status();
+}
+
+#[test]
+fn man_page_is_current() {
+    let t = TempDir::new("man");
+    let mut c = cmd("keyhole-probe", t.path());
+    c.args(["--generate", "man"]);
+    let generated = c.output().unwrap().stdout;
+    let committed =
+        std::fs::read(root().join("man/keyhole-probe.1")).expect("man/keyhole-probe.1 is committed (make man)");
+    assert!(generated == committed, "man/keyhole-probe.1 is stale: run `make man`");
+}

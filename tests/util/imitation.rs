@@ -1,0 +1,200 @@
+//! A loopback imitation of the providers, as research/wire-behavior.md
+//! describes them (status, body, headers), started by the tests. It records
+//! every request it receives (method, path, header names, and the credential
+//! values so a test can assert what arrived — kept in memory, never printed).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub struct Imitation {
+    pub port: u16,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Imitation {
+    /// `known_key`: the one OpenRouter key this imitation accepts.
+    /// `other_port`: where `/redirect-away/…` sends clients (another origin).
+    pub fn start(known_key: &str, other_port: Option<u16>) -> Imitation {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let key = known_key.to_string();
+        thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let seen = s2.clone();
+                let key = key.clone();
+                thread::spawn(move || handle(conn, &seen, &key, port, other_port));
+            }
+        });
+        Imitation { port, seen }
+    }
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn reply(mut c: &TcpStream, status: u16, reason: &str, headers: &[(&str, &str)], body: &str) {
+    let mut h = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    let _ = c.write_all(h.as_bytes());
+    let _ = c.write_all(body.as_bytes());
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Option<u16>) {
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let mut line = String::new();
+    if r.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = l.trim_end().split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim_start().to_string()));
+        }
+    }
+    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; len.min(1 << 20)];
+    let _ = r.read_exact(&mut body);
+    let s = Seen { method, path: path.clone(), headers };
+    seen.lock().unwrap().push(s.clone());
+    let auth = s.header("authorization").map(str::to_string);
+    let bearer =
+        auth.as_deref().and_then(|a| a.strip_prefix("Bearer ").or(if a == "Bearer" { Some("") } else { None }));
+    let p = path.split('?').next().unwrap_or("");
+    match p {
+        // OpenRouter key check (wire-behavior.md §1.2, §1.4)
+        "/api/v1/key" | "/api/v1/auth/key" => match bearer {
+            None if auth.is_none() && s.header("x-api-key").is_none() => reply(
+                &c,
+                401,
+                "Unauthorized",
+                &[JSON],
+                r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#,
+            ),
+            Some(b) if b == key => reply(
+                &c,
+                200,
+                "OK",
+                &[JSON, ("cache-control", "private, no-store")],
+                r#"{"data":{"label":"sk-or-v1-c...KEY","usage":25.5,"limit":100,"limit_remaining":74.5,"is_free_tier":false,"is_management_key":false,"rate_limit":{"requests":-1,"interval":"10s"}}}"#,
+            ),
+            Some(b) if b.starts_with("sk-or-v1-") => {
+                reply(&c, 401, "Unauthorized", &[JSON], r#"{"error":{"message":"User not found.","code":401}}"#)
+            }
+            _ => reply(
+                &c,
+                401,
+                "Unauthorized",
+                &[JSON],
+                r#"{"error":{"message":"Missing Authentication header","code":401}}"#,
+            ),
+        },
+        // OpenAI echoes the key it got (the real one masks the middle); keyhole must redact it.
+        "/openai/v1/models" => {
+            let got = bearer.unwrap_or("");
+            let body = format!(
+                r#"{{"error":{{"message":"Incorrect API key provided: {got}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#
+            );
+            reply(&c, 401, "Unauthorized", &[JSON], &body)
+        }
+        // Anthropic without anthropic-version / with a bad key
+        "/anthropic/v1/models" => {
+            if s.header("anthropic-version").is_none() {
+                reply(
+                    &c,
+                    400,
+                    "Bad Request",
+                    &[JSON],
+                    r#"{"type":"error","error":{"type":"invalid_request_error","message":"anthropic-version: header is required"}}"#,
+                )
+            } else {
+                reply(
+                    &c,
+                    401,
+                    "Unauthorized",
+                    &[JSON],
+                    r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#,
+                )
+            }
+        }
+        "/redirect-same/api/v1/key" => reply(&c, 301, "Moved", &[("location", "/api/v1/key")], ""),
+        "/redirect-away/api/v1/key" => {
+            let to = format!("http://127.0.0.1:{}/api/v1/key", other.unwrap_or(port));
+            reply(&c, 301, "Moved", &[("location", to.as_str())], "")
+        }
+        "/loop/api/v1/key" => reply(&c, 302, "Found", &[("location", "/loop/api/v1/key")], ""),
+        "/stall/api/v1/key" => thread::sleep(Duration::from_secs(30)),
+        "/reset/api/v1/key" => {
+            // SO_LINGER 0: close sends a TCP reset instead of a clean FIN.
+            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            // SAFETY: a valid socket fd and a correctly sized linger struct.
+            unsafe {
+                libc::setsockopt(
+                    std::os::fd::AsRawFd::as_raw_fd(&c),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            drop(r);
+            drop(c);
+        }
+        "/big/api/v1/key" => {
+            let mut c = c;
+            let n: usize = 50 * 1024 * 1024;
+            let _ = c.write_all(
+                format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {n}\r\n\r\n").as_bytes(),
+            );
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < n {
+                if c.write_all(&chunk).is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+        }
+        "/html/api/v1/key" => reply(
+            &c,
+            404,
+            "Not Found",
+            &[("content-type", "text/html")],
+            "<!DOCTYPE html><html lang=\"en\"><body>404</body></html>",
+        ),
+        _ => reply(&c, 404, "Not Found", &[JSON], r#"{"error":{"message":"Not Found","code":404}}"#),
+    }
+}
