@@ -47,12 +47,41 @@ rgt=$(median_ms rg -l 'OPENROUTER_API_KEY|sk-or-v1-' "$home")
 rgh=$(median_ms rg -l --hidden 'OPENROUTER_API_KEY|sk-or-v1-' "$home")
 r1=$(ratio "$kf" "$rgt"); r2=$(ratio "$kf" "$rgh")
 
+# keyhole-probe: one probe vs curl of the same request, and 100 sites vs 1,
+# against a loopback imitation (tests/conformance/capture.py).
+probe_bin=$root/target/release/keyhole-probe
+pdir=$data/probe; rm -rf "$pdir"; mkdir -p "$pdir/one" "$pdir/many"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 "$root/tests/conformance/capture.py" "$pdir/capture.log" "$port" >/dev/null &
+cap_pid=$!
+trap 'kill $cap_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+key1="sk-or-v1-$(printf 'c%.0s' $(seq 60))BN01"
+printf 'OPENROUTER_API_KEY=%s\n' "$key1" > "$pdir/one/.env"
+for i in $(seq -w 1 100); do mkdir -p "$pdir/many/p$i"; printf 'OPENROUTER_API_KEY=sk-or-v1-%s%s\n' "$(printf 'c%.0s' $(seq 56))" "B${i}X" | cut -c1-92 > "$pdir/many/p$i/.env"; done
+for i in $(seq -w 1 100); do mkdir -p "$pdir/same/p$i"; cp "$pdir/one/.env" "$pdir/same/p$i/.env"; done
+purl="openrouter=http://127.0.0.1:$port/api/v1"
+"$find_bin" --home "$pdir/one" -q --provider-url "$purl" > "$pdir/one.jsonl"
+"$find_bin" --home "$pdir/many" -q --provider-url "$purl" > "$pdir/many.jsonl"
+"$find_bin" --home "$pdir/same" -q --provider-url "$purl" > "$pdir/same.jsonl"
+nsites=$(grep -c '"type":"site"' "$pdir/many.jsonl")
+probe1() { "$probe_bin" --home "$pdir/one" --provider-url "$purl" < "$pdir/one.jsonl"; }
+probe100() { "$probe_bin" --home "$pdir/many" --provider-url "$purl" < "$pdir/many.jsonl"; }
+probesame() { "$probe_bin" --home "$pdir/same" --provider-url "$purl" < "$pdir/same.jsonl"; }
+curl1() { curl -s -H "Authorization: Bearer $key1" "http://127.0.0.1:$port/api/v1/key"; }
+p1=$(median_ms probe1); c1=$(median_ms curl1); p100=$(median_ms probe100); psame=$(median_ms probesame)
+status1=$(probe1 | jq -r '.probe.response.status')
+rp=$(ratio "$p1" "$c1"); rm100=$(ratio "$p100" "$p1"); rsame=$(ratio "$psame" "$p1")
+
 table=$(cat <<TXT
 | benchmark | keyhole | reference | ratio | target |
 |---|---|---|---|---|
 | keyhole-find vs \`rg -l 'OPENROUTER_API_KEY\|sk-or-v1-'\` ($nfiles files) | ${kf} ms | ${rgt} ms | ${r1}× | ≤ 0.5× |
 | keyhole-find vs the same rg with \`--hidden\` (rg then sees the configs too) | ${kf} ms | ${rgh} ms | ${r2}× | — |
 | sites found in the generated home / sites in the fixture homes | ${got} | ${expected} | | all |
+| keyhole-probe, one site (answer: ${status1}) vs \`curl -s\` of the same request | ${p1} ms | ${c1} ms | ${rp}× | ≤ 1.0× |
+| keyhole-probe, ${nsites} sites with 100 different keys vs one site | ${p100} ms | ${p1} ms | ${rm100}× | ≤ 2× |
+| keyhole-probe, 100 sites sharing one key (sent once) vs one site | ${psame} ms | ${p1} ms | ${rsame}× | ≤ 2× |
 TXT
 )
 echo "$table"

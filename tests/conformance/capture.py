@@ -63,6 +63,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         rec = self._record()
+        if rec["path"].endswith("/key"):
+            a = rec["authorization"]
+            if a is None:
+                return self._reply(401, {"error": {"message": "No cookie auth credentials found", "code": 401}})
+            if a["len"] == 73 and "text" not in a:
+                return self._reply(200, {"data": {"label": "sk-or-v1-...", "usage": 0, "limit": None}})
+            return self._reply(401, {"error": {"message": "User not found.", "code": 401}})
         if rec["path"].endswith("/models"):
             return self._reply(200, {"data": [{"id": "anthropic/claude-sonnet-4.5"}]})
         self._reply(404, {"error": {"message": "Not Found", "code": 404}})
@@ -80,8 +87,14 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(401, {"error": {"message": "Missing Authentication header", "code": 401}})
 
 
+class Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops concurrent connects (SYN retried after 1 s).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def start(log_path, port=0):
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv = Server(("127.0.0.1", port), Handler)
     srv.log = log_path
     srv.lock = threading.Lock()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
