@@ -524,11 +524,5 @@ fn provider_url_replaces_the_default_base() {
 
 #[test]
 fn man_page_is_current() {
-    let t = TempDir::new("man");
-    let mut c = cmd("keyhole-find", t.path());
-    c.args(["--generate", "man"]);
-    let generated = c.output().unwrap().stdout;
-    let committed =
-        std::fs::read(root().join("man/keyhole-find.1")).expect("man/keyhole-find.1 is committed (make man)");
-    assert!(generated == committed, "man/keyhole-find.1 is stale: run `make man`");
+    assert_man_current("keyhole-find");
 }

@@ -235,11 +235,5 @@ fn standalone_url_with_key_env() {
 
 #[test]
 fn man_page_is_current() {
-    let t = TempDir::new("man");
-    let mut c = cmd("keyhole-probe", t.path());
-    c.args(["--generate", "man"]);
-    let generated = c.output().unwrap().stdout;
-    let committed =
-        std::fs::read(root().join("man/keyhole-probe.1")).expect("man/keyhole-probe.1 is committed (make man)");
-    assert!(generated == committed, "man/keyhole-probe.1 is stale: run `make man`");
+    assert_man_current("keyhole-probe");
 }

@@ -114,3 +114,13 @@ pub fn site<'a>(records: &'a [Value], tool: &str, file_suffix: &str, frag: &str)
             panic!("no {tool} site in *{file_suffix} #{frag}; ids: {ids:#?}")
         })
 }
+
+/// The committed man page equals what the binary generates now.
+pub fn assert_man_current(name: &str) {
+    let t = TempDir::new("man");
+    let mut c = cmd(name, t.path());
+    c.args(["--generate", "man"]);
+    let generated = c.output().unwrap().stdout;
+    let committed = std::fs::read(root().join(format!("man/{name}.1"))).expect("the man page is committed (make man)");
+    assert!(generated == committed, "man/{name}.1 is stale: run `make man`");
+}

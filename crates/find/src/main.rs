@@ -17,6 +17,11 @@ use keyhole_find::{Item, Options, TOOL_NAME};
 /// comes from (a literal key is written only as its fingerprint). Scans the
 /// catalogued locations under the home, a bounded walk of the home for
 /// project files, and every PATH given. Never writes to any file.
+///
+/// Beyond SPEC §3.1: sites without a JSON pointer (.env and shell files) have
+/// ids TOOL:FILE#VAR@LINE; key.syntax names the substitution syntax (absent
+/// when the tool reads the variable implicitly); key.note says in words what
+/// the tool does with the reference; error records carry file and line.
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-find", version, after_help = AFTER_HELP)]
 struct Args {
