@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use keyhole_core::doc::{self, Node};
+use keyhole_core::doc;
 use keyhole_core::dotenv;
 use keyhole_core::fsread::ReadError;
 use keyhole_core::provider;
@@ -427,10 +427,4 @@ pub fn catalogue_text() -> String {
         ));
     }
     s
-}
-
-/// Unused by the binary; keeps `Node` in the public API of the finder for
-/// library users that want to parse a file the way find does.
-pub fn parse_config(text: &str, format: doc::Format) -> Result<Node, doc::ParseError> {
-    doc::parse(text, format)
 }
