@@ -236,25 +236,11 @@ pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
     }
     let (method, path, body) = if opts.completion {
         let model = site["model"].as_str().unwrap_or("openrouter/auto");
-        if p.name == "anthropic" || join_rule == UrlJoin::AnthropicSdk {
-            (
-                "POST",
-                "messages",
-                Some(
-                    json!({"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]})
-                        .to_string(),
-                ),
-            )
-        } else {
-            (
-                "POST",
-                "chat/completions",
-                Some(
-                    json!({"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]})
-                        .to_string(),
-                ),
-            )
-        }
+        // Anthropic-style APIs take /messages; every other one the OpenAI chat route.
+        let path =
+            if p.name == "anthropic" || join_rule == UrlJoin::AnthropicSdk { "messages" } else { "chat/completions" };
+        let body = json!({"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]});
+        ("POST", path, Some(body.to_string()))
     } else {
         let check = p.check.ok_or((
             "unresolved".to_string(),
