@@ -5,11 +5,11 @@
 mod util;
 
 use std::io::Write;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::Value;
-use util::imitation::Imitation;
+use util::imitation::{self, Imitation};
 use util::*;
 
 /// keyhole-find on `home`, piped into keyhole-probe with `args`.
@@ -235,4 +235,144 @@ fn standalone_url_with_key_env() {
 #[test]
 fn man_page_is_current() {
     assert_man_current("keyhole-probe");
+}
+
+/// Certificates made here with the openssl CLI: a test CA, a leaf for
+/// 127.0.0.1 signed by it, and an expired leaf.
+fn make_certs(dir: &std::path::Path) {
+    let sh = r#"set -e
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3 -subj /CN=keyhole-test-ca
+openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext
+mkdir -p db && touch db/index.txt && echo 01 > db/serial
+printf '[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = db/index.txt\nserial = db/serial\nnew_certs_dir = db\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n[ext]\nsubjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n' > ca.cnf
+openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in leaf.csr -out expired.pem -startdate 20200101000000Z -enddate 20200102000000Z -extensions ext -notext
+"#;
+    let ok = Command::new("bash").arg("-c").arg(sh).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert!(ok.success(), "openssl could not make the test certificates");
+}
+
+/// `openssl s_server -www` on a free loopback port, killed on drop.
+struct TlsServer(std::process::Child, u16);
+
+impl TlsServer {
+    fn start(dir: &std::path::Path, cert: &str) -> TlsServer {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}"), "-cert", cert, "-key", "leaf.key"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        TlsServer(child, port)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn tls_problems_are_named_and_cacert_fixes_an_unknown_ca() {
+    let t = TempDir::new("probe-tls");
+    make_certs(t.path());
+    let good = TlsServer::start(t.path(), "leaf.pem");
+    let expired = TlsServer::start(t.path(), "expired.pem");
+    let known = or_canary("GOOD");
+    t.write(
+        ".continue/config.yaml",
+        format!(
+            "models:\n  - provider: openrouter\n    apiBase: https://127.0.0.1:{}/api/v1\n    apiKey: {known}\n  - provider: openrouter\n    apiBase: https://127.0.0.1:{}/api/v1\n    apiKey: {known}\n",
+            good.1, expired.1
+        ),
+    );
+    // Without the CA: the certificate problem is named, with what to do.
+    let r = find_probe(t.path(), &["--timeout", "5"], "");
+    let p = &by_frag(&r, "/models/0")["probe"];
+    assert_eq!(p["error"]["kind"], "tls", "{p}");
+    let msg = p["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("UnknownIssuer") && msg.contains("--cacert"), "{msg}");
+    // With --cacert: the handshake succeeds and s_server's page is the answer.
+    let ca = t.path().join("ca.pem");
+    let r = find_probe(t.path(), &["--timeout", "5", "--cacert", ca.to_str().unwrap()], "");
+    let p = &by_frag(&r, "/models/0")["probe"];
+    assert!(p["error"].is_null(), "{p}");
+    assert_eq!(p["response"]["status"], 200);
+    let p = &by_frag(&r, "/models/1")["probe"];
+    assert_eq!(p["error"]["kind"], "tls", "{p}");
+    assert!(p["error"]["message"].as_str().unwrap().contains("expired"), "{p}");
+    // A --cacert that is not a certificate is a clear error.
+    let bad = t.write("bad.pem", "not a certificate\n");
+    let r = find_probe(t.path(), &["--cacert", bad.to_str().unwrap()], "");
+    assert_eq!(r.status, 2);
+    assert!(r.stderr.contains("holds no PEM certificate"), "{}", r.stderr);
+}
+
+#[test]
+fn http2_only_server_is_a_protocol_error() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-h2");
+    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/h2/api/v1\n    apiKey: {known}\n", imi.base()));
+    let r = find_probe(t.path(), &["--timeout", "3"], "");
+    let p = &by_frag(&r, "/models/0")["probe"];
+    assert_eq!(p["error"]["kind"], "protocol", "{p}");
+    assert!(p["error"]["message"].as_str().unwrap().contains("HTTP/2"), "{p}");
+}
+
+#[test]
+fn a_header_stripping_proxy_is_pinned_by_the_differential_check() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let proxy = imitation::StrippingProxy::start();
+    let t = TempDir::new("probe-proxy");
+    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/api/v1\n    apiKey: {known}\n", imi.base()));
+    let env = t.write("env", format!("HTTP_PROXY=http://user:secretpw@127.0.0.1:{}\n", proxy.port));
+    let r = find_probe(t.path(), &["--env-file", env.to_str().unwrap(), "--timeout", "5"], "");
+    assert!(!r.stdout.contains("secretpw"), "proxy credentials are redacted");
+    let p = &by_frag(&r, "/models/0")["probe"];
+    assert_eq!(p["proxy"], format!("http://(credentials redacted)@127.0.0.1:{}", proxy.port));
+    assert_eq!(p["response"]["body"]["error"]["message"], "No cookie auth credentials found", "{p}");
+    assert_eq!(p["differential"][0]["via"], "proxy");
+    assert_eq!(p["differential"][0]["no_credentials"], true);
+    assert_eq!(p["differential"][1]["via"], "direct");
+    assert_eq!(p["differential"][1]["status"], 200);
+    assert_eq!(p["stripped_by"], "proxy");
+    assert!(*proxy.stripped.lock().unwrap() >= 1, "the proxy saw and stripped the header");
+    // NO_PROXY for the host: no proxy, no differential.
+    let env = t.write("env2", format!("HTTP_PROXY=http://127.0.0.1:{}\nNO_PROXY=localhost,127.0.0.1\n", proxy.port));
+    let r = find_probe(t.path(), &["--env-file", env.to_str().unwrap()], "");
+    let p = &by_frag(&r, "/models/0")["probe"];
+    assert!(p["proxy"].is_null() && p.get("differential").is_none(), "{p}");
+    assert_eq!(p["response"]["status"], 200);
+}
+
+#[test]
+fn redirect_hops_say_what_common_clients_do() {
+    let known = or_canary("GOOD");
+    let other = Imitation::start(&known, None);
+    let imi = Imitation::start(&known, Some(other.port));
+    let t = TempDir::new("probe-clients");
+    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/redirect-away/api/v1\n    apiKey: {known}\n", imi.base()));
+    let r = find_probe(t.path(), &[], "");
+    let hop = &by_frag(&r, "/models/0")["probe"]["redirects"][0];
+    // Another port is another origin: curl, requests and fetch drop Authorization; Go keeps it (same host).
+    assert_eq!(hop["clients"]["curl"], false);
+    assert_eq!(hop["clients"]["python-requests"], false);
+    assert_eq!(hop["clients"]["node-fetch"], false);
+    assert_eq!(hop["clients"]["go"], true);
 }

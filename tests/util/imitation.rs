@@ -54,6 +54,91 @@ impl Imitation {
     }
 }
 
+/// A forwarding proxy that strips `Authorization` (what a misconfigured
+/// corporate proxy or gateway does). It serves CONNECT tunnels carrying plain
+/// HTTP and absolute-form requests alike, and counts what it forwarded.
+pub struct StrippingProxy {
+    pub port: u16,
+    pub stripped: Arc<Mutex<usize>>,
+}
+
+impl StrippingProxy {
+    pub fn start() -> StrippingProxy {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stripped = Arc::new(Mutex::new(0));
+        let st = stripped.clone();
+        thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let st = st.clone();
+                thread::spawn(move || {
+                    let _ = proxy_one(conn, &st);
+                });
+            }
+        });
+        StrippingProxy { port, stripped }
+    }
+}
+
+fn read_head(r: &mut BufReader<TcpStream>) -> std::io::Result<(String, Vec<String>)> {
+    let mut first = String::new();
+    r.read_line(&mut first)?;
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l)? == 0 || l == "\r\n" {
+            break;
+        }
+        headers.push(l.trim_end().to_string());
+    }
+    Ok((first.trim_end().to_string(), headers))
+}
+
+fn proxy_one(c: TcpStream, stripped: &Mutex<usize>) -> std::io::Result<()> {
+    let mut r = BufReader::new(c.try_clone()?);
+    let (mut first, mut headers) = read_head(&mut r)?;
+    let mut w = c;
+    let mut parts: Vec<String> = first.split_whitespace().map(str::to_string).collect();
+    let target;
+    if parts.first().map(String::as_str) == Some("CONNECT") {
+        target = parts[1].clone();
+        w.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        (first, headers) = read_head(&mut r)?;
+        parts = first.split_whitespace().map(str::to_string).collect();
+    } else {
+        let url = parts[1].clone();
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(&url).to_string();
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h.to_string(), format!("/{p}"))).unwrap_or((rest.clone(), "/".into()));
+        target = if host.contains(':') { host } else { format!("{host}:80") };
+        parts[1] = path;
+    }
+    let mut up = TcpStream::connect(&target)?;
+    let mut req = format!("{} {} HTTP/1.1\r\n", parts[0], parts[1]);
+    let mut len = 0usize;
+    for h in &headers {
+        let lower = h.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            *stripped.lock().unwrap() += 1;
+            continue;
+        }
+        if lower.starts_with("proxy-") || lower.starts_with("connection:") {
+            continue;
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("connection: close\r\n\r\n");
+    up.write_all(req.as_bytes())?;
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)?;
+    up.write_all(&body)?;
+    std::io::copy(&mut up, &mut w)?;
+    Ok(())
+}
+
 fn reply(mut c: &TcpStream, status: u16, reason: &str, headers: &[(&str, &str)], body: &str) {
     let mut h = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
     for (k, v) in headers {
@@ -187,6 +272,11 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
                 }
                 sent += chunk.len();
             }
+        }
+        // A server that answers in HTTP/2 only (the server preface: an empty SETTINGS frame).
+        "/h2/api/v1/key" => {
+            let mut c = c;
+            let _ = c.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
         }
         "/html/api/v1/key" => reply(
             &c,

@@ -89,6 +89,9 @@ pub struct Provider {
     pub extra_headers: &'static [(&'static str, &'static str)],
     /// Prefix LiteLLM-style model ids use for this provider (`openrouter/…`).
     pub model_prefix: &'static str,
+    /// Error messages meaning "the request carried no credential at all"
+    /// (research/wire-behavior.md), as opposed to a wrong one.
+    pub no_credentials_messages: &'static [&'static str],
 }
 
 pub static PROVIDERS: &[Provider] = &[
@@ -105,6 +108,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["OPENROUTER_API_BASE", "OPENROUTER_BASE_URL"],
         check: Some(KeyCheck { method: "GET", path: "key" }),
         extra_headers: &[],
+        no_credentials_messages: &["No cookie auth credentials found", "No auth credentials found"],
         model_prefix: "openrouter/",
     },
     Provider {
@@ -120,6 +124,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &["You didn't provide an API key"],
         model_prefix: "openai/",
     },
     Provider {
@@ -135,6 +140,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["ANTHROPIC_BASE_URL"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[("anthropic-version", "2023-06-01")],
+        no_credentials_messages: &["x-api-key header is required"],
         model_prefix: "anthropic/",
     },
     Provider {
@@ -150,6 +156,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["GEMINI_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &["Method doesn't allow unregistered callers"],
         model_prefix: "gemini/",
     },
     Provider {
@@ -165,6 +172,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE"],
         check: None,
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "azure/",
     },
     Provider {
@@ -180,6 +188,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["DEEPSEEK_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "deepseek/",
     },
     Provider {
@@ -195,6 +204,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["GROQ_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "groq/",
     },
     Provider {
@@ -210,6 +220,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["MISTRAL_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "mistral/",
     },
     Provider {
@@ -225,6 +236,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["XAI_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "xai/",
     },
     Provider {
@@ -240,6 +252,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["LITELLM_PROXY_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "key/info" }),
         extra_headers: &[],
+        no_credentials_messages: &["No api key passed in"],
         model_prefix: "litellm_proxy/",
     },
     Provider {
@@ -255,6 +268,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &["OLLAMA_HOST", "OLLAMA_API_BASE"],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "ollama/",
     },
     Provider {
@@ -270,6 +284,7 @@ pub static PROVIDERS: &[Provider] = &[
         base_vars: &[],
         check: Some(KeyCheck { method: "GET", path: "models" }),
         extra_headers: &[],
+        no_credentials_messages: &[],
         model_prefix: "",
     },
 ];

@@ -28,6 +28,10 @@ pub struct Options {
     pub timeout: Duration,
     pub completion: bool,
     pub provider_urls: BTreeMap<String, String>,
+    /// Trusted roots; `None` = Mozilla's (webpki).
+    pub roots: Option<Vec<ureq::tls::Certificate<'static>>>,
+    /// Show progress on stderr (a terminal) when a run takes over a second.
+    pub progress: bool,
 }
 
 /// What the tool will put in its credential header.
@@ -203,6 +207,7 @@ pub struct Plan {
     pub extra: Vec<(String, String)>,
     pub body: Option<String>,
     pub fp: Option<Fingerprint>,
+    pub provider: Option<&'static Provider>,
 }
 
 impl Plan {
@@ -222,7 +227,7 @@ impl Plan {
 /// Build the request a site's tool would send, or a probe-level error.
 pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
     let pname = site["provider"].as_str().unwrap_or("");
-    let p: &Provider = provider::get(pname).ok_or(("unresolved".to_string(), format!("unknown provider {pname:?}")))?;
+    let p: &'static Provider = provider::get(pname).ok_or(("unresolved".to_string(), format!("unknown provider {pname:?}")))?;
     let t = tool::get(site["tool"].as_str().unwrap_or(""));
     let join_rule = t.map_or(UrlJoin::TrimAndAppend, |t| t.url_join);
     let mut base = site["base_url"].as_str().unwrap_or("").to_string();
@@ -268,7 +273,7 @@ pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
     if body.is_some() {
         extra.push(("content-type".into(), "application/json".into()));
     }
-    Ok(Plan { method, url, header, scheme, key, extra, body, fp })
+    Ok(Plan { method, url, header, scheme, key, extra, body, fp, provider: Some(p) })
 }
 
 fn header_value(plan: &Plan) -> Option<Vec<u8>> {
@@ -284,19 +289,38 @@ fn header_value(plan: &Plan) -> Option<Vec<u8>> {
     Some(v)
 }
 
-fn agent(timeout: Duration, proxy: Option<&str>) -> Result<ureq::Agent, String> {
+fn agent(opts: &Options, proxy: Option<&str>) -> Result<ureq::Agent, String> {
     let proxy = match proxy {
         Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("bad proxy URL: {e}"))?),
         None => None,
     };
+    let roots = match &opts.roots {
+        Some(certs) => ureq::tls::RootCerts::new_with_certs(certs),
+        None => ureq::tls::RootCerts::WebPki,
+    };
     let cfg = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
+        .timeout_global(Some(opts.timeout))
         .max_redirects(0)
         .http_status_as_error(false)
         .proxy(proxy)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .user_agent(concat!("keyhole-probe/", env!("CARGO_PKG_VERSION")))
         .build();
     Ok(ureq::Agent::new_with_config(cfg))
+}
+
+/// Name the certificate problem in words a person can act on.
+fn tls_hint(msg: &str) -> String {
+    let hint = if msg.contains("UnknownIssuer") {
+        "the certificate is not signed by a CA this probe trusts (a self-signed certificate, or a corporate proxy that re-signs TLS): pass its CA with --cacert FILE"
+    } else if msg.contains("Expired") {
+        "the server's certificate has expired"
+    } else if msg.contains("NotValidForName") {
+        "the certificate is for another host name than the base URL's"
+    } else {
+        "the TLS handshake failed"
+    };
+    format!("{hint} ({msg})")
 }
 
 fn error_kind(e: &ureq::Error) -> (&'static str, String) {
@@ -305,99 +329,95 @@ fn error_kind(e: &ureq::Error) -> (&'static str, String) {
         E::HostNotFound => ("dns", "the host name does not resolve".into()),
         E::ConnectionFailed => ("connect", "the connection was refused or could not be made".into()),
         E::Timeout(t) => ("timeout", format!("no answer within the timeout ({t})")),
-        E::Tls(m) => ("tls", m.to_string()),
-        E::Rustls(r) => ("tls", format!("TLS: {r}")),
+        E::Tls(m) => ("tls", tls_hint(m)),
+        E::Rustls(r) => ("tls", tls_hint(&r.to_string())),
         E::ConnectProxyFailed(m) => ("proxy", format!("the proxy refused the tunnel: {m}")),
         E::InvalidProxyUrl => ("proxy", "invalid proxy URL".into()),
         E::BodyExceedsLimit(n) => ("too_large", format!("body over {n} bytes")),
-        E::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => ("connect", "connection refused".into()),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ("timeout", "timed out".into()),
-            std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::UnexpectedEof => ("protocol", format!("the connection was reset: {io}")),
-            _ => ("connect", io.to_string()),
-        },
+        E::Io(io) => {
+            let text = io.to_string();
+            if text.contains("certificate") || text.contains("handshake") || text.contains("peer") {
+                return ("tls", tls_hint(&text));
+            }
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => ("connect", "connection refused".into()),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ("timeout", "timed out".into()),
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::UnexpectedEof => ("protocol", format!("the connection was reset: {io}")),
+                _ => ("connect", text),
+            }
+        }
+        E::Protocol(p) => (
+            "protocol",
+            format!("the answer is not HTTP/1.x ({p}); a server that speaks only HTTP/2 without TLS answers like this"),
+        ),
         other => ("protocol", other.to_string()),
     }
 }
 
-/// Send a plan, following redirects by hand; the key only ever goes to the
-/// configured origin.
-pub fn send(plan: &Plan, opts: &Options) -> Value {
-    let start = Instant::now();
+/// What common HTTP clients do with the credential header on this redirect
+/// hop (research/wire-behavior.md §3): `true` = they send it on.
+fn client_rules(from: &str, to: &str, header: &str) -> Value {
+    let (fo, to_o) = (origin(from), origin(to));
+    let (fh, th) = (provider::url_host(from).unwrap_or_default(), provider::url_host(to).unwrap_or_default());
+    let same_origin = fo == to_o;
+    let upgrade = from.starts_with("http://") && to.starts_with("https://") && fh == th && {
+        let default_ports = |o: &Option<String>, p: &str| o.as_deref().is_some_and(|o| o.ends_with(p));
+        default_ports(&fo, ":80") && default_ports(&to_o, ":443")
+    };
+    let subdomain = th == fh || th.ends_with(&format!(".{fh}"));
+    let is_auth = header == "authorization";
+    json!({
+        "curl": same_origin,
+        "python-requests": same_origin || upgrade,
+        "httpx": same_origin || upgrade,
+        // undici strips only authorization (and cookies) cross-origin; x-api-key is forwarded
+        "node-fetch": same_origin || !is_auth,
+        "go": subdomain,
+    })
+}
+
+/// One exchange: a request and its redirects, followed by hand; the key only
+/// goes to the first origin.
+struct Exchange {
+    redirects: Vec<Value>,
+    response: Value,
+    error: Value,
+}
+
+fn exchange(plan: &Plan, hv: Option<&[u8]>, agent: &ureq::Agent) -> Exchange {
     let first_origin = origin(&plan.url);
-    let proxy = proxy_for(&plan.url, &opts.env);
-    let mut request = Map::new();
-    request.insert("method".into(), json!(plan.method));
-    request.insert("url".into(), json!(redact(&plan.url, plan.key.as_deref())));
-    request.insert("auth_header".into(), json!(if plan.key.is_some() { plan.header.as_str() } else { "none" }));
-    request.insert("fp".into(), plan.fp.as_ref().map_or(Value::Null, |f| json!(f)));
-    let mut out = Map::new();
-    out.insert("proxy".into(), proxy.as_deref().map_or(Value::Null, |p| json!(redact_url(p))));
-    let finish = |mut out: Map<String, Value>,
-                  request: Map<String, Value>,
-                  redirects: Vec<Value>,
-                  response: Value,
-                  error: Value| {
-        out.insert("request".into(), Value::Object(request));
-        out.insert("redirects".into(), Value::Array(redirects));
-        out.insert("response".into(), response);
-        out.insert("error".into(), error);
-        out.insert("elapsed_ms".into(), json!(start.elapsed().as_millis() as u64));
-        Value::Object(out)
-    };
-    let hv = header_value(plan);
-    if let Some(v) = &hv {
-        if ureq::http::HeaderValue::from_bytes(v).is_err() {
-            request.insert("header_invalid".into(), json!(true));
-            let err = json!({"kind": "protocol", "message": "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"});
-            return finish(out, request, vec![], Value::Null, err);
-        }
-    }
-    let agent = match agent(opts.timeout, proxy.as_deref()) {
-        Ok(a) => a,
-        Err(m) => return finish(out, request, vec![], Value::Null, json!({"kind": "proxy", "message": m})),
-    };
+    let key = plan.key.as_deref();
     let mut url = plan.url.clone();
     let mut redirects = Vec::new();
     let mut with_key = true;
+    let mut method = plan.method;
     let mut seen = vec![url.clone()];
+    let fail = |redirects, kind: &str, msg: String| Exchange {
+        redirects,
+        response: Value::Null,
+        error: json!({"kind": kind, "message": redact(&msg, key)}),
+    };
     loop {
-        let mut b = ureq::http::Request::builder().method(plan.method).uri(&url);
+        let mut b = ureq::http::Request::builder().method(method).uri(&url);
         if with_key {
-            if let Some(v) = &hv {
-                b = b.header(plan.header.as_str(), v.as_slice());
+            if let Some(v) = hv {
+                b = b.header(plan.header.as_str(), v);
             }
         }
         for (k, v) in &plan.extra {
             b = b.header(k.as_str(), v.as_str());
         }
         let result = match &plan.body {
-            Some(body) if plan.method == "POST" => {
-                b.body(body.clone()).map_err(|e| e.to_string()).map(|r| agent.run(r))
-            }
+            Some(body) if method == "POST" => b.body(body.clone()).map_err(|e| e.to_string()).map(|r| agent.run(r)),
             _ => b.body(()).map_err(|e| e.to_string()).map(|r| agent.run(r)),
         };
         let resp = match result {
-            Err(m) => {
-                return finish(
-                    out,
-                    request,
-                    redirects,
-                    Value::Null,
-                    json!({"kind": "protocol", "message": redact(&m, plan.key.as_deref())}),
-                )
-            }
+            Err(m) => return fail(redirects, "protocol", m),
             Ok(Err(e)) => {
                 let (kind, msg) = error_kind(&e);
-                return finish(
-                    out,
-                    request,
-                    redirects,
-                    Value::Null,
-                    json!({"kind": kind, "message": redact(&msg, plan.key.as_deref())}),
-                );
+                return fail(redirects, kind, msg);
             }
             Ok(Ok(r)) => r,
         };
@@ -406,25 +426,90 @@ pub fn send(plan: &Plan, opts: &Options) -> Value {
             if let Some(loc) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
                 let next = resolve_location(&url, loc);
                 let same = origin(&next) == first_origin;
-                redirects.push(json!({"status": status, "from": redact(&url, plan.key.as_deref()), "to": redact(&next, plan.key.as_deref()), "auth_kept": same && with_key && hv.is_some()}));
+                let mut hop = json!({
+                    "status": status,
+                    "from": redact(&url, key),
+                    "to": redact(&next, key),
+                    "auth_kept": same && with_key && hv.is_some(),
+                });
+                if hv.is_some() && with_key {
+                    hop["clients"] = client_rules(&url, &next, &plan.header);
+                }
+                // 301/302/303 turn a POST into a GET in most clients.
+                if method == "POST" && matches!(status, 301..=303) {
+                    hop["method_after"] = json!("GET");
+                    method = "GET";
+                }
+                redirects.push(hop);
                 with_key &= same;
                 if seen.contains(&next) || redirects.len() >= MAX_HOPS {
-                    return finish(
-                        out,
-                        request,
-                        redirects,
-                        Value::Null,
-                        json!({"kind": "protocol", "message": format!("redirect loop or more than {MAX_HOPS} redirects")}),
-                    );
+                    return fail(redirects, "protocol", format!("redirect loop or more than {MAX_HOPS} redirects"));
                 }
                 seen.push(next.clone());
                 url = next;
                 continue;
             }
         }
-        let response = read_response(resp, plan.key.as_deref());
-        return finish(out, request, redirects, response, Value::Null);
+        return Exchange { redirects, response: read_response(resp, key), error: Value::Null };
     }
+}
+
+/// The API said that no credentials arrived at all (provider catalogue data).
+fn says_no_credentials(p: Option<&Provider>, response: &Value) -> bool {
+    let msg = response["body"]["error"]["message"].as_str().or_else(|| response["body"]["message"].as_str()).unwrap_or("");
+    let status = response["status"].as_u64().unwrap_or(0);
+    (status == 401 || status == 403)
+        && p.map_or(provider::PROVIDERS.iter().collect::<Vec<_>>(), |p| vec![p])
+            .iter()
+            .any(|p| p.no_credentials_messages.iter().any(|m| msg.contains(m)))
+}
+
+/// Send a plan; when a proxy is in effect, the key was sent and the API says
+/// no credentials arrived, send it again directly to pin the hop that strips it.
+pub fn send(plan: &Plan, opts: &Options) -> Value {
+    let start = Instant::now();
+    let proxy = proxy_for(&plan.url, &opts.env);
+    let mut request = Map::new();
+    request.insert("method".into(), json!(plan.method));
+    request.insert("url".into(), json!(redact(&plan.url, plan.key.as_deref())));
+    request.insert("auth_header".into(), json!(if plan.key.is_some() { plan.header.as_str() } else { "none" }));
+    request.insert("fp".into(), plan.fp.as_ref().map_or(Value::Null, |f| json!(f)));
+    let mut out = Map::new();
+    out.insert("proxy".into(), proxy.as_deref().map_or(Value::Null, |p| json!(redact_url(p))));
+    let hv = header_value(plan);
+    let header_ok = hv.as_ref().is_none_or(|v| ureq::http::HeaderValue::from_bytes(v).is_ok());
+    let ex = if !header_ok {
+        request.insert("header_invalid".into(), json!(true));
+        Exchange {
+            redirects: vec![],
+            response: Value::Null,
+            error: json!({"kind": "protocol", "message": "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"}),
+        }
+    } else {
+        match agent(opts, proxy.as_deref()) {
+            Ok(a) => exchange(plan, hv.as_deref(), &a),
+            Err(m) => Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) },
+        }
+    };
+    if proxy.is_some() && hv.is_some() && says_no_credentials(plan.provider, &ex.response) {
+        let direct = match agent(opts, None) {
+            Ok(a) => exchange(plan, hv.as_deref(), &a),
+            Err(m) => Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) },
+        };
+        let summary = |via: &str, e: &Exchange| {
+            json!({"via": via, "key_sent": true, "status": e.response["status"], "error": e.error,
+                   "no_credentials": says_no_credentials(plan.provider, &e.response)})
+        };
+        let direct_ok = direct.error.is_null() && !says_no_credentials(plan.provider, &direct.response);
+        out.insert("differential".into(), json!([summary("proxy", &ex), summary("direct", &direct)]));
+        out.insert("stripped_by".into(), json!(if direct_ok { "proxy" } else { "unknown" }));
+    }
+    out.insert("request".into(), Value::Object(request));
+    out.insert("redirects".into(), Value::Array(ex.redirects));
+    out.insert("response".into(), ex.response);
+    out.insert("error".into(), ex.error);
+    out.insert("elapsed_ms".into(), json!(start.elapsed().as_millis() as u64));
+    Value::Object(out)
 }
 
 fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret>) -> Value {
@@ -490,13 +575,18 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
         .collect();
     let results: Vec<Mutex<Option<Value>>> = unique.iter().map(|_| Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|sc| {
+        if opts.progress && !unique.is_empty() {
+            sc.spawn(|| progress(&done, unique.len()));
+        }
         for _ in 0..jobs.max(1).min(unique.len().max(1)) {
             sc.spawn(|| loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(&i) = unique.get(n) else { break };
                 let v = send(plans[i].as_ref().expect("unique plans are Ok"), opts);
                 *results[n].lock().expect("lock") = Some(v);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             });
         }
     });
@@ -509,6 +599,27 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
             (Ok(_), None) => Value::Null,
         })
         .collect()
+}
+
+/// `keyhole-probe: 12/40 probes` on stderr, from the first second on, until done.
+fn progress(done: &std::sync::atomic::AtomicUsize, total: usize) {
+    use std::io::Write;
+    let start = Instant::now();
+    let mut shown = false;
+    loop {
+        let d = done.load(std::sync::atomic::Ordering::SeqCst);
+        if d >= total {
+            if shown {
+                let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            }
+            return;
+        }
+        if start.elapsed() >= Duration::from_secs(1) {
+            let _ = write!(std::io::stderr(), "\r{TOOL_NAME}: {d}/{total} probes");
+            shown = true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Parse `--env-file`: NUL-separated (like /proc/PID/environ) or NAME=VALUE lines.
@@ -532,4 +643,53 @@ pub fn parse_env_file(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
 pub fn own_env() -> BTreeMap<String, Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.as_bytes().to_vec())).collect()
+}
+
+/// System CA bundles, first found wins (Debian/Ubuntu, Fedora/RHEL, Alpine, openSUSE).
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The roots to trust: the system's bundle (where corporate CAs are
+/// installed), the CA files the analysed environment names for tools
+/// (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`), and every
+/// `--cacert`. `Ok(None)` when none is found: Mozilla's roots then.
+pub fn load_roots(
+    cacert: &[PathBuf],
+    env: &BTreeMap<String, Vec<u8>>,
+) -> Result<Option<Vec<ureq::tls::Certificate<'static>>>, String> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(sys) = SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) {
+        files.push(sys.to_path_buf());
+    }
+    for var in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+        if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
+            files.push(PathBuf::from(String::from_utf8_lossy(v).into_owned()));
+        }
+    }
+    let explicit = cacert.len();
+    files.extend(cacert.iter().cloned());
+    let mut certs = Vec::new();
+    let n = files.len();
+    for (i, f) in files.iter().enumerate() {
+        let must = i >= n - explicit;
+        let bytes = match fsread::read(f, 16 * 1024 * 1024) {
+            Ok(b) => b,
+            Err(e) if must => return Err(format!("--cacert {} {e}", f.display())),
+            Err(_) => continue,
+        };
+        let before = certs.len();
+        for item in ureq::tls::parse_pem(&bytes) {
+            if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                certs.push(c);
+            }
+        }
+        if must && certs.len() == before {
+            return Err(format!("--cacert {} holds no PEM certificate", f.display()));
+        }
+    }
+    Ok((!certs.is_empty()).then_some(certs))
 }

@@ -65,6 +65,9 @@ struct Args {
     /// Send a minimal completion (1 output token) instead of the free key check
     #[arg(long)]
     completion: bool,
+    /// Also trust the CA certificates in this PEM file (repeatable); the system bundle is trusted already
+    #[arg(long, value_name = "FILE")]
+    cacert: Vec<PathBuf>,
     /// Probes at once
     #[arg(long, value_name = "N", default_value_t = 8)]
     jobs: usize,
@@ -90,7 +93,16 @@ fn main() -> ExitCode {
         },
         None => keyhole_probe::own_env(),
     };
+    let roots = match keyhole_probe::load_roots(&args.cacert, &env) {
+        Ok(r) => r,
+        Err(m) => {
+            note(TOOL_NAME, m);
+            return ExitCode::from(2);
+        }
+    };
     let opts = Options {
+        roots,
+        progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
         env,
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
@@ -211,6 +223,7 @@ fn standalone(args: &Args, url: &str, opts: &Options, w: &mut JsonlWriter<io::St
             .map(|p| p.extra_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
             .unwrap_or_default(),
         body: None,
+        provider,
     };
     let probe = keyhole_probe::send(&plan, opts);
     let rec = json!({"type": "probe", "v": 1, "url": keyhole_probe::redact(url, None), "provider": provider.map(|p| p.name), "probe": probe});
