@@ -88,7 +88,7 @@ echo "$table"
 {
   echo "# Benchmark results"
   echo
-  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version | head -1); median of $RUNS runs after a warm-up."
+  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version 2>/dev/null | head -1); median of $RUNS runs after a warm-up."
   echo
   echo "$table"
 } > "$here/results.md"

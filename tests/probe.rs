@@ -249,7 +249,14 @@ mkdir -p db && touch db/index.txt && echo 01 > db/serial
 printf '[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = db/index.txt\nserial = db/serial\nnew_certs_dir = db\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n[ext]\nsubjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n' > ca.cnf
 openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in leaf.csr -out expired.pem -startdate 20200101000000Z -enddate 20200102000000Z -extensions ext -notext
 "#;
-    let ok = Command::new("bash").arg("-c").arg(sh).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    let ok = Command::new("bash")
+        .arg("-c")
+        .arg(sh)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(ok.success(), "openssl could not make the test certificates");
 }
 
@@ -262,7 +269,17 @@ impl TlsServer {
         let port = l.local_addr().unwrap().port();
         drop(l);
         let child = Command::new("openssl")
-            .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}"), "-cert", cert, "-key", "leaf.key"])
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-cert",
+                cert,
+                "-key",
+                "leaf.key",
+            ])
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -327,7 +344,10 @@ fn http2_only_server_is_a_protocol_error() {
     let known = or_canary("GOOD");
     let imi = Imitation::start(&known, None);
     let t = TempDir::new("probe-h2");
-    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/h2/api/v1\n    apiKey: {known}\n", imi.base()));
+    t.write(
+        ".continue/config.yaml",
+        format!("models:\n  - provider: openrouter\n    apiBase: {}/h2/api/v1\n    apiKey: {known}\n", imi.base()),
+    );
     let r = find_probe(t.path(), &["--timeout", "3"], "");
     let p = &by_frag(&r, "/models/0")["probe"];
     assert_eq!(p["error"]["kind"], "protocol", "{p}");
@@ -340,7 +360,10 @@ fn a_header_stripping_proxy_is_pinned_by_the_differential_check() {
     let imi = Imitation::start(&known, None);
     let proxy = imitation::StrippingProxy::start();
     let t = TempDir::new("probe-proxy");
-    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/api/v1\n    apiKey: {known}\n", imi.base()));
+    t.write(
+        ".continue/config.yaml",
+        format!("models:\n  - provider: openrouter\n    apiBase: {}/api/v1\n    apiKey: {known}\n", imi.base()),
+    );
     let env = t.write("env", format!("HTTP_PROXY=http://user:secretpw@127.0.0.1:{}\n", proxy.port));
     let r = find_probe(t.path(), &["--env-file", env.to_str().unwrap(), "--timeout", "5"], "");
     assert!(!r.stdout.contains("secretpw"), "proxy credentials are redacted");
@@ -367,7 +390,13 @@ fn redirect_hops_say_what_common_clients_do() {
     let other = Imitation::start(&known, None);
     let imi = Imitation::start(&known, Some(other.port));
     let t = TempDir::new("probe-clients");
-    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    apiBase: {}/redirect-away/api/v1\n    apiKey: {known}\n", imi.base()));
+    t.write(
+        ".continue/config.yaml",
+        format!(
+            "models:\n  - provider: openrouter\n    apiBase: {}/redirect-away/api/v1\n    apiKey: {known}\n",
+            imi.base()
+        ),
+    );
     let r = find_probe(t.path(), &[], "");
     let hop = &by_frag(&r, "/models/0")["probe"]["redirects"][0];
     // Another port is another origin: curl, requests and fetch drop Authorization; Go keeps it (same host).

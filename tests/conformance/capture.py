@@ -32,6 +32,9 @@ def fingerprint(value, scheme):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately: without TCP_NODELAY a kept-alive
+    # client waits for the delayed ACK (40 ms) on every request.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet
         pass

@@ -108,7 +108,8 @@ fn proxy_one(c: TcpStream, stripped: &Mutex<usize>) -> std::io::Result<()> {
     } else {
         let url = parts[1].clone();
         let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(&url).to_string();
-        let (host, path) = rest.split_once('/').map(|(h, p)| (h.to_string(), format!("/{p}"))).unwrap_or((rest.clone(), "/".into()));
+        let (host, path) =
+            rest.split_once('/').map(|(h, p)| (h.to_string(), format!("/{p}"))).unwrap_or((rest.clone(), "/".into()));
         target = if host.contains(':') { host } else { format!("{host}:80") };
         parts[1] = path;
     }

@@ -20,6 +20,9 @@ pub const TOOL_NAME: &str = "keyhole-probe";
 pub const BODY_CAP: u64 = 1024 * 1024;
 const MAX_HOPS: usize = 10;
 
+/// Agents keyed by (proxy, https).
+pub type AgentCache = HashMap<(Option<String>, bool), ureq::Agent>;
+
 #[derive(Clone, Debug)]
 pub struct Options {
     pub home: PathBuf,
@@ -28,10 +31,14 @@ pub struct Options {
     pub timeout: Duration,
     pub completion: bool,
     pub provider_urls: BTreeMap<String, String>,
-    /// Trusted roots; `None` = Mozilla's (webpki).
-    pub roots: Option<Vec<ureq::tls::Certificate<'static>>>,
+    /// `--cacert` files.
+    pub cacert: Vec<PathBuf>,
+    /// Trusted roots, loaded on the first https request (`None` inside = Mozilla's).
+    pub roots: Arc<OnceLock<Option<Vec<ureq::tls::Certificate<'static>>>>>,
     /// Show progress on stderr (a terminal) when a run takes over a second.
     pub progress: bool,
+    /// Agents by proxy, shared by the probe threads.
+    pub agents: Arc<Mutex<AgentCache>>,
 }
 
 /// What the tool will put in its credential header.
@@ -227,7 +234,8 @@ impl Plan {
 /// Build the request a site's tool would send, or a probe-level error.
 pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
     let pname = site["provider"].as_str().unwrap_or("");
-    let p: &'static Provider = provider::get(pname).ok_or(("unresolved".to_string(), format!("unknown provider {pname:?}")))?;
+    let p: &'static Provider =
+        provider::get(pname).ok_or(("unresolved".to_string(), format!("unknown provider {pname:?}")))?;
     let t = tool::get(site["tool"].as_str().unwrap_or(""));
     let join_rule = t.map_or(UrlJoin::TrimAndAppend, |t| t.url_join);
     let mut base = site["base_url"].as_str().unwrap_or("").to_string();
@@ -289,12 +297,31 @@ fn header_value(plan: &Plan) -> Option<Vec<u8>> {
     Some(v)
 }
 
-fn agent(opts: &Options, proxy: Option<&str>) -> Result<ureq::Agent, String> {
+/// One agent per proxy setting, built once: roots are parsed once and
+/// connections are reused across probes.
+fn agent(opts: &Options, proxy: Option<&str>, https: bool) -> Result<ureq::Agent, String> {
+    let key = (proxy.map(str::to_string), https);
+    let mut cache = opts.agents.lock().map_err(|_| "agent cache poisoned".to_string())?;
+    if let Some(a) = cache.get(&key) {
+        return Ok(a.clone());
+    }
+    let a = build_agent(opts, proxy, https)?;
+    cache.insert(key, a.clone());
+    Ok(a)
+}
+
+fn build_agent(opts: &Options, proxy: Option<&str>, https: bool) -> Result<ureq::Agent, String> {
     let proxy = match proxy {
         Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("bad proxy URL: {e}"))?),
         None => None,
     };
-    let roots = match &opts.roots {
+    // Plain-http probes never pay for loading the system bundle.
+    let loaded = if https {
+        opts.roots.get_or_init(|| load_roots(&opts.cacert, &opts.env).ok().flatten()).as_ref()
+    } else {
+        None
+    };
+    let roots = match loaded {
         Some(certs) => ureq::tls::RootCerts::new_with_certs(certs),
         None => ureq::tls::RootCerts::WebPki,
     };
@@ -456,7 +483,8 @@ fn exchange(plan: &Plan, hv: Option<&[u8]>, agent: &ureq::Agent) -> Exchange {
 
 /// The API said that no credentials arrived at all (provider catalogue data).
 fn says_no_credentials(p: Option<&Provider>, response: &Value) -> bool {
-    let msg = response["body"]["error"]["message"].as_str().or_else(|| response["body"]["message"].as_str()).unwrap_or("");
+    let msg =
+        response["body"]["error"]["message"].as_str().or_else(|| response["body"]["message"].as_str()).unwrap_or("");
     let status = response["status"].as_u64().unwrap_or(0);
     (status == 401 || status == 403)
         && p.map_or(provider::PROVIDERS.iter().collect::<Vec<_>>(), |p| vec![p])
@@ -486,15 +514,19 @@ pub fn send(plan: &Plan, opts: &Options) -> Value {
             error: json!({"kind": "protocol", "message": "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"}),
         }
     } else {
-        match agent(opts, proxy.as_deref()) {
+        match agent(opts, proxy.as_deref(), plan.url.starts_with("https://")) {
             Ok(a) => exchange(plan, hv.as_deref(), &a),
-            Err(m) => Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) },
+            Err(m) => {
+                Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) }
+            }
         }
     };
     if proxy.is_some() && hv.is_some() && says_no_credentials(plan.provider, &ex.response) {
-        let direct = match agent(opts, None) {
+        let direct = match agent(opts, None, plan.url.starts_with("https://")) {
             Ok(a) => exchange(plan, hv.as_deref(), &a),
-            Err(m) => Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) },
+            Err(m) => {
+                Exchange { redirects: vec![], response: Value::Null, error: json!({"kind": "proxy", "message": m}) }
+            }
         };
         let summary = |via: &str, e: &Exchange| {
             json!({"via": via, "key_sent": true, "status": e.response["status"], "error": e.error,

@@ -93,15 +93,23 @@ fn main() -> ExitCode {
         },
         None => keyhole_probe::own_env(),
     };
-    let roots = match keyhole_probe::load_roots(&args.cacert, &env) {
-        Ok(r) => r,
-        Err(m) => {
-            note(TOOL_NAME, m);
-            return ExitCode::from(2);
+    // An explicit --cacert is checked now, for a clear error; the roots load on the first https request.
+    let roots = std::sync::Arc::new(std::sync::OnceLock::new());
+    if !args.cacert.is_empty() {
+        match keyhole_probe::load_roots(&args.cacert, &env) {
+            Ok(r) => {
+                let _ = roots.set(r);
+            }
+            Err(m) => {
+                note(TOOL_NAME, m);
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
     let opts = Options {
         roots,
+        cacert: args.cacert.clone(),
+        agents: Default::default(),
         progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
         env,
