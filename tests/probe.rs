@@ -405,3 +405,39 @@ fn redirect_hops_say_what_common_clients_do() {
     assert_eq!(hop["clients"]["node-fetch"], false);
     assert_eq!(hop["clients"]["go"], true);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_after_a_second() {
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("the test needs `script` (util-linux) to give the probe a terminal");
+    }
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-progress");
+    t.write(
+        ".continue/config.yaml",
+        format!("models:\n  - provider: openrouter\n    apiBase: {}/stall/api/v1\n    apiKey: {known}\n", imi.base()),
+    );
+    let mut f = cmd("keyhole-find", t.path());
+    f.arg("--home").arg(t.path()).arg("-q");
+    let sites = t.write("sites.jsonl", f.output().unwrap().stdout);
+    let line = format!(
+        "{} --home {} --timeout 2 < {} > {}",
+        bin("keyhole-probe").display(),
+        t.path().display(),
+        sites.display(),
+        t.path().join("out.jsonl").display()
+    );
+    // script gives the probe a terminal on stderr; what it wrote there is in the transcript.
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(transcript.contains("keyhole-probe: 0/1 probes"), "{transcript}");
+    // …and never on a pipe: the other tests' stderr is empty.
+    let r = find_probe(t.path(), &["--timeout", "2"], "");
+    assert!(!r.stderr.contains("probes"), "{}", r.stderr);
+}
