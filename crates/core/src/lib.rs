@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod doc;
 pub mod dotenv;
+pub mod envfile;
 pub mod fsread;
 pub mod jsonl;
 pub mod provider;
@@ -12,6 +13,7 @@ pub mod record;
 pub mod scan;
 pub mod secret;
 pub mod shell;
+pub mod startup;
 pub mod syntax;
 pub mod tool;
 

@@ -654,29 +654,6 @@ fn progress(done: &std::sync::atomic::AtomicUsize, total: usize) {
     }
 }
 
-/// Parse `--env-file`: NUL-separated (like /proc/PID/environ) or NAME=VALUE lines.
-pub fn parse_env_file(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let sep = if bytes.contains(&0) { 0u8 } else { b'\n' };
-    let mut m = BTreeMap::new();
-    for entry in bytes.split(|b| *b == sep) {
-        let entry = if sep == b'\n' { entry.strip_suffix(b"\r").unwrap_or(entry) } else { entry };
-        if entry.is_empty() || entry.starts_with(b"#") {
-            continue;
-        }
-        let entry = entry.strip_prefix(b"export ").unwrap_or(entry);
-        if let Some(eq) = entry.iter().position(|b| *b == b'=') {
-            m.insert(String::from_utf8_lossy(&entry[..eq]).trim().to_string(), entry[eq + 1..].to_vec());
-        }
-    }
-    m
-}
-
-/// The probe's own environment, as bytes (a value may be any bytes).
-pub fn own_env() -> BTreeMap<String, Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.as_bytes().to_vec())).collect()
-}
-
 /// System CA bundles, first found wins (Debian/Ubuntu, Fedora/RHEL, Alpine, openSUSE).
 const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",

@@ -85,13 +85,13 @@ fn main() -> ExitCode {
     }
     let env = match &args.env_file {
         Some(f) => match keyhole_core::fsread::read(f, 16 * 1024 * 1024) {
-            Ok(b) => keyhole_probe::parse_env_file(&b),
+            Ok(b) => keyhole_core::envfile::parse(&b),
             Err(e) => {
                 note(TOOL_NAME, format!("--env-file {} {e}", f.display()));
                 return ExitCode::from(2);
             }
         },
-        None => keyhole_probe::own_env(),
+        None => keyhole_core::envfile::own(),
     };
     // An explicit --cacert is checked now, for a clear error; the roots load on the first https request.
     let roots = std::sync::Arc::new(std::sync::OnceLock::new());

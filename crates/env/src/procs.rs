@@ -1,0 +1,166 @@
+//! Running processes from `/proc` (or `--proc-root`): which belong to a tool's
+//! family, when they started, and whether their initial environment holds
+//! the variable. research/env-semantics.md §5.1.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use keyhole_core::tool::{Tool, TOOLS};
+
+pub struct Proc {
+    pub pid: u32,
+    pub role: String,
+    /// Seconds since the epoch.
+    pub started: Option<f64>,
+    pub value: Option<Vec<u8>>,
+    pub environ: BTreeMap<String, Vec<u8>>,
+}
+
+/// (role, markers): a process whose command line contains any marker has the role.
+pub type Family = (String, Vec<String>);
+
+/// Tools that run inside an editor's extension host.
+const EXTENSION_TOOLS: &[&str] = &["continue", "cline", "roo", "kilo"];
+
+pub fn families(tool: Option<&Tool>) -> Vec<Family> {
+    let ide: Vec<Family> = vec![
+        ("vscode-extension-host".into(), vec!["--type=extensionHost".into()]),
+        (
+            "vscode-server".into(),
+            vec![
+                "server-main.js".into(),
+                "/code-server".into(),
+                ".vscode-server/".into(),
+                ".cursor-server/".into(),
+                ".windsurf-server/".into(),
+            ],
+        ),
+    ];
+    let own = |t: &Tool| -> Family { (t.name.to_string(), t.process_family.iter().map(|s| s.to_string()).collect()) };
+    match tool {
+        Some(t) if EXTENSION_TOOLS.contains(&t.name) => {
+            let mut v = ide;
+            v.push(own(t));
+            v
+        }
+        Some(t) if !t.process_family.is_empty() => vec![own(t)],
+        Some(_) => Vec::new(),
+        None => {
+            let mut v = ide;
+            v.extend(TOOLS.iter().filter(|t| !t.process_family.is_empty()).map(|t| own(t)));
+            v
+        }
+    }
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+fn btime(root: &Path) -> Option<f64> {
+    let s = std::fs::read_to_string(root.join("stat")).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Field 22 of /proc/PID/stat; the command name may hold spaces and parentheses.
+fn start_ticks(stat: &str) -> Option<f64> {
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(22 - 3).and_then(|v| v.parse().ok())
+}
+
+fn uid_of(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn parse_environ(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .filter_map(|e| {
+            let eq = e.iter().position(|b| *b == b'=')?;
+            Some((String::from_utf8_lossy(&e[..eq]).into_owned(), e[eq + 1..].to_vec()))
+        })
+        .collect()
+}
+
+pub fn scan(root: &Path, families: &[Family], var: &str, notes: &mut Vec<String>) -> Vec<Proc> {
+    let mut out = Vec::new();
+    if families.is_empty() {
+        return out;
+    }
+    let Ok(rd) = std::fs::read_dir(root) else {
+        notes.push(format!("{} cannot be read; no process checked", root.display()));
+        return out;
+    };
+    let mut pids: Vec<u32> = rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
+    pids.sort();
+    let me = unsafe { libc::geteuid() };
+    let boot = btime(root);
+    let hz = clock_ticks();
+    let own_pid = std::process::id();
+    for pid in pids {
+        if pid == own_pid && root == Path::new("/proc") {
+            continue;
+        }
+        let dir = root.join(pid.to_string());
+        let Ok(cmd) = std::fs::read(dir.join("cmdline")) else { continue }; // vanished
+        let cmdline = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        let Some((role, _)) = families.iter().find(|(_, markers)| markers.iter().any(|m| cmdline.contains(m.as_str())))
+        else {
+            continue;
+        };
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        if let Some(uid) = uid_of(&status) {
+            if uid != me {
+                notes.push(format!("process {pid} ({role}) belongs to uid {uid}, not you; skipped"));
+                continue;
+            }
+        }
+        let environ = match std::fs::read(dir.join("environ")) {
+            Ok(b) => parse_environ(&b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                notes.push(format!("process {pid} ({role}) ended while being read; skipped"));
+                continue;
+            }
+            Err(e) => {
+                notes.push(format!("process {pid} ({role}): its environment cannot be read ({e}); skipped"));
+                continue;
+            }
+        };
+        let started = std::fs::read_to_string(dir.join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(start_ticks)
+            .zip(boot)
+            .map(|(t, b)| b + t / hz);
+        out.push(Proc { pid, role: role.clone(), started, value: environ.get(var).cloned(), environ });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_field_22_with_a_tricky_name() {
+        let stat = "4242 (node (ext) host) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 11 0 123456 1000 100 18446744073709551615";
+        assert_eq!(start_ticks(stat), Some(123456.0));
+    }
+
+    #[test]
+    fn environ_is_nul_separated() {
+        let e = parse_environ(b"A=1\0B=x=y\0\0");
+        assert_eq!(e.get("B").map(|v| v.as_slice()), Some(&b"x=y"[..]));
+    }
+}
