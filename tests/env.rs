@@ -266,6 +266,9 @@ fn running_processes_stale_extension_host_and_effective_value() {
     assert_eq!(host["has_var"], false);
     assert_eq!(host["started_before_edit"], true);
     assert_eq!(host["started"], "2020-01-01T00:01:40Z", "btime + 10000 ticks / 100 Hz");
+    // No ~/.profile: VS Code's -ilc resolver never reads ~/.bashrc here.
+    assert_eq!(host["launched_as"], "vscode_resolved");
+    assert_eq!(host["lacks_because"], "wrong_file");
     assert!(procs.iter().any(|p| p["pid"] == 4100 && p["role"] == "vscode-server"));
     assert!(procs.iter().all(|p| p["pid"] != 5000), "a litellm proxy is not Continue's");
     // Continue CLI order: the (analysed) process env has no key, so ~/.continue/.env would be next; none here.
@@ -300,7 +303,8 @@ fn effective_follows_each_tools_dotenv_precedence() {
     let mut f = cmd("keyhole-find", t.path());
     f.arg("--home").arg(t.path()).arg("-q");
     let sites = f.output().unwrap().stdout;
-    let envf = t.write("analysed.env", format!("OPENROUTER_API_KEY={env_key}\n"));
+    // NUL-separated, like /proc/PID/environ.
+    let envf = t.write("analysed.env", format!("OPENROUTER_API_KEY={env_key}\0PATH=/usr/bin\0"));
     let mut c = cmd("keyhole-env", t.path());
     c.arg("--home").arg(t.path()).arg("--proc-root").arg(t.path().join("none")).arg("--env-file").arg(&envf).arg("-q");
     c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
@@ -319,6 +323,11 @@ fn effective_follows_each_tools_dotenv_precedence() {
     assert_eq!(aider["env"]["effective"]["overrides_env"], true);
     assert_eq!(aider["env"]["effective"]["fp"]["last4"], "FILE");
     assert_eq!(aider["env"]["current"]["fp"]["last4"], "ENVV");
+    let defs = aider["env"]["definitions"].as_array().unwrap();
+    assert!(
+        defs.iter().any(|d| d["kind"] == "dotenv" && d["loaded_by"] == "aider" && d["fp"]["last4"] == "FILE"),
+        "{defs:?}"
+    );
     let cont = recs.iter().find(|r| r["tool"] == "continue" && r["key"]["from"] == "env").unwrap();
     assert_eq!(cont["env"]["effective"]["from"], "environment");
     assert_eq!(cont["env"]["effective"]["fp"]["last4"], "ENVV");

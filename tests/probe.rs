@@ -441,3 +441,45 @@ fn progress_shows_on_a_terminal_after_a_second() {
     let r = find_probe(t.path(), &["--timeout", "2"], "");
     assert!(!r.stderr.contains("probes"), "{}", r.stderr);
 }
+
+/// find | env | probe: the key sent is the one keyhole-env says the tool gets.
+#[test]
+fn the_key_sent_is_env_effective() {
+    let known = or_canary("GOOD");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-eff");
+    // Continue reads ${{ secrets.X }}: not in the (analysed) environment, but in ~/.continue/.env.
+    t.write(".continue/config.yaml", format!("models:\n  - provider: openrouter\n    model: m\n    apiBase: {}/api/v1\n    apiKey: ${{{{ secrets.OPENROUTER_API_KEY }}}}\n", imi.base()));
+    t.write(".continue/.env", format!("OPENROUTER_API_KEY={known}\n"));
+    // A LiteLLM proxy whose running process has the key (a fake /proc).
+    t.write("proxy/config.yaml", format!("model_list:\n  - model_name: m\n    litellm_params:\n      model: openrouter/x/y\n      api_key: os.environ/OPENROUTER_API_KEY\n      api_base: {}/api/v1\n", imi.base()));
+    let me = unsafe { libc::geteuid() };
+    let p = t.path().join("proc/5000");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("cmdline"), "python3\0/usr/bin/litellm\0--config\0proxy/config.yaml").unwrap();
+    std::fs::write(p.join("environ"), format!("HOME=/x\0OPENROUTER_API_KEY={known}\0")).unwrap();
+    std::fs::write(p.join("status"), format!("Uid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
+    std::fs::write(p.join("stat"), "5000 (python3) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 1 1").unwrap();
+    std::fs::write(t.path().join("proc/stat"), "btime 1700000000\n").unwrap();
+    let envf = t.write("analysed.env", "PATH=/usr/bin\n");
+    let proc_root = t.path().join("proc");
+    let pipeline = format!(
+        "{find} --home {h} -q | {env} --home {h} -q --env-file {e} --proc-root {p} | {probe} --home {h} --env-file {e} --proc-root {p}",
+        find = bin("keyhole-find").display(),
+        env = bin("keyhole-env").display(),
+        probe = bin("keyhole-probe").display(),
+        h = t.path().display(),
+        e = envf.display(),
+        p = proc_root.display()
+    );
+    let out = Command::new("bash").arg("-c").arg(&pipeline).env_clear().env("PATH", "/usr/bin:/bin").output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_no_canary("pipeline", &stdout);
+    let recs: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cont = recs.iter().find(|r| r["tool"] == "continue" && r["key"]["from"] == "env").unwrap();
+    assert!(cont["env"]["effective"]["from"].as_str().unwrap().ends_with(".continue/.env"));
+    assert_eq!(cont["probe"]["response"]["status"], 200, "{}", cont["probe"]);
+    let lit = recs.iter().find(|r| r["tool"] == "litellm").unwrap();
+    assert_eq!(lit["env"]["effective"]["from"], "process:5000");
+    assert_eq!(lit["probe"]["response"]["status"], 200, "{}", lit["probe"]);
+}

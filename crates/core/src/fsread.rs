@@ -79,7 +79,22 @@ fn open(path: &Path) -> Result<(File, u64), ReadError> {
     Ok((f, md.len()))
 }
 
-/// Read a whole regular file of at most `cap` bytes.
+/// Read a whole regular file of at most `cap` bytes, whatever its bytes
+/// (NUL-separated environments, keys with odd bytes).
+pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let (f, len) = open(path)?;
+    if len > cap {
+        return Err(ReadError::TooLarge(len));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    f.take(cap + 1).read_to_end(&mut buf).map_err(ReadError::Io)?;
+    if buf.len() as u64 > cap {
+        return Err(ReadError::TooLarge(buf.len() as u64));
+    }
+    Ok(buf)
+}
+
+/// Read a whole regular text file of at most `cap` bytes (NUL bytes: binary, refused).
 pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     let (f, len) = open(path)?;
     if len > cap {

@@ -50,6 +50,8 @@ pub struct Definition {
     pub conditional: Option<String>,
     pub sourced_from: Option<(PathBuf, u32)>,
     pub universal: bool,
+    /// For a tool's own `.env` file: the tool that loads it.
+    pub loaded_by: Option<&'static str>,
 }
 
 /// How a shell of one launch context runs.
@@ -173,6 +175,7 @@ impl<'a> Analyzer<'a> {
                         conditional: ctx.conditional.clone(),
                         sourced_from: sourced_from.clone(),
                         universal: a.universal,
+                        loaded_by: None,
                     });
                     if !runs(&ctx, mode) || a.command_prefix {
                         continue;
@@ -257,6 +260,7 @@ impl<'a> Analyzer<'a> {
                         conditional: ctx.conditional.clone(),
                         sourced_from: sourced_from.clone(),
                         universal: false,
+                        loaded_by: None,
                     });
                 }
                 Item::ExportNames { names, line, .. } if names.iter().any(|n| n == self.var) && line > guard_line => {
@@ -296,6 +300,7 @@ impl<'a> Analyzer<'a> {
                 conditional: None,
                 sourced_from: None,
                 universal: false,
+                loaded_by: None,
             });
             state.set = true;
             state.exported = true;
@@ -390,6 +395,7 @@ impl<'a> Analyzer<'a> {
                 conditional: None,
                 sourced_from: None,
                 universal: true,
+                loaded_by: None,
             });
             state.set = true;
             state.exported |= exported;
@@ -499,6 +505,7 @@ impl<'a> Analyzer<'a> {
                         conditional: None,
                         sourced_from: None,
                         universal: false,
+                        loaded_by: None,
                     });
                 }
             }
@@ -572,6 +579,9 @@ fn def_json(d: &Definition, provider: Option<&keyhole_core::provider::Provider>)
     }
     if d.universal {
         m.insert("universal".into(), json!(true));
+    }
+    if let Some(t) = d.loaded_by {
+        m.insert("loaded_by".into(), json!(t));
     }
     Value::Object(m)
 }
@@ -657,6 +667,40 @@ pub fn analyse(var: &str, site: Option<&Value>, opts: &Options, notes: &mut Vec<
             context_from.insert(c.to_string(), json!(format!("{}:{l}", f.display())));
         }
     }
+    // The .env files the tool loads itself (every tool's, when no site names one).
+    let project = site.and_then(|s| s["source"]["file"].as_str()).and_then(|f| project_dir(Path::new(f), &opts.home));
+    let tools: Vec<&'static Tool> = match tool {
+        Some(t) => vec![t],
+        None => tool::TOOLS.to_vec(),
+    };
+    for t in tools {
+        for rule in t.dotenv {
+            let path = match rule.path.strip_prefix("~/") {
+                Some(rest) => opts.home.join(rest),
+                None => match &project {
+                    Some(p) => p.join(rule.path),
+                    None => continue,
+                },
+            };
+            let Ok(text) = fsread::read_text(&path, CAP) else { continue };
+            for e in dotenv::parse(&text, rule.flavor).into_iter().filter(|e| e.name == var) {
+                a.record(Definition {
+                    file: path.clone(),
+                    line: e.line,
+                    kind: "dotenv",
+                    exported: true,
+                    value: ShellValue::Literal(e.value),
+                    after_guard: None,
+                    in_function: false,
+                    interactive_only: false,
+                    conditional: None,
+                    sourced_from: None,
+                    universal: false,
+                    loaded_by: Some(t.name),
+                });
+            }
+        }
+    }
     let mut defs: Vec<Definition> = a.definitions.clone();
     defs.sort_by(|x, y| (&x.file, x.line).cmp(&(&y.file, y.line)));
     let current = match opts.env.get(var) {
@@ -684,6 +728,31 @@ pub fn analyse(var: &str, site: Option<&Value>, opts: &Options, notes: &mut Vec<
             if start < mtime as f64 && defs.iter().any(|d| d.exported) {
                 o["started_before_edit"] = json!(true);
             }
+        }
+        // The launch context this process most likely came from, and why it lacks the variable.
+        let launched = match p.role.as_str() {
+            "vscode-extension-host" => "vscode_resolved",
+            "vscode-server" => "ssh_command",
+            _ if p.ppid == Some(1) => "non_interactive",
+            _ => "interactive",
+        };
+        o["launched_as"] = json!(launched);
+        if p.value.is_none() && !defs.is_empty() {
+            let visible = contexts.get(launched).and_then(Value::as_bool).unwrap_or(false);
+            let reason = if visible {
+                if o.get("started_before_edit").is_some() {
+                    "stale"
+                } else {
+                    "unknown"
+                }
+            } else if defs.iter().any(|d| !d.exported && d.kind == "shell") && !defs.iter().any(|d| d.exported) {
+                "not_exported"
+            } else if defs.iter().any(|d| d.after_guard.is_some()) {
+                "after_guard"
+            } else {
+                "wrong_file"
+            };
+            o["lacks_because"] = json!(reason);
         }
         if p.role != "vscode-server" && p.role != "vscode-extension-host" && tool_process.is_none() {
             tool_process = Some((p.pid, p.environ.clone()));

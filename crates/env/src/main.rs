@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }
     let env = match &args.env_file {
-        Some(f) => match keyhole_core::fsread::read(f, 16 * 1024 * 1024) {
+        Some(f) => match keyhole_core::fsread::read_bytes(f, 16 * 1024 * 1024) {
             Ok(b) => keyhole_core::envfile::parse(&b),
             Err(e) => {
                 note(TOOL_NAME, format!("--env-file {} {e}", f.display()));

@@ -14,6 +14,7 @@ pub struct Proc {
     pub started: Option<f64>,
     pub value: Option<Vec<u8>>,
     pub environ: BTreeMap<String, Vec<u8>>,
+    pub ppid: Option<u32>,
 }
 
 /// (role, markers): a process whose command line contains any marker has the role.
@@ -72,6 +73,12 @@ fn btime(root: &Path) -> Option<f64> {
 fn start_ticks(stat: &str) -> Option<f64> {
     let rest = &stat[stat.rfind(')')? + 2..];
     rest.split_whitespace().nth(22 - 3).and_then(|v| v.parse().ok())
+}
+
+/// Field 4 of /proc/PID/stat.
+fn ppid(stat: &str) -> Option<u32> {
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(1).and_then(|v| v.parse().ok())
 }
 
 fn uid_of(status: &str) -> Option<u32> {
@@ -137,13 +144,10 @@ pub fn scan(root: &Path, families: &[Family], var: &str, notes: &mut Vec<String>
                 continue;
             }
         };
-        let started = std::fs::read_to_string(dir.join("stat"))
-            .ok()
-            .as_deref()
-            .and_then(start_ticks)
-            .zip(boot)
-            .map(|(t, b)| b + t / hz);
-        out.push(Proc { pid, role: role.clone(), started, value: environ.get(var).cloned(), environ });
+        let stat = std::fs::read_to_string(dir.join("stat")).ok();
+        let started = stat.as_deref().and_then(start_ticks).zip(boot).map(|(t, b)| b + t / hz);
+        let ppid = stat.as_deref().and_then(ppid);
+        out.push(Proc { pid, role: role.clone(), started, value: environ.get(var).cloned(), environ, ppid });
     }
     out
 }

@@ -31,6 +31,8 @@ pub struct Options {
     pub timeout: Duration,
     pub completion: bool,
     pub provider_urls: BTreeMap<String, String>,
+    /// Where running processes are read from (`env.effective` may name one).
+    pub proc_root: PathBuf,
     /// `--cacert` files.
     pub cacert: Vec<PathBuf>,
     /// Trusted roots, loaded on the first https request (`None` inside = Mozilla's).
@@ -58,6 +60,18 @@ pub fn resolve_key(site: &Value, opts: &Options) -> Result<KeyToSend, String> {
     match from {
         "literal" => literal_again(site, opts).map(KeyToSend::Value),
         "placeholder" => Ok(KeyToSend::Value(Secret::new(key["text"].as_str().unwrap_or("").as_bytes()))),
+        "env" if site.get("env").is_some_and(|e| e.get("effective").is_some()) => {
+            let var = key["var"].as_str().unwrap_or("");
+            match from_effective(site, var, opts)? {
+                Some(v) => Ok(KeyToSend::Value(Secret::new(v))),
+                None => Ok(match tool::unset_sends(tool_name, syntax, var) {
+                    tool::Unset::NoHeader => KeyToSend::NoHeader(format!(
+                        "keyhole-env found no value of {var} for {tool_name}: it sends no credential header"
+                    )),
+                    tool::Unset::Text(t) => KeyToSend::Value(Secret::new(t.into_bytes())),
+                }),
+            }
+        }
         "env" => {
             let var = key["var"].as_str().unwrap_or("");
             match opts.env.get(var) {
@@ -72,7 +86,7 @@ pub fn resolve_key(site: &Value, opts: &Options) -> Result<KeyToSend, String> {
         }
         "file" => {
             let path = key["path"].as_str().unwrap_or("");
-            fsread::read(Path::new(path), 64 * 1024)
+            fsread::read_bytes(Path::new(path), 64 * 1024)
                 .map(|b| KeyToSend::Value(Secret::new(b)))
                 .map_err(|e| format!("{path} {e}"))
         }
@@ -89,6 +103,40 @@ pub fn resolve_key(site: &Value, opts: &Options) -> Result<KeyToSend, String> {
             key["store"].as_str().unwrap_or("a store")
         )),
         other => Err(format!("unknown key.from {other:?}")),
+    }
+}
+
+/// The value keyhole-env said the tool really gets (`env.effective`), read
+/// again from where it lives: a `.env` file and line, a running process's
+/// environment, or the analysed environment; checked against its fingerprint.
+fn from_effective(site: &Value, var: &str, opts: &Options) -> Result<Option<Vec<u8>>, String> {
+    let eff = &site["env"]["effective"];
+    if eff.is_null() {
+        return Ok(None);
+    }
+    let from = eff["from"].as_str().unwrap_or("");
+    let value: Option<Vec<u8>> = if from == "environment" {
+        opts.env.get(var).cloned()
+    } else if let Some(pid) = from.strip_prefix("process:") {
+        let path = opts.proc_root.join(pid).join("environ");
+        let bytes =
+            fsread::read_bytes(&path, 4 * 1024 * 1024).map_err(|e| format!("process {pid}: its environment {e}"))?;
+        keyhole_core::envfile::parse(&bytes).remove(var)
+    } else {
+        let line = eff["line"].as_u64().unwrap_or(0) as u32;
+        let text = fsread::read_text(Path::new(from), fsread::DEFAULT_CAP).map_err(|e| format!("{from} {e}"))?;
+        let flavor = tool::get(site["tool"].as_str().unwrap_or(""))
+            .and_then(|t| t.dotenv.first().map(|r| r.flavor))
+            .unwrap_or(keyhole_core::dotenv::Flavor::Python);
+        keyhole_core::dotenv::parse(&text, flavor)
+            .into_iter()
+            .find(|e| e.name == var && e.line == line)
+            .map(|e| e.value.into_bytes())
+    };
+    let want = eff["fp"]["sha8"].as_str().unwrap_or("");
+    match value {
+        Some(v) if Fingerprint::of(&v, None).sha8 == want => Ok(Some(v)),
+        Some(_) | None => Err(format!("the value of {var} at {from} changed since keyhole-env ran; run it again")),
     }
 }
 

@@ -56,6 +56,9 @@ struct Args {
     /// Analyse this environment (NAME=VALUE lines, or NUL-separated like /proc/PID/environ) instead of the probe's own
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
+    /// Where to read processes from, for keys keyhole-env found in a running process
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    proc_root: PathBuf,
     /// Seconds per request, redirects included
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     timeout: f64,
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }
     let env = match &args.env_file {
-        Some(f) => match keyhole_core::fsread::read(f, 16 * 1024 * 1024) {
+        Some(f) => match keyhole_core::fsread::read_bytes(f, 16 * 1024 * 1024) {
             Ok(b) => keyhole_core::envfile::parse(&b),
             Err(e) => {
                 note(TOOL_NAME, format!("--env-file {} {e}", f.display()));
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
     let opts = Options {
         roots,
         cacert: args.cacert.clone(),
+        proc_root: args.proc_root.clone(),
         agents: Default::default(),
         progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
@@ -194,7 +198,7 @@ fn standalone(args: &Args, url: &str, opts: &Options, w: &mut JsonlWriter<io::St
         }
         b
     } else if let Some(f) = &args.key_file {
-        match keyhole_core::fsread::read(f, 64 * 1024) {
+        match keyhole_core::fsread::read_bytes(f, 64 * 1024) {
             Ok(b) => b,
             Err(e) => {
                 note(TOOL_NAME, format!("{} {e}", f.display()));
