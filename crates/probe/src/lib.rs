@@ -313,6 +313,11 @@ pub fn plan(site: &Value, opts: &Options) -> Result<Plan, (String, String)> {
     let header = site["auth"]["header"].as_str().unwrap_or("authorization").to_string();
     let scheme = site["auth"]["scheme"].as_str().unwrap_or("bearer").to_string();
     let key = match resolve_key(site, opts) {
+        // A tool that trims the key sends it trimmed (Continue, measured).
+        Ok(KeyToSend::Value(s)) if t.is_some_and(|t| t.trims_key) => {
+            let trimmed = String::from_utf8_lossy(s.expose()).trim().as_bytes().to_vec();
+            Some(Arc::new(Secret::new(trimmed)))
+        }
         Ok(KeyToSend::Value(s)) => Some(Arc::new(s)),
         Ok(KeyToSend::NoHeader(_)) => None,
         Err(m) => return Err(("unresolved".into(), m)),

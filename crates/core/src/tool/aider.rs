@@ -26,6 +26,7 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: "~/.aider/oauth-keys.env", flavor: Flavor::Python, overrides_env: true },
     ],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["aider"],
     extract,
 };

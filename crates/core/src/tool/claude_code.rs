@@ -26,6 +26,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"],
     dotenv: &[],
     url_join: UrlJoin::AnthropicSdk,
+    trims_key: false,
     process_family: &["claude", "@anthropic-ai/claude-code", "anthropic.claude-code"],
     extract,
 };

@@ -24,6 +24,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: true,
     process_family: &["saoudrizwan.claude-dev", "cline"],
     extract,
 };

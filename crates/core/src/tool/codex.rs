@@ -16,6 +16,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["codex"],
     extract,
 };

@@ -33,6 +33,7 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false },
     ],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: true,
     process_family: &["continue.continue", "@continuedev/cli", "/cn ", "continuedev"],
     extract,
 };

@@ -16,6 +16,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOSE_PROVIDER", "GOOSE_DISABLE_KEYRING"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["goose"],
     extract,
 };

@@ -20,6 +20,7 @@ pub static TOOL: Tool = Tool {
     // PR #1434: startup loads ~/.hermes/.env over stale shell exports.
     dotenv: &[DotenvRule { path: "~/.hermes/.env", flavor: Flavor::Python, overrides_env: true }],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["hermes"],
     extract,
 };

@@ -17,6 +17,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &[],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["homeassistant", "hass"],
     extract,
 };

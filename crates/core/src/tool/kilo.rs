@@ -29,6 +29,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["KILO_AUTH_CONTENT", "OPENROUTER_API_KEY"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["kilo", "kilocode.kilo-code"],
     extract,
 };

@@ -13,6 +13,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_KEY"],
     dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false }],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["librechat", "api/server/index.js"],
     extract,
 };

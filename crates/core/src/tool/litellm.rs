@@ -23,6 +23,7 @@ pub static TOOL: Tool = Tool {
     // load_dotenv() without override, searched upward from the package directory.
     dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Python, overrides_env: false }],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["litellm", "proxy_cli"],
     extract,
 };

@@ -20,6 +20,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["/llm ", "bin/llm"],
     extract,
 };

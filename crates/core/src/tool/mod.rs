@@ -228,6 +228,9 @@ pub struct Tool {
     /// `.env` files the tool loads, highest precedence first.
     pub dotenv: &'static [DotenvRule],
     pub url_join: UrlJoin,
+    /// The tool strips whitespace around the key before sending it (Continue
+    /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
+    pub trims_key: bool,
     /// Substrings of a process command line that mark the tool's processes.
     pub process_family: &'static [&'static str],
     pub extract: fn(&FileCtx, &Parsed) -> Vec<Draft>,

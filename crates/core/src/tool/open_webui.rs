@@ -14,6 +14,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENAI_API_KEYS", "OPENAI_API_BASE_URLS", "OPENAI_API_KEY", "OPENAI_API_BASE_URL"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["open-webui", "open_webui"],
     extract,
 };

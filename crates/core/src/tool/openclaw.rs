@@ -25,6 +25,7 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: "~/.openclaw/.env", flavor: Flavor::Node, overrides_env: false },
     ],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["openclaw", "clawdbot", "moltbot"],
     extract,
 };

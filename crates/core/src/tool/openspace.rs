@@ -13,6 +13,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENSPACE_LLM_API_KEY", "OPENROUTER_API_KEY", "OR_API_KEY"],
     dotenv: &[DotenvRule { path: "openspace/.env", flavor: Flavor::Python, overrides_env: false }],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: true,
     process_family: &["openspace"],
     extract,
 };

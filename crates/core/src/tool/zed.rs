@@ -13,6 +13,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"],
     dotenv: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
     process_family: &["zed-editor", "/zed"],
     extract,
 };
