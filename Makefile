@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man/man1
 CARGO  ?= cargo
-BINS    = keyhole-find keyhole-env keyhole-probe
+BINS    = keyhole-find keyhole-env keyhole-probe keyhole-classify
 RELEASE = target/release
 
 .PHONY: all build test unit integration man completions install bench conformance fmt lint clean

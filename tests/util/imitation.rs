@@ -152,6 +152,29 @@ fn reply(mut c: &TcpStream, status: u16, reason: &str, headers: &[(&str, &str)],
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// A canary's 4-character tag chooses the account state the imitation answers with.
+fn account_state(key: &str) -> Option<(u16, &'static str)> {
+    Some(match &key[key.len() - 4..] {
+        "C402" => (
+            402,
+            r#"{"error":{"message":"This request requires more credits, or fewer max_tokens. You requested up to 32000 tokens, but can only afford 27342. To increase, visit https://openrouter.ai/settings/credits and upgrade to a paid account","code":402,"metadata":{"provider_name":null}},"user_id":"user_x"}"#,
+        ),
+        "L403" => (
+            403,
+            r#"{"error":{"message":"Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys","code":403}}"#,
+        ),
+        "R429" => (
+            429,
+            r#"{"error":{"message":"Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day","code":429,"metadata":{"headers":{"X-RateLimit-Limit":"50","X-RateLimit-Remaining":"0"}}}}"#,
+        ),
+        "BYOK" => (
+            401,
+            r#"{"error":{"message":"Provider returned error","code":401,"metadata":{"raw":"{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}","provider_name":"Anthropic","isDownstreamPipeClean":true,"isErrorUpstreamFault":true}}}"#,
+        ),
+        _ => return None,
+    })
+}
+
 fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Option<u16>) {
     let mut r = BufReader::new(c.try_clone().unwrap());
     let mut line = String::new();
@@ -181,8 +204,47 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
         auth.as_deref().and_then(|a| a.strip_prefix("Bearer ").or(if a == "Bearer" { Some("") } else { None }));
     let p = path.split('?').next().unwrap_or("");
     match p {
+        // Keys whose tag names an account state (wire-behavior.md §1.3 bodies).
+        "/api/v1/key" | "/api/v1/chat/completions"
+            if bearer.is_some_and(|b| {
+                b.starts_with("sk-or-v1-") && b.len() == 73 && b != key && account_state(b).is_some()
+            }) =>
+        {
+            let (status, body) = account_state(bearer.unwrap_or("")).unwrap_or((500, ""));
+            let reason = if status == 429 { "Too Many Requests" } else { "Error" };
+            let retry: &[(&str, &str)] = if status == 429 { &[JSON, ("retry-after", "1")] } else { &[JSON] };
+            reply(&c, status, reason, retry, body)
+        }
+        "/api/v1/chat/completions" if bearer == Some(key) => {
+            let text = String::from_utf8_lossy(&body).to_string();
+            if text.contains("nonexistent/") {
+                reply(
+                    &c,
+                    400,
+                    "Bad Request",
+                    &[JSON],
+                    r#"{"error":{"message":"nonexistent/not-a-model:free is not a valid model ID","code":400},"user_id":"user_x"}"#,
+                )
+            } else if text.contains("notools/") {
+                reply(
+                    &c,
+                    404,
+                    "Not Found",
+                    &[JSON],
+                    r#"{"error":{"message":"No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/guides/routing/provider-selection","code":404}}"#,
+                )
+            } else {
+                reply(
+                    &c,
+                    200,
+                    "OK",
+                    &[JSON],
+                    r#"{"id":"gen-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}]}"#,
+                )
+            }
+        }
         // OpenRouter key check (wire-behavior.md §1.2, §1.4)
-        "/api/v1/key" | "/api/v1/auth/key" => match bearer {
+        "/api/v1/key" | "/api/v1/auth/key" | "/api/v1/chat/completions" => match bearer {
             None if auth.is_none() && s.header("x-api-key").is_none() => reply(
                 &c,
                 401,

@@ -42,7 +42,10 @@ fn placeholder_fix(tool: &str, var: &str) -> Vec<String> {
             format!("write apiKey: ${{{{ secrets.{v} }}}}"),
             format!("put {v}=… in ~/.continue/.env (or the project's .continue/.env)"),
         ],
-        "litellm" => vec![format!("write api_key: os.environ/{v}"), format!("export {v} in the environment the proxy starts with")],
+        "litellm" => vec![
+            format!("write api_key: os.environ/{v}"),
+            format!("export {v} in the environment the proxy starts with"),
+        ],
         "openclaw" => vec![format!("use an upper-case name: ${{{}}}", v.to_ascii_uppercase())],
         "opencode" | "kilo" => vec![format!("write \"apiKey\": \"{{env:{v}}}\"")],
         "roo" => vec!["enter the key in Roo Code's provider profile".into()],
@@ -53,7 +56,9 @@ fn placeholder_fix(tool: &str, var: &str) -> Vec<String> {
                 .map(|t| t.expands.iter().filter_map(|s| keyhole_core::syntax::get(s).map(|x| x.form)).collect())
                 .unwrap_or_default();
             if forms.is_empty() {
-                vec![format!("{t} expands no variables here: write the key itself, or configure it where {t} reads keys")]
+                vec![format!(
+                    "{t} expands no variables here: write the key itself, or configure it where {t} reads keys"
+                )]
             } else {
                 vec![format!("write the reference as {t} expands it: {}", forms.join(" or "))]
             }
@@ -88,7 +93,13 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
             if let Some(n) = key["note"].as_str() {
                 ev.push(n.to_string());
             }
-            causes.push(diag("key.placeholder", "error", format!("{tool_name} sends the text {text} as the key"), ev, placeholder_fix(tool_name, var)));
+            causes.push(diag(
+                "key.placeholder",
+                "error",
+                format!("{tool_name} sends the text {text} as the key"),
+                ev,
+                placeholder_fix(tool_name, var),
+            ));
         }
         "none" if p.is_some_and(|p| p.auth_header != provider::AuthHeader::None) => {
             let mut ev = vec![format!("{} configures no key", at(site))];
@@ -96,11 +107,20 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
                 ev.push(n.to_string());
             }
             let fix = if tool_name == "continue" {
-                vec!["add apiKey: ${{ secrets.OPENROUTER_API_KEY }} to the model".into(), "put OPENROUTER_API_KEY=… in ~/.continue/.env".into()]
+                vec![
+                    "add apiKey: ${{ secrets.OPENROUTER_API_KEY }} to the model".into(),
+                    "put OPENROUTER_API_KEY=… in ~/.continue/.env".into(),
+                ]
             } else {
                 vec![format!("configure the {} key where {tool_name} reads it", p.map_or("API", |p| p.display))]
             };
-            causes.push(diag("key.none", "error", format!("no key is configured for {tool_name}'s {pname} entry"), ev, fix));
+            causes.push(diag(
+                "key.none",
+                "error",
+                format!("no key is configured for {tool_name}'s {pname} entry"),
+                ev,
+                fix,
+            ));
         }
         "store" => info.push(diag(
             "key.store",
@@ -115,6 +135,32 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
     if let Some(fp) = fp.filter(|f| f.is_object()) {
         let trims = tool::get(tool_name).is_some_and(|t| t.trims_key);
         fp_causes(site, fp, p, trims, &mut causes);
+    }
+
+    // The header the key travels in must be one the API reads.
+    if let Some(p) = p {
+        let h = site["auth"]["header"].as_str().unwrap_or("");
+        let accepted = h == p.auth_header.as_str()
+            || (p.name == "openrouter" && h == "x-api-key")
+            || h == "none"
+            || p.name == "openai-compatible";
+        if !accepted && from != "none" {
+            causes.push(diag(
+                "header.wrong_scheme",
+                "error",
+                format!("{tool_name} sends the key in {h}, but {} reads {}", p.display, p.auth_header.as_str()),
+                vec![at(site)],
+                vec![match (tool_name, p.auth_header) {
+                    ("claude-code", provider::AuthHeader::XApiKey) => {
+                        "use ANTHROPIC_API_KEY (sent as x-api-key) instead of ANTHROPIC_AUTH_TOKEN".into()
+                    }
+                    ("claude-code", _) => {
+                        "use ANTHROPIC_AUTH_TOKEN (sent as Authorization: Bearer) and set ANTHROPIC_API_KEY=\"\"".into()
+                    }
+                    _ => format!("configure {tool_name} to send the key as {}", p.auth_header.as_str()),
+                }],
+            ));
+        }
     }
 
     // 2. keyhole-env's facts.
@@ -160,10 +206,17 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
 }
 
 fn fp_causes(site: &Value, fp: &Value, p: Option<&provider::Provider>, trims: bool, causes: &mut Vec<Value>) {
-    let flaws: Vec<&str> = fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let shown = format!("{}…{} ({} bytes)", fp["prefix"].as_str().unwrap_or(""), fp["last4"].as_str().unwrap_or("").escape_debug(), fp["len"]);
+    let flaws: Vec<&str> =
+        fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let shown = format!(
+        "{}…{} ({} bytes)",
+        fp["prefix"].as_str().unwrap_or(""),
+        fp["last4"].as_str().unwrap_or("").escape_debug(),
+        fp["len"]
+    );
     if flaws.contains(&"foreign_prefix") {
-        let owner = provider::known_prefix(fp["prefix"].as_str().unwrap_or("")).map(|(o, _)| o).unwrap_or("another provider");
+        let owner =
+            provider::known_prefix(fp["prefix"].as_str().unwrap_or("")).map(|(o, _)| o).unwrap_or("another provider");
         causes.push(diag(
             "key.wrong_provider",
             "error",
@@ -174,13 +227,16 @@ fn fp_causes(site: &Value, fp: &Value, p: Option<&provider::Provider>, trims: bo
     }
     let bad: Vec<&str> = flaws.iter().copied().filter(|f| *f != "foreign_prefix").collect();
     if !bad.is_empty() {
-        let harmless = |f: &&str| trims && matches!(*f, "leading_whitespace" | "trailing_whitespace" | "trailing_newline");
+        let harmless =
+            |f: &&str| trims && matches!(*f, "leading_whitespace" | "trailing_whitespace" | "trailing_newline");
         let sev = if bad == ["wrong_length"] || bad.iter().all(harmless) { "warning" } else { "error" };
         let mut fix = Vec::new();
         for f in &bad {
             fix.push(match *f {
                 "trailing_newline" => "remove the newline at the end of the key (echo -n, or printf '%s')",
-                "leading_whitespace" | "trailing_whitespace" | "inner_whitespace" => "remove the spaces around or inside the key",
+                "leading_whitespace" | "trailing_whitespace" | "inner_whitespace" => {
+                    "remove the spaces around or inside the key"
+                }
                 "quoted" => "remove the quotes that are part of the value",
                 "bearer_prefix" => "store the key without 'Bearer ': the tool adds it",
                 "bom" => "save the file without a byte-order mark",
@@ -190,8 +246,21 @@ fn fp_causes(site: &Value, fp: &Value, p: Option<&provider::Provider>, trims: bo
             });
         }
         fix.dedup();
-        let tail = if bad.iter().all(harmless) { format!("; harmless for {}, which trims the key before sending", site["tool"].as_str().unwrap_or("this tool")) } else { String::new() };
-        causes.push(diag("key.malformed", sev, format!("the key has flaws: {} ({shown}){tail}", bad.join(", ")), vec![at(site)], fix.into_iter().map(String::from).collect()));
+        let tail = if bad.iter().all(harmless) {
+            format!(
+                "; harmless for {}, which trims the key before sending",
+                site["tool"].as_str().unwrap_or("this tool")
+            )
+        } else {
+            String::new()
+        };
+        causes.push(diag(
+            "key.malformed",
+            sev,
+            format!("the key has flaws: {} ({shown}){tail}", bad.join(", ")),
+            vec![at(site)],
+            fix.into_iter().map(String::from).collect(),
+        ));
     }
 }
 
@@ -217,8 +286,14 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
                 "key.after_guard",
                 "error",
                 format!("export {var} sits below {kind}: {tool_name} starts non-interactively and never reaches it"),
-                vec![format!("{} export {var}", def_at(d)), format!("{}:{} guard", g["file"].as_str().unwrap_or("?"), g["line"])],
-                vec![format!("move the export above line {} of {}", g["line"], g["file"].as_str().unwrap_or("?")), "or put it in ~/.profile (login shells, VS Code) / ~/.zshenv (zsh)".into()],
+                vec![
+                    format!("{} export {var}", def_at(d)),
+                    format!("{}:{} guard", g["file"].as_str().unwrap_or("?"), g["line"]),
+                ],
+                vec![
+                    format!("move the export above line {} of {}", g["line"], g["file"].as_str().unwrap_or("?")),
+                    "or put it in ~/.profile (login shells, VS Code) / ~/.zshenv (zsh)".into(),
+                ],
             ));
         } else if let Some(d) = defs.iter().find(|d| d["exported"] == false) {
             causes.push(diag(
@@ -229,21 +304,34 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
                 vec![format!("write export {var}=…")],
             ));
         } else {
-            let ev: Vec<String> = defs.iter().map(|d| format!("{} ({})", def_at(d), d["kind"].as_str().unwrap_or(""))).collect();
+            let ev: Vec<String> =
+                defs.iter().map(|d| format!("{} ({})", def_at(d), d["kind"].as_str().unwrap_or(""))).collect();
             let terminal_only = defs.iter().all(|d| d["kind"] == "vscode_terminal");
             let fix = if terminal_only {
                 vec!["terminal.integrated.env.* reaches the integrated terminal only, never extensions: define the variable in ~/.profile or the tool's .env".to_string()]
             } else {
-                vec![format!("define {var} in a file the tool's launch context reads (~/.profile, ~/.zshenv, the tool's .env)")]
+                vec![format!(
+                    "define {var} in a file the tool's launch context reads (~/.profile, ~/.zshenv, the tool's .env)"
+                )]
             };
-            causes.push(diag("key.wrong_file", "error", format!("{var} is defined only in files {tool_name}'s launch context never reads"), ev, fix));
+            causes.push(diag(
+                "key.wrong_file",
+                "error",
+                format!("{var} is defined only in files {tool_name}'s launch context never reads"),
+                ev,
+                fix,
+            ));
         }
     }
     for p in &stale {
         causes.push(diag(
             "key.stale_process",
             "error",
-            format!("process {} ({}) started before {var} was defined and does not have it", p["pid"], p["role"].as_str().unwrap_or("?")),
+            format!(
+                "process {} ({}) started before {var} was defined and does not have it",
+                p["pid"],
+                p["role"].as_str().unwrap_or("?")
+            ),
             vec![format!("pid {} started {}", p["pid"], p["started"].as_str().unwrap_or("?"))],
             vec![restart_fix(p["role"].as_str().unwrap_or(""))],
         ));
@@ -256,9 +344,17 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
         causes.push(diag(
             code,
             "error",
-            format!("process {} ({}) lacks {var}: its launch context ({}) never reads the definition", p["pid"], p["role"].as_str().unwrap_or("?"), p["launched_as"].as_str().unwrap_or("?")),
+            format!(
+                "process {} ({}) lacks {var}: its launch context ({}) never reads the definition",
+                p["pid"],
+                p["role"].as_str().unwrap_or("?"),
+                p["launched_as"].as_str().unwrap_or("?")
+            ),
             defs.iter().map(|d| def_at(d)).collect(),
-            vec![format!("define {var} in ~/.profile (read by VS Code's resolver and login shells), then {}", restart_fix(p["role"].as_str().unwrap_or("")))],
+            vec![format!(
+                "define {var} in ~/.profile (read by VS Code's resolver and login shells), then {}",
+                restart_fix(p["role"].as_str().unwrap_or(""))
+            )],
         ));
     }
     if let (Some(cur), Some(e)) = (env["current"]["fp"]["sha8"].as_str(), eff["fp"]["sha8"].as_str()) {
@@ -266,7 +362,12 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
             causes.push(diag(
                 "key.shadowed",
                 "warning",
-                format!("{tool_name} gets {var} from {} (…{}), not the one in your shell (…{})", eff["from"].as_str().unwrap_or("?"), eff["fp"]["last4"].as_str().unwrap_or(""), env["current"]["fp"]["last4"].as_str().unwrap_or("")),
+                format!(
+                    "{tool_name} gets {var} from {} (…{}), not the one in your shell (…{})",
+                    eff["from"].as_str().unwrap_or("?"),
+                    eff["fp"]["last4"].as_str().unwrap_or(""),
+                    env["current"]["fp"]["last4"].as_str().unwrap_or("")
+                ),
                 vec![format!("{} effective", eff["from"].as_str().unwrap_or("?"))],
                 vec!["remove or update the stale definition; keyhole-env lists every one".into()],
             ));
@@ -288,12 +389,30 @@ fn probe_diags(
         let kind = err["kind"].as_str().unwrap_or("");
         let msg = err["message"].as_str().unwrap_or("").to_string();
         if probe["request"]["header_invalid"] == true {
-            causes.push(diag("key.malformed", "error", "the key holds a newline or control character: no HTTP client sends it", vec![at(site), msg], vec!["remove the newline at the end of the key".into()]));
+            causes.push(diag(
+                "key.malformed",
+                "error",
+                "the key holds a newline or control character: no HTTP client sends it",
+                vec![at(site), msg],
+                vec!["remove the newline at the end of the key".into()],
+            ));
             return;
         }
         match kind {
-            "dns" | "connect" | "tls" | "timeout" | "proxy" => causes.push(diag(&format!("net.{kind}"), "error", format!("no HTTP answer: {msg}"), vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))], vec![net_fix(kind)])),
-            "protocol" | "too_large" => causes.push(diag("net.connect", "error", format!("no usable HTTP answer: {msg}"), vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))], vec!["check the base URL: it must be the provider's HTTP API".into()])),
+            "dns" | "connect" | "tls" | "timeout" | "proxy" => causes.push(diag(
+                &format!("net.{kind}"),
+                "error",
+                format!("no HTTP answer: {msg}"),
+                vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))],
+                vec![net_fix(kind)],
+            )),
+            "protocol" | "too_large" => causes.push(diag(
+                "net.connect",
+                "error",
+                format!("no usable HTTP answer: {msg}"),
+                vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))],
+                vec!["check the base URL: it must be the provider's HTTP API".into()],
+            )),
             _ => info.push(diag("unknown", "info", format!("not probed: {msg}"), vec![at(site)], vec![])),
         }
         return;
@@ -302,13 +421,27 @@ fn probe_diags(
     for hop in probe["redirects"].as_array().into_iter().flatten() {
         if hop["auth_kept"] == false && key_sent {
             let clients = &hop["clients"];
-            let dropped: Vec<&str> = clients.as_object().map(|o| o.iter().filter(|(_, v)| **v == false).map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
+            let dropped: Vec<&str> = clients
+                .as_object()
+                .map(|o| o.iter().filter(|(_, v)| **v == false).map(|(k, _)| k.as_str()).collect())
+                .unwrap_or_default();
             causes.push(diag(
                 "header.dropped_redirect",
                 "error",
                 "the base URL redirects to another origin, and clients drop the Authorization header on the way",
-                vec![format!("{} {} → {}", hop["status"], hop["from"].as_str().unwrap_or(""), hop["to"].as_str().unwrap_or("")), format!("drop it: {}", dropped.join(", "))],
-                vec![format!("set the base URL to the final one: {}", hop["to"].as_str().unwrap_or("").trim_end_matches(|c| c != '/'))],
+                vec![
+                    format!(
+                        "{} {} → {}",
+                        hop["status"],
+                        hop["from"].as_str().unwrap_or(""),
+                        hop["to"].as_str().unwrap_or("")
+                    ),
+                    format!("drop it: {}", dropped.join(", ")),
+                ],
+                vec![format!(
+                    "set the base URL to the final one: {}",
+                    hop["to"].as_str().unwrap_or("").trim_end_matches(|c| c != '/')
+                )],
             ));
             break;
         }
@@ -318,24 +451,41 @@ fn probe_diags(
             "header.dropped_proxy",
             "error",
             "the key was sent, but the proxy in between strips it: the same request sent directly works",
-            vec![format!("proxy {}", probe["proxy"].as_str().unwrap_or("?")), format!("direct: {}", probe["differential"][1]["status"])],
+            vec![
+                format!("proxy {}", probe["proxy"].as_str().unwrap_or("?")),
+                format!("direct: {}", probe["differential"][1]["status"]),
+            ],
             vec!["exempt the API host from the proxy (NO_PROXY), or have the proxy pass Authorization".into()],
         ));
     }
     let resp = &probe["response"];
     let status = resp["status"].as_u64().map(|s| s as u16);
     if status.is_some_and(|s| (200..300).contains(&s)) {
-        info.push(diag("ok", "info", format!("the key was accepted ({})", status.unwrap_or(200)), vec![format!("probe {} {}", probe["request"]["method"].as_str().unwrap_or(""), probe["request"]["url"].as_str().unwrap_or(""))], vec![]));
+        info.push(diag(
+            "ok",
+            "info",
+            format!("the key was accepted ({})", status.unwrap_or(200)),
+            vec![format!(
+                "probe {} {}",
+                probe["request"]["method"].as_str().unwrap_or(""),
+                probe["request"]["url"].as_str().unwrap_or("")
+            )],
+            vec![],
+        ));
         return;
     }
     let a = Answer::from_body(status, &resp["body"], p.map(|p| p.name));
-    let ev = vec![format!("probe: {} {}", status.map(|s| s.to_string()).unwrap_or_default(), redact_key_shapes(&a.message))];
+    let ev =
+        vec![format!("probe: {} {}", status.map(|s| s.to_string()).unwrap_or_default(), redact_key_shapes(&a.message))];
     match table.match_answer(&a) {
         Some(rule) => {
             let mut d = from_rule(rule, &a, ev);
             // No credential arrived although the probe sent one: something in between dropped it.
             let no_creds = p.is_some_and(|p| p.no_credentials_messages.iter().any(|m| a.message.contains(m)));
-            if no_creds && key_sent && causes.iter().all(|c| c["code"] != "header.dropped_redirect" && c["code"] != "header.dropped_proxy") {
+            if no_creds
+                && key_sent
+                && causes.iter().all(|c| c["code"] != "header.dropped_redirect" && c["code"] != "header.dropped_proxy")
+            {
                 causes.push(diag(
                     "header.dropped_proxy",
                     "error",
@@ -349,7 +499,17 @@ fn probe_diags(
             }
             symptoms.push(d);
         }
-        None => symptoms.push(diag("unknown", "warning", format!("the API answered {}: {}", status.map(|s| s.to_string()).unwrap_or_default(), redact_key_shapes(&a.message)), ev, vec![])),
+        None => symptoms.push(diag(
+            "unknown",
+            "warning",
+            format!(
+                "the API answered {}: {}",
+                status.map(|s| s.to_string()).unwrap_or_default(),
+                redact_key_shapes(&a.message)
+            ),
+            ev,
+            vec![],
+        )),
     }
 }
 
@@ -364,14 +524,28 @@ fn net_fix(kind: &str) -> String {
 }
 
 /// A `response` record for one raw answer (from --http or --log).
-pub fn response_record(file: &str, line: u64, status: Option<u16>, body: Value, table: &Table, provider: Option<&str>, extra: Option<&Rule>) -> Value {
+pub fn response_record(
+    file: &str,
+    line: u64,
+    status: Option<u16>,
+    body: Value,
+    table: &Table,
+    provider: Option<&str>,
+    extra: Option<&Rule>,
+) -> Value {
     let a = Answer::from_body(status, &body, provider);
     let ev = vec![format!("{file}:{line}")];
     let mut diagnoses = Vec::new();
     if let Some(r) = table.match_answer(&a).or(extra) {
         diagnoses.push(from_rule(r, &a, ev.clone()));
     } else if a.status.is_some_and(|s| s >= 400) {
-        diagnoses.push(diag("unknown", "warning", format!("{} {}", a.status.unwrap_or(0), redact_key_shapes(&a.message)), ev, vec![]));
+        diagnoses.push(diag(
+            "unknown",
+            "warning",
+            format!("{} {}", a.status.unwrap_or(0), redact_key_shapes(&a.message)),
+            ev,
+            vec![],
+        ));
     } else if a.status.is_some_and(|s| (200..300).contains(&s)) {
         diagnoses.push(diag("ok", "info", format!("{} OK", a.status.unwrap_or(200)), ev, vec![]));
     }

@@ -15,8 +15,10 @@ const CHUNK: usize = 4 * 1024 * 1024;
 /// Lines longer than this are cut for parsing (a 10 MB single line stays cheap).
 const MAX_LINE: usize = 1024 * 1024;
 
-static STATUS_NEAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:Error code:|HTTP/[\d.]+|status(?:_code)?[=: ]+|Error |API Error: |^|\D)\s*([45]\d\d)\b").expect("re"));
+static STATUS_NEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:Error code:|HTTP/[\d.]+|status(?:_code)?[=: ]+|Error |API Error: |^|\D)\s*([45]\d\d)\b")
+        .expect("re")
+});
 static MODEL_GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"model group '([^']+)' failed").expect("re"));
 
 pub struct Prefilter(BytesRegex);
@@ -50,7 +52,8 @@ pub fn json_in(line: &str) -> Option<Value> {
         return Some(v);
     }
     // `Error code: 401 - {'error': {'message': 'User not found.', 'code': 401}}`
-    let py = cand.replace('\'', "\"").replace(": None", ": null").replace(": True", ": true").replace(": False", ": false");
+    let py =
+        cand.replace('\'', "\"").replace(": None", ": null").replace(": True", ": true").replace(": False", ": false");
     serde_json::from_str(&py).ok()
 }
 
@@ -63,7 +66,10 @@ pub struct Hit<'a> {
     pub model_group: Option<String>,
 }
 
-fn classify_line<'a>(text: &str, table: &'a Table) -> (Option<u16>, Value, Option<&'a crate::rules::Rule>, Option<String>) {
+fn classify_line<'a>(
+    text: &str,
+    table: &'a Table,
+) -> (Option<u16>, Value, Option<&'a crate::rules::Rule>, Option<String>) {
     let status = STATUS_NEAR.captures(text).and_then(|c| c[1].parse().ok());
     let group = MODEL_GROUP.captures(text).map(|c| c[1].to_string());
     match json_in(text) {
@@ -84,7 +90,12 @@ fn classify_line<'a>(text: &str, table: &'a Table) -> (Option<u16>, Value, Optio
 }
 
 /// Scan `r`; call `hit` for every line a rule can match, in order.
-pub fn scan<R: Read>(mut r: R, table: &Table, pre: &Prefilter, mut hit: impl FnMut(Hit) -> io::Result<bool>) -> io::Result<u64> {
+pub fn scan<R: Read>(
+    mut r: R,
+    table: &Table,
+    pre: &Prefilter,
+    mut hit: impl FnMut(Hit) -> io::Result<bool>,
+) -> io::Result<u64> {
     let mut buf = vec![0u8; CHUNK];
     let mut filled = 0usize;
     let mut line_base: u64 = 1; // line number of buf[0]

@@ -1,7 +1,7 @@
 //! keyhole-classify: thin main over the library.
 
 use std::io::{self, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -100,7 +100,15 @@ fn main() -> ExitCode {
                     status = status.worst(Status::Failed);
                 }
                 for r in found {
-                    let rec = keyhole_classify::response_record(&name, r.line, Some(r.status), r.body, &table, provider, None);
+                    let rec = keyhole_classify::response_record(
+                        &name,
+                        r.line,
+                        Some(r.status),
+                        r.body,
+                        &table,
+                        provider,
+                        None,
+                    );
                     account(&rec, &mut status);
                     w.write(&rec)?;
                 }
@@ -121,10 +129,14 @@ fn main() -> ExitCode {
                 };
                 let mut werr: Option<WriteStop> = None;
                 let scanned = logscan::scan(file, &table, &pre, |h| {
-                    let mut rec = keyhole_classify::response_record(&name, h.line, h.status, h.body, &table, provider, h.log_rule);
+                    let mut rec = keyhole_classify::response_record(
+                        &name, h.line, h.status, h.body, &table, provider, h.log_rule,
+                    );
                     if let Some(g) = h.model_group {
                         if let Some(d) = rec["diagnoses"].get_mut(0) {
-                            d["evidence"].as_array_mut().expect("evidence").push(json!(format!("the LiteLLM proxy passed this on for model group '{g}' (no fallback)")));
+                            d["evidence"].as_array_mut().expect("evidence").push(json!(format!(
+                                "the LiteLLM proxy passed this on for model group '{g}' (no fallback)"
+                            )));
                         }
                     }
                     account(&rec, &mut status);
@@ -182,18 +194,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_input(f: &PathBuf) -> Result<(String, Vec<u8>), String> {
+fn read_input(f: &Path) -> Result<(String, Vec<u8>), String> {
     if f.as_os_str() == "-" {
         let mut b = Vec::new();
         io::stdin().take(256 * 1024 * 1024).read_to_end(&mut b).map_err(|e| format!("stdin: {e}"))?;
         return Ok(("-".into(), b));
     }
     let bytes = keyhole_core::fsread::read_bytes(f, 256 * 1024 * 1024).map_err(|e| format!("{} {e}", f.display()))?;
-    Ok((cli::absolute(f.clone()).display().to_string(), bytes))
+    Ok((cli::absolute(f.to_path_buf()).display().to_string(), bytes))
 }
 
 /// Open a log safely (no FIFO block, no device), for streaming any size.
-fn open_log(f: &PathBuf) -> Result<std::fs::File, String> {
+fn open_log(f: &Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)

@@ -193,6 +193,16 @@ impl Fingerprint {
     }
 }
 
+static KEY_SHAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{10,}|gsk_[A-Za-z0-9]{10,}|xai-[A-Za-z0-9]{10,})")
+        .expect("regex")
+});
+
+/// Replace anything shaped like an API key in text a server or a log wrote.
+pub fn redact_key_shapes(text: &str) -> std::borrow::Cow<'_, str> {
+    KEY_SHAPES.replace_all(text, "(redacted key)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,13 +252,4 @@ mod tests {
         let s = Secret::new("sk-or-v1-canary");
         assert!(!format!("{s:?}").contains("canary"));
     }
-}
-
-static KEY_SHAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{10,}|gsk_[A-Za-z0-9]{10,}|xai-[A-Za-z0-9]{10,})").expect("regex")
-});
-
-/// Replace anything shaped like an API key in text a server or a log wrote.
-pub fn redact_key_shapes(text: &str) -> std::borrow::Cow<'_, str> {
-    KEY_SHAPES.replace_all(text, "(redacted key)")
 }
