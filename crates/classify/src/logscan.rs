@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::rules::Table;
 
-const CHUNK: usize = 4 * 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
 /// Lines longer than this are cut for parsing (a 10 MB single line stays cheap).
 const MAX_LINE: usize = 1024 * 1024;
 
@@ -25,15 +25,12 @@ pub struct Prefilter(BytesRegex);
 
 impl Prefilter {
     pub fn new(table: &Table) -> Prefilter {
-        let mut alts: Vec<String> = Vec::new();
-        for l in table.literals() {
-            // Rule messages are literals; log rules are regexes already.
-            if table.rules.iter().any(|r| r.message.as_deref() == Some(l.as_str())) {
-                alts.push(regex::escape(&l));
-            } else {
-                alts.push(format!("(?:{l})"));
-            }
-        }
+        // Pure literals (rule messages and keywords): the regex engine runs them as a
+        // SIMD multi-literal search. A literal containing another adds nothing.
+        let lits = table.literals();
+        let minimal: Vec<&String> =
+            lits.iter().filter(|l| !lits.iter().any(|o| o != *l && l.contains(o.as_str()))).collect();
+        let mut alts: Vec<String> = minimal.iter().map(|l| regex::escape(l)).collect();
         alts.sort();
         alts.dedup();
         Prefilter(BytesRegex::new(&alts.join("|")).expect("prefilter regex from the rules"))
@@ -139,7 +136,8 @@ pub fn scan<R: Read>(
             }
             pos += 1;
         }
-        line_base += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        // Count the rest of the chunk once (the part before `counted` is in line_no already).
+        line_base = line_no + memchr::memchr_iter(b'\n', &chunk[counted..]).count() as u64;
         buf.copy_within(end..filled, 0);
         filled -= end;
         if eof {

@@ -19,6 +19,7 @@ pub struct Rule {
     pub log: Option<Regex>,
     pub summary: String,
     pub fix: Vec<String>,
+    pub keywords: Vec<String>,
 }
 
 /// What a rule is matched against: one error answer, however it arrived.
@@ -102,7 +103,7 @@ impl Table {
     /// the log scanner's prefilter.
     pub fn literals(&self) -> Vec<String> {
         let mut v: Vec<String> = self.rules.iter().filter_map(|r| r.message.clone()).collect();
-        v.extend(self.rules.iter().filter_map(|r| r.log.as_ref().map(|re| re.as_str().to_string())));
+        v.extend(self.rules.iter().flat_map(|r| r.keywords.iter().cloned()));
         v
     }
 }
@@ -129,7 +130,14 @@ fn parse(text: &str) -> Result<Vec<Rule>, String> {
             log: re("log")?,
             summary: s(r, "summary").ok_or_else(|| at("no summary"))?,
             fix: r.get("fix").map(|f| f.items().iter().filter_map(Node::scalar_text).collect()).unwrap_or_default(),
+            keywords: r
+                .get("keywords")
+                .map(|f| f.items().iter().filter_map(Node::scalar_text).collect())
+                .unwrap_or_default(),
         };
+        if rule.log.is_some() && rule.keywords.is_empty() {
+            return Err(at("a log rule needs keywords (literals for the prefilter)"));
+        }
         if !["error", "warning", "info"].contains(&rule.severity.as_str()) {
             return Err(at("severity must be error, warning or info"));
         }
