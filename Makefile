@@ -3,10 +3,10 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man/man1
 CARGO  ?= cargo
-BINS    = keyhole-find keyhole-env keyhole-probe keyhole-classify
+BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture
 RELEASE = target/release
 
-.PHONY: all build test unit integration man completions install bench conformance fmt lint clean
+.PHONY: all build test unit integration man completions install bench conformance doctor fmt lint clean
 
 all: build
 
@@ -44,6 +44,10 @@ install: build completions
 	  install -m644 target/completions/_$$b $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$b; \
 	  install -m644 target/completions/$$b.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$b.fish; \
 	done
+
+# Build, then diagnose this machine: the newcomer's first command.
+doctor: build
+	$(RELEASE)/keyhole doctor
 
 # Ratios against rg measured in the same run (a script, not a test).
 bench: build

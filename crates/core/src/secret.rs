@@ -194,11 +194,12 @@ impl Fingerprint {
 }
 
 static KEY_SHAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{10,}|gsk_[A-Za-z0-9]{10,}|xai-[A-Za-z0-9]{10,})")
+    regex::Regex::new(r"(sk-[A-Za-z0-9_\-*.]{10,}|AIza[0-9A-Za-z_\-]{16,}|gsk_[A-Za-z0-9]{16,}|xai-[A-Za-z0-9]{16,})")
         .expect("regex")
 });
 
 /// Replace anything shaped like an API key in text a server or a log wrote.
+/// (A fingerprint's `sk-or-v1-…9c23` is too short to match.)
 pub fn redact_key_shapes(text: &str) -> std::borrow::Cow<'_, str> {
     KEY_SHAPES.replace_all(text, "(redacted key)")
 }

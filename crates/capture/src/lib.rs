@@ -1,0 +1,402 @@
+//! keyhole-capture: point a tool's base URL here, make one request, and see
+//! exactly which credential header arrived — as a fingerprint or the literal
+//! placeholder text, never the key — while the tool gets the answer the real
+//! provider would give (its error body, or a minimal completion with
+//! `--reply ok`, streaming too). With `--forward URL` it is a transparent hop
+//! that records what arrived and what the upstream answered.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use keyhole_core::provider::{self, Provider};
+use keyhole_core::secret::Fingerprint;
+use serde_json::{json, Value};
+
+pub const TOOL_NAME: &str = "keyhole-capture";
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// The provider's real error for what arrived (missing, unknown key).
+    Error,
+    /// A minimal valid answer (completion, streaming when asked).
+    Ok,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub provider: &'static Provider,
+    pub reply: Reply,
+    pub forward: Option<String>,
+    pub timeout: Duration,
+}
+
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l)? == 0 || l == "\r\n" || l == "\n" {
+            break;
+        }
+        if let Some((k, v)) = l.trim_end_matches(['\r', '\n']).split_once(':') {
+            headers.push((k.trim().to_string(), v.trim_start().to_string()));
+        }
+    }
+    let mut req = Request { method, path, headers, body: Vec::new() };
+    if req.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            if n == 0 {
+                let mut end = String::new();
+                let _ = r.read_line(&mut end);
+                break;
+            }
+            let mut chunk = vec![0; n.min(MAX_BODY)];
+            r.read_exact(&mut chunk)?;
+            req.body.extend_from_slice(&chunk);
+            let mut crlf = [0u8; 2];
+            r.read_exact(&mut crlf)?;
+        }
+    } else if let Some(n) = req.header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+        let mut body = vec![0; n.min(MAX_BODY)];
+        r.read_exact(&mut body)?;
+        req.body = body;
+    }
+    Ok(Some(req))
+}
+
+fn looks_like_placeholder(v: &str) -> bool {
+    keyhole_core::syntax::detect(v).is_some()
+        || ["not-provided", "no-key-required", "undefined", "null", "None"].contains(&v)
+}
+
+/// What arrived, as SPEC §3.6 `capture.auth`.
+pub fn auth_of(req: &Request, p: &Provider) -> Value {
+    for name in ["authorization", "x-api-key", "api-key", "x-goog-api-key"] {
+        let Some(v) = req.header(name) else { continue };
+        let (scheme, value) = if name == "authorization" {
+            match v.split_once(' ') {
+                Some((s, rest)) if s.eq_ignore_ascii_case("bearer") => ("bearer", rest),
+                None if v.eq_ignore_ascii_case("bearer") => ("bearer", ""),
+                _ => ("raw", v),
+            }
+        } else {
+            ("raw", v)
+        };
+        if looks_like_placeholder(value) {
+            return json!({"header": name, "scheme": scheme, "placeholder": value});
+        }
+        return json!({"header": name, "scheme": scheme, "fp": Fingerprint::of(value.as_bytes(), Some(p))});
+    }
+    if let Some(q) = req.path.split_once('?').and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("key="))) {
+        return json!({"header": "query:key", "scheme": "raw", "fp": Fingerprint::of(q.as_bytes(), Some(p))});
+    }
+    Value::Null
+}
+
+/// Diagnoses of what arrived (SPEC §3.6: capture records carry them).
+pub fn diagnose(auth: &Value, p: &Provider) -> Vec<Value> {
+    let d = |code: &str, sev: &str, summary: String| json!({"code": code, "severity": sev, "summary": summary, "evidence": [], "fix": []});
+    if auth.is_null() {
+        return vec![d("auth.missing", "error", "no credential header arrived".into())];
+    }
+    let mut out = Vec::new();
+    if let Some(t) = auth["placeholder"].as_str() {
+        out.push(d("key.placeholder", "error", format!("the tool sent the text {t} as the key")));
+    }
+    let h = auth["header"].as_str().unwrap_or("");
+    if h != p.auth_header.as_str() && !(p.name == "openrouter" && h == "x-api-key") {
+        out.push(d(
+            "header.wrong_scheme",
+            "error",
+            format!("the key arrived in {h}; {} reads {}", p.display, p.auth_header.as_str()),
+        ));
+    }
+    let fp = &auth["fp"];
+    if fp.is_object() {
+        let flaws: Vec<&str> =
+            fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        if flaws.contains(&"foreign_prefix") {
+            out.push(d(
+                "key.wrong_provider",
+                "error",
+                format!("the key ({}…) belongs to another provider", fp["prefix"].as_str().unwrap_or("")),
+            ));
+        }
+        let bad: Vec<&&str> = flaws.iter().filter(|f| **f != "foreign_prefix").collect();
+        if !bad.is_empty() {
+            out.push(d(
+                "key.malformed",
+                "error",
+                format!("the key arrived with flaws: {}", bad.iter().map(|f| **f).collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        if fp["len"] == 0 {
+            out.push(d("key.none", "error", "an empty credential arrived (Bearer with nothing after it)".into()));
+        }
+    }
+    if out.is_empty() {
+        out.push(d("ok", "info", "a well-formed credential arrived".into()));
+    }
+    out
+}
+
+fn respond(w: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        502 => "Bad Gateway",
+        _ => "Error",
+    };
+    write!(
+        w,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )?;
+    w.write_all(body)?;
+    w.flush()
+}
+
+/// The provider's own answer to what arrived (research/wire-behavior.md).
+fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<u8>) {
+    let path = req.path.split('?').next().unwrap_or("");
+    let json_ct = "application/json";
+    if path.ends_with("/models") && req.method == "GET" {
+        return (200, json_ct, br#"{"data":[{"id":"anthropic/claude-sonnet-4.5","object":"model"}]}"#.to_vec());
+    }
+    let well_formed = auth["fp"].is_object()
+        && auth["fp"]["flaws"].as_array().is_some_and(|f| f.is_empty())
+        && auth["fp"]["len"].as_u64().unwrap_or(0) > 0;
+    if o.reply == Reply::Ok && well_formed {
+        return ok_answer(req, o.provider);
+    }
+    let body: &str = match (o.provider.name, auth.is_null(), well_formed) {
+        ("anthropic", true, _) => {
+            r#"{"type":"error","error":{"type":"authentication_error","message":"x-api-key header is required"}}"#
+        }
+        ("anthropic", _, _) => {
+            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#
+        }
+        ("openai", true, _) => {
+            r#"{"error":{"message":"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).","type":"invalid_request_error","param":null,"code":null}}"#
+        }
+        ("openai", _, _) => {
+            r#"{"error":{"message":"Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#
+        }
+        (_, true, _) => r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#,
+        (_, false, true) if auth["fp"]["prefix"] == "sk-or-v1-" => {
+            r#"{"error":{"message":"User not found.","code":401}}"#
+        }
+        _ => r#"{"error":{"message":"Missing Authentication header","code":401}}"#,
+    };
+    (401, json_ct, body.as_bytes().to_vec())
+}
+
+fn ok_answer(req: &Request, p: &Provider) -> (u16, &'static str, Vec<u8>) {
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let model = body["model"].as_str().unwrap_or("keyhole/capture").to_string();
+    let stream = body["stream"] == true;
+    if p.name == "anthropic" || req.path.contains("/messages") {
+        if stream {
+            let events = [
+                (
+                    "message_start",
+                    json!({"type":"message_start","message":{"id":"msg_keyhole","type":"message","role":"assistant","model":model,"content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":0}}}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"4"}}),
+                ),
+                ("content_block_stop", json!({"type":"content_block_stop","index":0})),
+                (
+                    "message_delta",
+                    json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}),
+                ),
+                ("message_stop", json!({"type":"message_stop"})),
+            ];
+            let s: String = events.iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")).collect();
+            return (200, "text/event-stream", s.into_bytes());
+        }
+        let v = json!({"id":"msg_keyhole","type":"message","role":"assistant","model":model,"content":[{"type":"text","text":"4"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}});
+        return (200, "application/json", v.to_string().into_bytes());
+    }
+    if stream {
+        let chunk = json!({"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":model,"choices":[{"index":0,"delta":{"role":"assistant","content":"4"},"finish_reason":null}]});
+        let end = json!({"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":model,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}});
+        return (200, "text/event-stream", format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n").into_bytes());
+    }
+    let v = json!({"id":"gen-keyhole","object":"chat.completion","created":1700000000,"model":model,"choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}});
+    (200, "application/json", v.to_string().into_bytes())
+}
+
+/// Pass the request on to `base` + path, as it arrived (hop-by-hop headers dropped).
+fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Value) {
+    let url = format!("{}{}", base.trim_end_matches('/'), req.path);
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .timeout_global(Some(o.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build(),
+    );
+    let mut b = ureq::http::Request::builder().method(req.method.as_str()).uri(&url);
+    for (k, v) in &req.headers {
+        let lk = k.to_ascii_lowercase();
+        if [
+            "host",
+            "connection",
+            "content-length",
+            "transfer-encoding",
+            "keep-alive",
+            "proxy-authorization",
+            "accept-encoding",
+        ]
+        .contains(&lk.as_str())
+        {
+            continue;
+        }
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let result =
+        b.body(req.body.clone()).map_err(|e| e.to_string()).and_then(|r| agent.run(r).map_err(|e| e.to_string()));
+    match result {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let mut body = Vec::new();
+            let _ = resp.body_mut().as_reader().take(MAX_BODY as u64).read_to_end(&mut body);
+            let summary = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .map(|m| keyhole_core::secret::redact_key_shapes(&m).into_owned());
+            (status, ct, body, json!({"url": base, "status": status, "message": summary}))
+        }
+        Err(e) => {
+            let msg = keyhole_core::secret::redact_key_shapes(&e).into_owned();
+            let body = json!({"error": {"message": format!("keyhole-capture could not reach the upstream: {msg}"), "code": 502}}).to_string();
+            (502, "application/json".into(), body.into_bytes(), json!({"url": base, "status": null, "error": msg}))
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    let s = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (s.div_euclid(86400), s.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Handle one connection: one or more requests (keep-alive is closed after each answer).
+pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(read_half) = stream.try_clone() else { return };
+    let mut r = BufReader::new(read_half);
+    let mut w = stream;
+    let Ok(Some(req)) = read_request(&mut r) else { return };
+    let auth = auth_of(&req, o.provider);
+    let mut names: Vec<String> = req.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+    names.sort();
+    names.dedup();
+    let mut rec = json!({
+        "type": "capture", "v": 1, "at": now_rfc3339(),
+        "method": req.method, "path": req.path.split('?').next().unwrap_or(""),
+        "auth": auth, "headers": names, "user_agent": req.header("user-agent"),
+        "as": o.provider.name,
+    });
+    if let Some(base) = &o.forward {
+        let (status, ct, body, upstream) = forward(&req, base, o);
+        rec["upstream"] = upstream;
+        let _ = respond(&mut w, status, &ct, &body);
+    } else {
+        let (status, ct, body) = imitate(&req, &rec["auth"], o);
+        rec["answered"] = json!(status);
+        let _ = respond(&mut w, status, ct, &body);
+    }
+    rec["diagnoses"] = Value::Array(diagnose(&rec["auth"], o.provider));
+    emit(rec);
+}
+
+/// Serve until `count` requests were recorded or `duration` passed.
+pub fn serve(
+    listener: TcpListener,
+    o: Options,
+    count: Option<usize>,
+    duration: Option<Duration>,
+    emit: Arc<dyn Fn(Value) + Send + Sync>,
+) -> std::io::Result<()> {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    listener.set_nonblocking(true)?;
+    let active = Arc::new(Mutex::new(0usize));
+    loop {
+        if count.is_some_and(|c| seen.load(Ordering::SeqCst) >= c) && *active.lock().expect("lock") == 0 {
+            return Ok(());
+        }
+        if duration.is_some_and(|d| start.elapsed() >= d) {
+            return Ok(());
+        }
+        match listener.accept() {
+            Ok((s, _)) => {
+                let _ = s.set_nonblocking(false);
+                let (o, emit, seen, active) = (o.clone(), emit.clone(), seen.clone(), active.clone());
+                *active.lock().expect("lock") += 1;
+                std::thread::spawn(move || {
+                    handle(s, &o, &|rec| {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        emit(rec)
+                    });
+                    *active.lock().expect("lock") -= 1;
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub fn provider_named(name: &str) -> Option<&'static Provider> {
+    provider::normalize(name)
+}
