@@ -148,7 +148,7 @@ pub fn diagnose(auth: &Value, p: &Provider) -> Vec<Value> {
                 format!("the key ({}…) belongs to another provider", fp["prefix"].as_str().unwrap_or("")),
             ));
         }
-        let bad: Vec<&&str> = flaws.iter().filter(|f| **f != "foreign_prefix").collect();
+        let bad: Vec<&&str> = flaws.iter().filter(|f| **f != "foreign_prefix" && **f != "empty").collect();
         if !bad.is_empty() {
             out.push(d(
                 "key.malformed",

@@ -215,14 +215,15 @@ fn fp_causes(site: &Value, fp: &Value, p: Option<&provider::Provider>, trims: bo
         fp["len"]
     );
     if flaws.contains(&"foreign_prefix") {
-        let owner =
-            provider::known_prefix(fp["prefix"].as_str().unwrap_or("")).map(|(o, _)| o).unwrap_or("another provider");
+        let owner = provider::known_prefix(fp["prefix"].as_str().unwrap_or(""))
+            .and_then(|(o, _)| provider::get(o))
+            .map_or("another provider's", |o| o.display);
         causes.push(diag(
             "key.wrong_provider",
             "error",
-            format!("the key is a {owner} key ({shown}), sent to {}", p.map_or("this API", |p| p.display)),
+            format!("the key is an {owner} key ({shown}), sent to {}", p.map_or("this API", |p| p.display)),
             vec![at(site)],
-            vec![format!("use a {} key here", p.map_or("matching", |p| p.display))],
+            vec![format!("use a key of {} here", p.map_or("this API", |p| p.display))],
         ));
     }
     let bad: Vec<&str> = flaws.iter().copied().filter(|f| *f != "foreign_prefix").collect();

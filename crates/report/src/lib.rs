@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use keyhole_core::secret::redact_key_shapes;
 use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-report";
@@ -32,9 +31,9 @@ impl Style {
 }
 
 /// Untrusted text (file names, server messages) made safe for a terminal:
-/// control characters shown escaped, key shapes redacted.
+/// control characters shown escaped. (Server text was redacted where it
+/// entered: keyhole-probe and keyhole-classify; records hold no key.)
 pub fn clean(s: &str) -> String {
-    let s = redact_key_shapes(s);
     s.chars()
         .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
         .collect()
