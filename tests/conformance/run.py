@@ -243,6 +243,168 @@ def litellm_proxy(ctx):
     assert status == 401, status
 
 
+# ---------- through keyhole-capture ----------
+
+class Capture:
+    """keyhole-capture on a free loopback port; records read after it stops."""
+
+    def __init__(self, ctx, *args):
+        self.p = subprocess.Popen([ctx.args.capture, "--listen", "127.0.0.1:0", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        self.port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ctx = ctx
+
+    def records(self):
+        self.p.terminate()
+        out, err = self.p.communicate(timeout=10)
+        self.ctx.keyhole_outputs += [out, err]
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def keyhole_pipe(ctx, home, env_file, *find_args):
+    """keyhole-find | keyhole-env, as the conformance prediction."""
+    p = subprocess.run(f"{ctx.args.find} --home {home} -q {' '.join(find_args)} | {ctx.args.env} --home {home} -q "
+                       f"--env-file {env_file} --proc-root {home}/noproc", shell=True, capture_output=True, text=True,
+                       timeout=60, env={"PATH": os.environ["PATH"]})
+    ctx.keyhole_outputs += [p.stdout, p.stderr]
+    return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def openai_sdk_key_from_profile(ctx):
+    h = ctx.home("openai-sdk")
+    write(f"{h}/.profile", f"export OPENAI_API_KEY={CANARY}\n")
+    write(f"{h}/env", "PATH=/usr/bin\n")
+    sites = keyhole_pipe(ctx, h, f"{h}/env")
+    site = [x for x in sites if x["tool"] == "shell" and x["key"].get("fp")][0]
+    cap = Capture(ctx, "--as", "openai", "--reply", "ok", "--count", "1")
+    script = f"from openai import OpenAI; c = OpenAI(base_url='{cap.base}/v1'); print(c.chat.completions.create(model='gpt-5', messages=[{{'role':'user','content':'2+2'}}]).choices[0].message.content)"
+    # A login shell reads ~/.profile: the context the prediction says sees the key.
+    p = subprocess.run(["bash", "-lc", f"{ctx.args.python} -c \"{script}\""], env={"HOME": h, "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=120)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = cap.records()
+    assert recs, f"the openai SDK sent nothing: {p.stderr[-500:]}"
+    assert recs[0]["auth"]["fp"]["sha8"] == site["key"]["fp"]["sha8"], (recs[0]["auth"], site["key"])
+    assert recs[0]["auth"]["header"] == site["auth"]["header"] == "authorization"
+
+
+def openai_sdk_newline_key(ctx):
+    h = ctx.home("openai-newline")
+    write(f"{h}/proj/.env", f'OPENAI_API_KEY="{CANARY}\\n"\n')
+    write(f"{h}/env", "PATH=/usr/bin\n")
+    site = [x for x in keyhole_pipe(ctx, h, f"{h}/env") if x["tool"] == "dotenv"][0]
+    assert "trailing_newline" in site["key"]["fp"]["flaws"], site["key"]
+    cap = Capture(ctx, "--as", "openai", "--reply", "ok")
+    script = ("import os; from dotenv import load_dotenv; load_dotenv('proj/.env'); from openai import OpenAI; "
+              f"c = OpenAI(base_url='{cap.base}/v1', max_retries=0)\n"
+              "try:\n c.models.list()\nexcept Exception as e: print(type(e).__name__, e)")
+    p = subprocess.run([ctx.args.python, "-c", script], cwd=h, env={"HOME": h, "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=120)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = cap.records()
+    assert not recs, f"a key with a newline must never reach the wire; got {recs}"
+    assert "Connection error" in p.stdout, p.stdout + p.stderr
+
+
+def claude_code(ctx, var, header):
+    h = ctx.home(f"claude-{var}")
+    # OpenRouter's Anthropic skin, as OpenRouter's Claude Code guide sets it up.
+    cap = Capture(ctx, "--as", "openrouter", "--reply", "ok")
+    write(f"{h}/.claude/settings.json", json.dumps({"env": {"ANTHROPIC_BASE_URL": f"{cap.base}/api", var: CANARY}}))
+    write(f"{h}/env", "PATH=/usr/bin\n")
+    site = [x for x in keyhole_pipe(ctx, h, f"{h}/env") if x["tool"] == "claude-code"][0]
+    assert site["auth"]["header"] == header, site
+    work = os.path.join(h, "work")
+    os.makedirs(work, exist_ok=True)
+    p = subprocess.run([ctx.args.claude, "-p", "2+2"], cwd=work, env={"HOME": h, "PATH": os.environ["PATH"], "DISABLE_AUTOUPDATER": "1",
+                       "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1"},
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = [r for r in cap.records() if r["path"].endswith("/messages")]
+    assert recs, f"claude sent no /v1/messages request: {p.stdout[-300:]} {p.stderr[-300:]}"
+    auth = recs[0]["auth"]
+    assert auth["header"] == header and auth["fp"]["sha8"] == site["key"]["fp"]["sha8"], (auth, site["key"])
+
+
+def claude_code_auth_token(ctx):
+    claude_code(ctx, "ANTHROPIC_AUTH_TOKEN", "authorization")
+
+
+def claude_code_api_key(ctx):
+    claude_code(ctx, "ANTHROPIC_API_KEY", "x-api-key")
+
+
+def opencode(ctx, key_set):
+    h = ctx.home(f"opencode-{key_set}")
+    cap = Capture(ctx, "--as", "openrouter", "--reply", "ok")
+    proj = os.path.join(h, "proj")
+    write(f"{proj}/opencode.json", json.dumps({
+        "$schema": "https://opencode.ai/config.json",
+        "model": "openrouter/anthropic/claude-sonnet-4.5",
+        "provider": {"openrouter": {"options": {"baseURL": f"{cap.base}/api/v1", "apiKey": "{env:OPENROUTER_API_KEY}"}}},
+    }))
+    envf = f"{h}/env"
+    write(envf, f"OPENROUTER_API_KEY={CANARY}\n" if key_set else "PATH=/usr/bin\n")
+    site = [x for x in keyhole_pipe(ctx, h, envf) if x["tool"] == "opencode" and "/provider/" in x["id"]][0]
+    env = {"HOME": h, "PATH": os.environ["PATH"], "OPENCODE_DISABLE_AUTOUPDATE": "1"}
+    if key_set:
+        env["OPENROUTER_API_KEY"] = CANARY
+    p = subprocess.run([ctx.args.opencode, "run", "2+2"], cwd=proj, env=env, capture_output=True, text=True, timeout=180,
+                       stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = [r for r in cap.records() if r["path"].endswith("/chat/completions")]
+    assert recs, f"opencode sent no chat request: {p.stdout[-300:]} {p.stderr[-300:]}"
+    auth = recs[0]["auth"]
+    if key_set:
+        assert site["env"]["effective"]["fp"]["sha8"] == auth["fp"]["sha8"], (site["env"]["effective"], auth)
+    else:
+        # Predicted: {env:X} of an unset variable becomes "" (the catalogue's unset rule) → an empty Bearer.
+        assert site["env"]["effective"] is None
+        assert auth["fp"]["len"] == 0, auth
+
+
+def opencode_key_set(ctx):
+    opencode(ctx, True)
+
+
+def opencode_key_unset(ctx):
+    opencode(ctx, False)
+
+
+def litellm_chain(ctx):
+    """client → capture A → LiteLLM proxy → capture B → (answers like OpenRouter): which hop drops the key?"""
+    h = ctx.home("litellm-chain")
+    b = Capture(ctx, "--as", "openrouter", "--reply", "ok")
+    write(f"{h}/proxy/config.yaml", "model_list:\n  - model_name: sonnet\n    litellm_params:\n"
+          f"      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\n"
+          f"      api_base: {b.base}/api/v1\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n")
+    # The proxy's environment, as keyhole-env would read it from /proc: no OPENROUTER_API_KEY.
+    write(f"{h}/proxy.env", "LITELLM_MASTER_KEY=sk-keyhole-master\nPATH=/usr/bin\n")
+    site = [x for x in keyhole_pipe(ctx, h, f"{h}/proxy.env", f"{h}/proxy/config.yaml") if x["id"].endswith("/model_list/0")][0]
+    assert site["env"]["effective"] is None, site["env"]["effective"]
+
+    def via_a(port):
+        a = Capture(ctx, "--as", "litellm", "--forward", f"http://127.0.0.1:{port}", "--count", "1")
+        req = urllib.request.Request(f"{a.base}/chat/completions", method="POST",
+                                     data=json.dumps({"model": "sonnet", "messages": [{"role": "user", "content": "2+2"}]}).encode(),
+                                     headers={"Authorization": "Bearer sk-keyhole-master", "Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+        return a.records()
+
+    a_recs = with_proxy(ctx, h, {}, via_a)
+    b_recs = [r for r in b.records() if r["path"].endswith("/chat/completions")]
+    assert a_recs and a_recs[0]["auth"]["header"] == "authorization", a_recs
+    assert b_recs, "the proxy never reached capture B"
+    # keyhole's prediction (the variable is unset for the proxy → LiteLLM sends no header) is what B saw.
+    assert b_recs[0]["auth"] is None, b_recs[0]["auth"]
+    assert b_recs[0]["diagnoses"][0]["code"] == "auth.missing"
+
+
 SCENARIOS = [
     ("continue: ${env:X} is sent literally", continue_env_placeholder, "cn"),
     ("continue: ${{ secrets.X }} from ~/.continue/.env", continue_secrets_from_dotenv, "cn"),
@@ -250,6 +412,13 @@ SCENARIOS = [
     ("continue: no apiKey sends an empty Bearer", continue_no_api_key, "cn"),
     ("continue: a trailing space is trimmed on the wire", continue_trailing_space, "cn"),
     ("litellm proxy: os.environ/X, ${X}, implicit, and unset", litellm_proxy, "litellm"),
+    ("openai SDK: the key of ~/.profile, through a login shell, via keyhole-capture", openai_sdk_key_from_profile, "python"),
+    ("openai SDK: a key with a newline never reaches the wire", openai_sdk_newline_key, "python"),
+    ("claude code: ANTHROPIC_AUTH_TOKEN → Authorization: Bearer", claude_code_auth_token, "claude"),
+    ("claude code: ANTHROPIC_API_KEY → x-api-key", claude_code_api_key, "claude"),
+    ("opencode: {env:X} set → Bearer value", opencode_key_set, "opencode"),
+    ("opencode: {env:X} unset → empty Bearer", opencode_key_unset, "opencode"),
+    ("litellm chain: client → capture → proxy → capture: the proxy hop drops the key", litellm_chain, "litellm"),
 ]
 
 
@@ -258,6 +427,11 @@ def main():
     ap.add_argument("--cn")
     ap.add_argument("--litellm")
     ap.add_argument("--find", required=True)
+    ap.add_argument("--env")
+    ap.add_argument("--capture")
+    ap.add_argument("--python")
+    ap.add_argument("--claude")
+    ap.add_argument("--opencode")
     ap.add_argument("-k", default="")
     args = ap.parse_args()
     ctx = Ctx(args)

@@ -193,7 +193,9 @@ fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<
     let well_formed = auth["fp"].is_object()
         && auth["fp"]["flaws"].as_array().is_some_and(|f| f.is_empty())
         && auth["fp"]["len"].as_u64().unwrap_or(0) > 0;
-    if o.reply == Reply::Ok && well_formed {
+    // --reply ok lets the tool go on whatever key it sent (not a placeholder, not empty).
+    let any_key = auth["fp"].is_object() && auth["fp"]["len"].as_u64().unwrap_or(0) > 0;
+    if o.reply == Reply::Ok && any_key {
         return ok_answer(req, o.provider);
     }
     let body: &str = match (o.provider.name, auth.is_null(), well_formed) {
