@@ -6,7 +6,7 @@ CARGO  ?= cargo
 BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture
 RELEASE = target/release
 
-.PHONY: all build test unit integration man completions install bench conformance doctor fmt lint clean
+.PHONY: all build test unit integration man completions install bench conformance doctor fuzz fmt lint clean
 
 all: build
 
@@ -57,6 +57,16 @@ bench: build
 conformance:
 	$(CARGO) build --workspace --bins
 	bash tests/conformance/run.sh
+
+# Fuzz every parser for FUZZ_SECONDS each (cargo-fuzz; RUSTC_BOOTSTRAP lets the stable toolchain build it).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = config_yaml config_json config_toml dotenv shell_startup jsonl_reader raw_http log_scan fingerprint
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 fmt:
 	$(CARGO) fmt --all

@@ -341,6 +341,54 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
             let mut c = c;
             let _ = c.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
         }
+        // Faults (issue 7): slow headers, a trickling body, a reset mid-body, a long redirect chain, bad chunking.
+        "/slowhead/api/v1/key" => {
+            thread::sleep(Duration::from_secs(5));
+            reply(&c, 200, "OK", &[JSON], "{}")
+        }
+        "/slowbody/api/v1/key" => {
+            let mut c = c;
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{");
+            for _ in 0..100 {
+                thread::sleep(Duration::from_millis(200));
+                if c.write_all(b" ").is_err() {
+                    break;
+                }
+            }
+        }
+        "/resetbody/api/v1/key" => {
+            let mut c2 = c.try_clone().unwrap();
+            let _ = c2.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{\"data\":",
+            );
+            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            // SAFETY: a valid socket fd and a correctly sized linger struct.
+            unsafe {
+                libc::setsockopt(
+                    std::os::fd::AsRawFd::as_raw_fd(&c),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            drop(r);
+            drop(c2);
+            drop(c);
+        }
+        p if p.starts_with("/hops/") => {
+            let n: u32 = p.trim_start_matches("/hops/").split('/').next().unwrap_or("0").parse().unwrap_or(0);
+            let to = format!("/hops/{}/api/v1/key", n + 1);
+            if n >= 10_000 {
+                reply(&c, 200, "OK", &[JSON], "{}")
+            } else {
+                reply(&c, 301, "Moved", &[("location", to.as_str())], "")
+            }
+        }
+        "/badchunk/api/v1/key" => {
+            let mut c = c;
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nZZZZ\r\nnot a chunk\r\n");
+        }
         "/html/api/v1/key" => reply(
             &c,
             404,

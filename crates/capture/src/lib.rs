@@ -348,17 +348,19 @@ pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) {
         "auth": auth, "headers": names, "user_agent": req.header("user-agent"),
         "as": o.provider.name,
     });
-    if let Some(base) = &o.forward {
+    let (status, ct, body) = if let Some(base) = &o.forward {
         let (status, ct, body, upstream) = forward(&req, base, o);
         rec["upstream"] = upstream;
-        let _ = respond(&mut w, status, &ct, &body);
+        (status, ct, body)
     } else {
         let (status, ct, body) = imitate(&req, &rec["auth"], o);
         rec["answered"] = json!(status);
-        let _ = respond(&mut w, status, ct, &body);
-    }
+        (status, ct.to_string(), body)
+    };
     rec["diagnoses"] = Value::Array(diagnose(&rec["auth"], o.provider));
+    // The record first: whoever reads the answer may stop the capture at once.
     emit(rec);
+    let _ = respond(&mut w, status, &ct, &body);
 }
 
 /// Serve until `count` requests were recorded or `duration` passed.

@@ -59,7 +59,7 @@ const AFTER_HELP: &str = "Exit status: 0 done; 1 an error-severity diagnosis for
 Examples:\n  keyhole-capture --count 1 &   # then set the tool's base URL to http://127.0.0.1:8787/api/v1\n  keyhole-capture --listen 127.0.0.1:8788 --forward http://127.0.0.1:4000   # between a client and a LiteLLM proxy";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     if let Some(g) = args.generate {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }

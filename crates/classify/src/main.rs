@@ -48,7 +48,7 @@ const AFTER_HELP: &str = "Exit status: 0 nothing wrong; 1 at least one error-sev
 Examples:\n  keyhole-find | keyhole-env | keyhole-probe | keyhole-classify | jq -c '{id, root: .diagnoses[0].code}'\n  curl -si https://openrouter.ai/api/v1/key -H \"Authorization: Bearer $K\" | keyhole-classify --http\n  keyhole-classify --log ~/.litellm/proxy.log";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     if let Some(g) = args.generate {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }

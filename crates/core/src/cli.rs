@@ -88,3 +88,27 @@ pub fn generate(mut cmd: Command, what: Generate) -> std::io::Result<()> {
         }
     }
 }
+
+/// Parse the command line; a usage error is printed with anything shaped
+/// like a key redacted (clap echoes the bad value: a key pasted into the
+/// wrong flag must not end up in a terminal log), exit status 2.
+pub fn parse<T: clap::Parser>() -> T {
+    match T::try_parse() {
+        Ok(t) => t,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let text = e.render().to_string();
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), crate::secret::redact_key_shapes(&text).as_bytes());
+            std::process::exit(2);
+        }
+    }
+}

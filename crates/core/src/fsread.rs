@@ -71,7 +71,15 @@ fn open(path: &Path) -> Result<(File, u64), ReadError> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
-        .map_err(ReadError::Io)?;
+        .map_err(|e| {
+            // Opening a Unix socket fails with ENXIO: say what it is.
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                if let Ok(md) = std::fs::metadata(path) {
+                    return ReadError::NotRegular(kind_of(&md.file_type()));
+                }
+            }
+            ReadError::Io(e)
+        })?;
     let md = f.metadata().map_err(ReadError::Io)?;
     if !md.file_type().is_file() {
         return Err(ReadError::NotRegular(kind_of(&md.file_type())));

@@ -100,7 +100,8 @@ fn core_of(s: &str) -> &str {
             break;
         }
     }
-    if c.len() > 7 && c[..7].eq_ignore_ascii_case("bearer ") {
+    // Byte-wise: a multi-byte character near the start must not split a slice.
+    if c.len() > 7 && c.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
         c = c[7..].trim_start();
     }
     c
@@ -155,7 +156,7 @@ impl Fingerprint {
             flaws.push(Flaw::ControlChar);
         }
         let unquoted = trimmed.trim_matches(|c| matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’'));
-        if unquoted.len() > 7 && unquoted[..7].eq_ignore_ascii_case("bearer ") {
+        if unquoted.len() > 7 && unquoted.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
             flaws.push(Flaw::BearerPrefix);
         }
         if let Some(p) = expected {
@@ -246,6 +247,14 @@ mod tests {
     fn sha8_is_sha256_prefix() {
         // sha256("abc") = ba7816bf...
         assert_eq!(Fingerprint::of(b"abc", None).sha8, "ba7816bf");
+    }
+
+    #[test]
+    fn multibyte_near_the_start_does_not_panic() {
+        // Found by the fuzzer: slicing at byte 7 inside a character.
+        let _ = Fingerprint::of("AI\u{feff}c\u{1}xxxxxxxxxxxxxxxxxxxx".as_bytes(), None);
+        let _ = Fingerprint::of("béarer xxxxxxxxxxxxxxxxxxxxxxxxxxxx".as_bytes(), None);
+        let _ = Fingerprint::of("\"éééé\"".as_bytes(), None);
     }
 
     #[test]

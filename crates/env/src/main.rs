@@ -59,7 +59,7 @@ const AFTER_HELP: &str = "Exit status: 0 done; 2 an input line was not a record,
 Examples:\n  keyhole-find | keyhole-env | jq -c '{id, contexts: .env.contexts, effective: .env.effective.from}'\n  keyhole-env OPENROUTER_API_KEY --exec";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     if let Some(g) = args.generate {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }

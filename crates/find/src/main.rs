@@ -59,7 +59,7 @@ const AFTER_HELP: &str = "Exit status: 0 sites found; 1 no site found; 2 an erro
 Examples:\n  keyhole-find | jq -c '{tool, file: .source.file, line: .source.line, key: .key.from}'\n  keyhole-find ~/code/myproject | keyhole-env | keyhole-probe | keyhole-classify | keyhole-report";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     if let Some(g) = args.generate {
         return match cli::generate(Args::command(), g) {
             Ok(()) => ExitCode::SUCCESS,

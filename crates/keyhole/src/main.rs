@@ -77,7 +77,7 @@ const AFTER_HELP: &str = "Exit status of doctor: 0 nothing wrong; 1 a key proble
 Examples:\n  keyhole doctor\n  keyhole doctor --format markdown > report.md\n  keyhole doctor --quiet || echo 'fix the keys first'\n  keyhole find | jq .";
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = cli::parse();
     if let Some(g) = cli.generate {
         return if cli::generate(Cli::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }

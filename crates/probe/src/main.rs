@@ -82,7 +82,7 @@ const AFTER_HELP: &str = "Exit status: 0 every site probed (whatever the API ans
 Examples:\n  keyhole-find | keyhole-probe | jq -c '{id, status: .probe.response.status, error: .probe.error}'\n  keyhole-probe https://openrouter.ai/api/v1/key --key-env OPENROUTER_API_KEY";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     if let Some(g) = args.generate {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }
