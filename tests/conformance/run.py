@@ -73,22 +73,35 @@ def write(path, text):
 
 # ---------- Continue CLI ----------
 
-def continue_config(ctx, api_key_line):
+def continue_config(base, api_key_line):
     return ("name: conformance\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: m\n    provider: openrouter\n"
-            f"    model: anthropic/claude-sonnet-4.5\n    apiBase: http://127.0.0.1:{ctx.port}/api/v1/\n" + api_key_line)
+            f"    model: anthropic/claude-sonnet-4.5\n    apiBase: {base}/api/v1/\n" + api_key_line)
 
 
-def run_cn(ctx, home, env_extra):
+def cn_home(ctx, name, api_key_line):
+    """A home whose Continue config points at a fresh keyhole-capture."""
+    h = ctx.home(name)
+    cap = Capture(ctx, "--as", "openrouter")
+    write(f"{h}/.continue/config.yaml", continue_config(cap.base, api_key_line))
+    return h, cap
+
+
+def run_cn(ctx, home, env_extra, cap):
     work = os.path.join(home, "work")
     os.makedirs(work, exist_ok=True)
     env = {"PATH": os.environ["PATH"], "HOME": home, **env_extra}
-    ctx.reset()
     p = subprocess.run([ctx.args.cn, "--config", os.path.join(home, ".continue/config.yaml"), "-p", "2+2"], cwd=work,
                        env=env, capture_output=True, text=True, timeout=120)
     ctx.outputs += [p.stdout, p.stderr]
-    caps = [c for c in ctx.captured() if c["path"].endswith("/chat/completions")]
+    caps = [c for c in cap.records() if c["path"].endswith("/chat/completions")]
     assert caps, f"cn sent no chat request (exit {p.returncode}): {p.stdout[-400:]} {p.stderr[-400:]}"
-    return caps[0]
+    a = caps[0]["auth"]
+    # The shape the scenarios compare: what keyhole-capture recorded.
+    if a is None:
+        return {"authorization": None}
+    if "placeholder" in a:
+        return {"authorization": {"text": a["placeholder"], "len": len(a["placeholder"])}}
+    return {"authorization": {"sha8": a["fp"]["sha8"], "len": a["fp"]["len"]}}
 
 
 def model_site(sites):
@@ -98,49 +111,44 @@ def model_site(sites):
 
 
 def continue_env_placeholder(ctx):
-    h = ctx.home("cn-env-placeholder")
-    write(f"{h}/.continue/config.yaml", continue_config(ctx, '    apiKey: "${env:OPENROUTER_API_KEY}"\n'))
+    h, c = cn_home(ctx, "cn-env-placeholder", '    apiKey: "${env:OPENROUTER_API_KEY}"\n')
     site = model_site(ctx.find(h))
-    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY})
+    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY}, c)
     assert site["key"]["from"] == "placeholder", site
     assert cap["authorization"]["text"] == site["key"]["text"] == "${env:OPENROUTER_API_KEY}", (cap, site)
 
 
 def continue_secrets_from_dotenv(ctx):
-    h = ctx.home("cn-secrets-dotenv")
-    write(f"{h}/.continue/config.yaml", continue_config(ctx, "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n"))
+    h, c = cn_home(ctx, "cn-secrets-dotenv", "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n")
     write(f"{h}/.continue/.env", f"OPENROUTER_API_KEY={CANARY}\n")
     sites = ctx.find(h)
     site = model_site(sites)
     assert (site["key"]["from"], site["key"]["var"], site["key"]["syntax"]) == ("env", "OPENROUTER_API_KEY", "secrets"), site
     dot = [x for x in sites if x["source"]["file"].endswith(".continue/.env")][0]
-    cap = run_cn(ctx, h, {})
+    cap = run_cn(ctx, h, {}, c)
     assert cap["authorization"]["sha8"] == dot["key"]["fp"]["sha8"], (cap, dot)
 
 
 def continue_process_env_beats_dotenv(ctx):
-    h = ctx.home("cn-env-beats-dotenv")
-    write(f"{h}/.continue/config.yaml", continue_config(ctx, "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n"))
+    h, c = cn_home(ctx, "cn-env-beats-dotenv", "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n")
     write(f"{h}/.continue/.env", f"OPENROUTER_API_KEY={CANARY}\n")
-    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY2})
+    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY2}, c)
     # The CLI reads process.env first: the catalogue entry's dotenv rules say overrides_env=false.
     assert cap["authorization"]["sha8"] == sha8(CANARY2), cap
 
 
 def continue_no_api_key(ctx):
-    h = ctx.home("cn-no-key")
-    write(f"{h}/.continue/config.yaml", continue_config(ctx, ""))
+    h, c = cn_home(ctx, "cn-no-key", "")
     site = model_site(ctx.find(h))
-    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY})
+    cap = run_cn(ctx, h, {"OPENROUTER_API_KEY": CANARY}, c)
     assert site["key"]["from"] == "none" and "empty Bearer" in site["key"]["note"], site
     assert cap["authorization"] is not None and cap["authorization"]["len"] == 0, cap
 
 
 def continue_trailing_space(ctx):
-    h = ctx.home("cn-trailing-space")
-    write(f"{h}/.continue/config.yaml", continue_config(ctx, f'    apiKey: "{CANARY} "\n'))
+    h, c = cn_home(ctx, "cn-trailing-space", f'    apiKey: "{CANARY} "\n')
     site = model_site(ctx.find(h))
-    cap = run_cn(ctx, h, {})
+    cap = run_cn(ctx, h, {}, c)
     fp = site["key"]["fp"]
     assert fp["sha8"] == sha8(CANARY + " ") and "trailing_whitespace" in fp["flaws"], fp
     # What the wire carries: the key without the space (measured), one byte shorter.
