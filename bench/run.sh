@@ -48,11 +48,12 @@ rgh=$(median_ms rg -l --hidden 'OPENROUTER_API_KEY|sk-or-v1-' "$home")
 r1=$(ratio "$kf" "$rgt"); r2=$(ratio "$kf" "$rgh")
 
 # keyhole-probe: one probe vs curl of the same request, and 100 sites vs 1,
-# against a loopback imitation (tests/conformance/capture.py).
+# against a loopback stand-in for the API (keyhole-capture --reply ok).
 probe_bin=$root/target/release/keyhole-probe
 pdir=$data/probe; rm -rf "$pdir"; mkdir -p "$pdir/one" "$pdir/many"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 "$root/tests/conformance/capture.py" "$pdir/capture.log" "$port" >/dev/null &
+# keyhole-capture stands in for the API: it answers any real key with 200.
+"$root/target/release/keyhole-capture" --listen "127.0.0.1:$port" --reply ok >/dev/null 2>&1 &
 cap_pid=$!
 trap 'kill $cap_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done

@@ -7,8 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use keyhole_core::provider::{self, Provider};
@@ -332,12 +331,13 @@ fn now_rfc3339() -> String {
 }
 
 /// Handle one connection: one or more requests (keep-alive is closed after each answer).
-pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) {
+/// Returns whether a request was recorded.
+pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(read_half) = stream.try_clone() else { return };
+    let Ok(read_half) = stream.try_clone() else { return false };
     let mut r = BufReader::new(read_half);
     let mut w = stream;
-    let Ok(Some(req)) = read_request(&mut r) else { return };
+    let Ok(Some(req)) = read_request(&mut r) else { return false };
     let auth = auth_of(&req, o.provider);
     let mut names: Vec<String> = req.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
     names.sort();
@@ -361,9 +361,10 @@ pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) {
     // The record first: whoever reads the answer may stop the capture at once.
     emit(rec);
     let _ = respond(&mut w, status, &ct, &body);
+    true
 }
 
-/// Serve until `count` requests were recorded or `duration` passed.
+/// Serve until `count` requests were answered or `duration` passed.
 pub fn serve(
     listener: TcpListener,
     o: Options,
@@ -371,32 +372,39 @@ pub fn serve(
     duration: Option<Duration>,
     emit: Arc<dyn Fn(Value) + Send + Sync>,
 ) -> std::io::Result<()> {
-    let seen = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // A blocking accept loop: no polling delay on the first request.
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(s) = s else { continue };
+            let (o, emit, done) = (o.clone(), emit.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                if handle(s, &o, &|rec| emit(rec)) {
+                    let _ = done.send(());
+                }
+            });
+        }
+    });
     let start = Instant::now();
-    listener.set_nonblocking(true)?;
-    let active = Arc::new(Mutex::new(0usize));
+    let mut seen = 0usize;
     loop {
-        if count.is_some_and(|c| seen.load(Ordering::SeqCst) >= c) && *active.lock().expect("lock") == 0 {
-            return Ok(());
-        }
-        if duration.is_some_and(|d| start.elapsed() >= d) {
-            return Ok(());
-        }
-        match listener.accept() {
-            Ok((s, _)) => {
-                let _ = s.set_nonblocking(false);
-                let (o, emit, seen, active) = (o.clone(), emit.clone(), seen.clone(), active.clone());
-                *active.lock().expect("lock") += 1;
-                std::thread::spawn(move || {
-                    handle(s, &o, &|rec| {
-                        seen.fetch_add(1, Ordering::SeqCst);
-                        emit(rec)
-                    });
-                    *active.lock().expect("lock") -= 1;
-                });
+        let wait = match duration {
+            Some(d) => match d.checked_sub(start.elapsed()) {
+                Some(left) => left,
+                None => return Ok(()),
+            },
+            None => Duration::from_secs(3600),
+        };
+        match done_rx.recv_timeout(wait) {
+            Ok(()) => {
+                seen += 1;
+                if count.is_some_and(|c| seen >= c) {
+                    return Ok(());
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(e),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if duration.is_some() => return Ok(()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
 }
