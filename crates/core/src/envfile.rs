@@ -19,6 +19,16 @@ pub fn parse(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     m
 }
 
+/// `--env-file FILE` if given (read as bytes), else the running tool's own environment.
+pub fn load(file: Option<&std::path::Path>) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    match file {
+        Some(f) => crate::fsread::read_bytes(f, 16 * 1024 * 1024)
+            .map(|b| parse(&b))
+            .map_err(|e| format!("--env-file {} {e}", f.display())),
+        None => Ok(own()),
+    }
+}
+
 /// The running tool's own environment, as bytes (a value may be any bytes).
 pub fn own() -> BTreeMap<String, Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;

@@ -104,16 +104,7 @@ pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
 
 /// Read a whole regular text file of at most `cap` bytes (NUL bytes: binary, refused).
 pub fn read(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
-    let (f, len) = open(path)?;
-    if len > cap {
-        return Err(ReadError::TooLarge(len));
-    }
-    let mut buf = Vec::with_capacity(len as usize);
-    // take(): the file may grow between fstat and read.
-    f.take(cap + 1).read_to_end(&mut buf).map_err(ReadError::Io)?;
-    if buf.len() as u64 > cap {
-        return Err(ReadError::TooLarge(buf.len() as u64));
-    }
+    let buf = read_bytes(path, cap)?;
     if buf.contains(&0) {
         return Err(ReadError::Binary);
     }

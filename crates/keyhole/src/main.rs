@@ -109,15 +109,12 @@ fn external(args: &[String]) -> ExitCode {
 }
 
 fn doctor(a: DoctorArgs) -> ExitCode {
-    let env = match &a.env_file {
-        Some(f) => match keyhole_core::fsread::read_bytes(f, 16 * 1024 * 1024) {
-            Ok(b) => keyhole_core::envfile::parse(&b),
-            Err(e) => {
-                note(TOOL_NAME, format!("--env-file {} {e}", f.display()));
-                return ExitCode::from(2);
-            }
-        },
-        None => keyhole_core::envfile::own(),
+    let env = match keyhole_core::envfile::load(a.env_file.as_deref()) {
+        Ok(e) => e,
+        Err(m) => {
+            note(TOOL_NAME, m);
+            return ExitCode::from(2);
+        }
     };
     let home = a.home.resolve();
     let mut notes: Vec<String> = Vec::new();

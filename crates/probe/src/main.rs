@@ -86,15 +86,12 @@ fn main() -> ExitCode {
     if let Some(g) = args.generate {
         return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
     }
-    let env = match &args.env_file {
-        Some(f) => match keyhole_core::fsread::read_bytes(f, 16 * 1024 * 1024) {
-            Ok(b) => keyhole_core::envfile::parse(&b),
-            Err(e) => {
-                note(TOOL_NAME, format!("--env-file {} {e}", f.display()));
-                return ExitCode::from(2);
-            }
-        },
-        None => keyhole_core::envfile::own(),
+    let env = match keyhole_core::envfile::load(args.env_file.as_deref()) {
+        Ok(e) => e,
+        Err(m) => {
+            note(TOOL_NAME, m);
+            return ExitCode::from(2);
+        }
     };
     // An explicit --cacert is checked now, for a clear error; the roots load on the first https request.
     let roots = std::sync::Arc::new(std::sync::OnceLock::new());
