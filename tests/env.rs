@@ -353,3 +353,38 @@ fn bad_lines_and_man_page() {
     assert_eq!(lines[2]["input_line"], 3);
     assert_man_current("keyhole-env");
 }
+
+#[test]
+fn a_misspelt_variable_is_pointed_out() {
+    // openclaw#26960: the key was put in .env as OPEN_ROUTER_API_KEY.
+    let t = TempDir::new("near");
+    t.write(
+        ".openclaw/openclaw.json",
+        "{ models: { providers: { openrouter: { baseUrl: 'https://openrouter.ai/api/v1' } } } }",
+    );
+    t.write(".openclaw/.env", format!("OPEN_ROUTER_API_KEY={}\n", or_canary("NEAR")));
+    let envf = t.write("analysed.env", "PATH=/usr/bin\n");
+    let p = format!(
+        "{} --home {h} -q | {} --home {h} -q --env-file {e} --proc-root {h}/none | {}",
+        bin("keyhole-find").display(),
+        bin("keyhole-env").display(),
+        bin("keyhole-classify").display(),
+        h = t.path().display(),
+        e = envf.display()
+    );
+    let o = std::process::Command::new("bash").arg("-c").arg(&p).output().unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_no_canary("stdout", &out);
+    let site: Value =
+        out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|r| r["tool"] == "openclaw").unwrap();
+    assert_eq!(site["env"]["near_misses"][0]["name"], "OPEN_ROUTER_API_KEY");
+    assert_eq!(site["diagnoses"][0]["code"], "key.env_unset");
+    assert!(
+        site["diagnoses"][0]["fix"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("rename OPEN_ROUTER_API_KEY to OPENROUTER_API_KEY"),
+        "{}",
+        site["diagnoses"][0]
+    );
+}

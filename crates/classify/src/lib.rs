@@ -273,13 +273,31 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
     let stale: Vec<&&Value> = procs.iter().filter(|p| p["lacks_because"] == "stale").collect();
     if eff.is_null() {
         if defs.is_empty() {
-            causes.push(diag(
-                "key.env_unset",
-                "error",
-                format!("{var} is set nowhere {tool_name} can see"),
-                vec![format!("{} reads {var}", at(site)), "no startup file, .env file or environment defines it".into()],
-                vec![format!("export {var}=… in ~/.profile (every login and VS Code) or put it in the .env file {tool_name} loads")],
-            ));
+            let near: Vec<&Value> = env["near_misses"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let mut ev = vec![
+                format!("{} reads {var}", at(site)),
+                "no startup file, .env file or environment defines it".into(),
+            ];
+            let mut fix = vec![format!(
+                "export {var}=… in ~/.profile (every login and VS Code) or put it in the .env file {tool_name} loads"
+            )];
+            for n in &near {
+                ev.push(format!(
+                    "{}:{} defines {} — a misspelling of {var}?",
+                    n["file"].as_str().unwrap_or("?"),
+                    n["line"],
+                    n["name"].as_str().unwrap_or("?")
+                ));
+                fix.insert(
+                    0,
+                    format!(
+                        "rename {} to {var} in {}",
+                        n["name"].as_str().unwrap_or("?"),
+                        n["file"].as_str().unwrap_or("?")
+                    ),
+                );
+            }
+            causes.push(diag("key.env_unset", "error", format!("{var} is set nowhere {tool_name} can see"), ev, fix));
         } else if let Some(d) = defs.iter().find(|d| d["exported"] == true && d["after_guard"].is_object()) {
             let g = &d["after_guard"];
             let kind = if g["kind"] == "tty" { "a tty guard" } else { "an interactive-only guard" };

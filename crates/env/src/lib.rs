@@ -701,6 +701,7 @@ pub fn analyse(var: &str, site: Option<&Value>, opts: &Options, notes: &mut Vec<
             }
         }
     }
+    let near = near_misses(var, opts, &tools_files(tool, opts, project.as_deref()));
     let mut defs: Vec<Definition> = a.definitions.clone();
     defs.sort_by(|x, y| (&x.file, x.line).cmp(&(&y.file, y.line)));
     let current = match opts.env.get(var) {
@@ -776,6 +777,7 @@ pub fn analyse(var: &str, site: Option<&Value>, opts: &Options, notes: &mut Vec<
         "context_sources": context_from,
         "processes": processes,
         "effective": eff,
+        "near_misses": near,
     })
 }
 
@@ -867,4 +869,70 @@ pub fn shell_of(env: &BTreeMap<String, Vec<u8>>) -> String {
         .map(|s| String::from_utf8_lossy(s).rsplit('/').next().unwrap_or("bash").to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "bash".into())
+}
+
+/// The `.env` files a tool (or every tool) loads, resolved.
+fn tools_files(tool: Option<&'static Tool>, opts: &Options, project: Option<&Path>) -> Vec<(PathBuf, Flavor)> {
+    let tools: Vec<&'static Tool> = match tool {
+        Some(t) => vec![t],
+        None => tool::TOOLS.to_vec(),
+    };
+    let mut v = Vec::new();
+    for t in tools {
+        for rule in t.dotenv {
+            let path = match rule.path.strip_prefix("~/") {
+                Some(rest) => opts.home.join(rest),
+                None => match project {
+                    Some(p) => p.join(rule.path),
+                    None => continue,
+                },
+            };
+            v.push((path, rule.flavor));
+        }
+    }
+    v
+}
+
+fn squash(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// Assignments of a variable whose name is the wanted one but for case and
+/// punctuation (`OPEN_ROUTER_API_KEY` for `OPENROUTER_API_KEY`, openclaw#26960):
+/// defined, but under a name no tool reads.
+pub fn near_misses(var: &str, opts: &Options, dotenvs: &[(PathBuf, Flavor)]) -> Vec<Value> {
+    let want = squash(var);
+    let mut out = Vec::new();
+    let mut check = |file: &Path, name: &str, line: u32| {
+        if name != var && squash(name) == want {
+            out.push(json!({"name": name, "file": file.display().to_string(), "line": line}));
+        }
+    };
+    for rel in [
+        ".bashrc",
+        ".profile",
+        ".bash_profile",
+        ".bash_login",
+        ".zshenv",
+        ".zprofile",
+        ".zshrc",
+        ".zlogin",
+        ".config/fish/config.fish",
+    ] {
+        let f = opts.home.join(rel);
+        let Ok(text) = fsread::read_text(&f, CAP) else { continue };
+        let d = if rel.ends_with(".fish") { Dialect::Fish } else { Dialect::Posix };
+        for a in keyhole_core::shell::assignments(&text, d) {
+            check(&f, &a.name, a.line);
+        }
+    }
+    let mut files: Vec<(PathBuf, Flavor)> = dotenvs.to_vec();
+    files.push((opts.home.join(".env"), Flavor::Python));
+    for (f, flavor) in files {
+        let Ok(text) = fsread::read_text(&f, CAP) else { continue };
+        for e in dotenv::parse(&text, flavor) {
+            check(&f, &e.name, e.line);
+        }
+    }
+    out
 }
