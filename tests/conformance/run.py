@@ -316,6 +316,34 @@ def openai_sdk_newline_key(ctx):
     assert "Connection error" in p.stdout, p.stdout + p.stderr
 
 
+def litellm_sdk_contexts(ctx):
+    """The key exported in ~/.profile: a login shell's script sends it; a plain `bash -c` (a non-login
+    launch context, as keyhole-env predicts) has no key, and the LiteLLM SDK then sends no header at all."""
+    h = ctx.home("litellm-sdk")
+    write(f"{h}/.profile", f"export OPENROUTER_API_KEY={CANARY}\n")
+    write(f"{h}/env", "PATH=/usr/bin\n")
+    p = subprocess.run([ctx.args.env, "--home", h, "--env-file", f"{h}/env", "--proc-root", f"{h}/none", "-q", "OPENROUTER_API_KEY"],
+                       capture_output=True, text=True, timeout=60)
+    ctx.keyhole_outputs += [p.stdout, p.stderr]
+    env = json.loads(p.stdout)["env"]
+    fp = env["definitions"][0]["fp"]
+    assert env["contexts"]["login"] is True and env["contexts"]["non_interactive"] is False, env["contexts"]
+    results = {}
+    for ctx_name, flag in (("login", "-lc"), ("non_interactive", "-c")):
+        cap = Capture(ctx, "--as", "openrouter", "--reply", "ok", "--count", "1")
+        script = ("import litellm; r = litellm.completion(model='openrouter/anthropic/claude-sonnet-4.5', "
+                  f"api_base='{cap.base}/api/v1', messages=[{{'role':'user','content':'2+2'}}], num_retries=0)")
+        q = subprocess.run(["bash", flag, f"{ctx.args.python} -c \"{script}\""], capture_output=True, text=True, timeout=180,
+                           env={"HOME": h, "PATH": "/usr/bin:/bin", "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+        ctx.outputs += [q.stdout, q.stderr]
+        recs = [r for r in cap.records() if r["path"].endswith("/chat/completions")]
+        assert recs, f"litellm sent nothing in {ctx_name}: {q.stderr[-400:]}"
+        results[ctx_name] = recs[0]["auth"]
+    assert results["login"]["fp"]["sha8"] == fp["sha8"], results["login"]
+    # Predicted by the catalogue (LiteLLM sends no header when the variable is unset), seen on the wire:
+    assert results["non_interactive"] is None, results["non_interactive"]
+
+
 def claude_code(ctx, var, header):
     h = ctx.home(f"claude-{var}")
     # OpenRouter's Anthropic skin, as OpenRouter's Claude Code guide sets it up.
@@ -422,6 +450,7 @@ SCENARIOS = [
     ("litellm proxy: os.environ/X, ${X}, implicit, and unset", litellm_proxy, "litellm"),
     ("openai SDK: the key of ~/.profile, through a login shell, via keyhole-capture", openai_sdk_key_from_profile, "python"),
     ("openai SDK: a key with a newline never reaches the wire", openai_sdk_newline_key, "python"),
+    ("litellm SDK: the key in a login shell, and no header at all where keyhole-env says it is unset", litellm_sdk_contexts, "python"),
     ("claude code: ANTHROPIC_AUTH_TOKEN → Authorization: Bearer", claude_code_auth_token, "claude"),
     ("claude code: ANTHROPIC_API_KEY → x-api-key", claude_code_api_key, "claude"),
     ("opencode: {env:X} set → Bearer value", opencode_key_set, "opencode"),
