@@ -183,6 +183,38 @@ fn log_lines_of_the_tools_and_near_misses() {
 }
 
 #[test]
+fn a_log_of_many_blocks_gives_the_same_hits_with_any_thread_count() {
+    // ~6 MB: a dozen 512 KiB blocks, with failures on both sides of block edges.
+    let t = TempDir::new("blocks");
+    let failure =
+        "openai.AuthenticationError: Error code: 401 - {'error': {'message': 'User not found.', 'code': 401}}";
+    let mut log = String::new();
+    let mut want = Vec::new();
+    for i in 1..=60_000u64 {
+        if i % 997 == 0 {
+            log.push_str(failure);
+            want.push(i);
+        } else {
+            log.push_str(&format!(
+                "INFO 127.0.0.1:{i} - \"POST /chat/completions HTTP/1.1\" 200 OK {}",
+                "x".repeat((i % 131) as usize)
+            ));
+        }
+        log.push('\n');
+    }
+    let f = t.write("proxy.log", &log);
+    let one = classify(&["--log", f.to_str().unwrap(), "-j", "1"], b"");
+    let four = classify(&["--log", f.to_str().unwrap(), "--threads", "4"], b"");
+    let lines: Vec<u64> = one.records.iter().map(|r| r["source"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, want);
+    assert_eq!(one.stdout, four.stdout, "threads change nothing in the output");
+    assert!(one.records.iter().all(|r| r["diagnoses"][0]["code"] == "auth.invalid_key"));
+    assert_eq!(one.status, 1, "error-severity hits: exit 1 (a CI gate)");
+    let r = classify(&["--log", f.to_str().unwrap(), "-j", "0"], b"");
+    assert_eq!(r.status, 2, "-j 0 is a usage error");
+}
+
+#[test]
 fn malformed_inputs_never_panic() {
     let t = TempDir::new("bad");
     let mut junk = Vec::new();

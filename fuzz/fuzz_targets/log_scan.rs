@@ -1,7 +1,7 @@
 #![no_main]
 use std::sync::LazyLock;
 
-use keyhole_classify::logscan::{scan, Prefilter};
+use keyhole_classify::logscan::{scan, Options, Prefilter};
 use keyhole_classify::rules::Table;
 use libfuzzer_sys::fuzz_target;
 
@@ -9,11 +9,20 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| Table::load(None).expect("embed
 static PRE: LazyLock<Prefilter> = LazyLock::new(|| Prefilter::new(&TABLE));
 
 fuzz_target!(|data: &[u8]| {
-    let mut last = 0;
-    scan(data, &TABLE, &PRE, |h| {
-        assert!(h.line > last, "line numbers increase");
-        last = h.line;
+    // Small blocks and several threads: the boundary logic gets exercised, and
+    // must find exactly the lines a plain line-by-line search finds.
+    let block = 1 + data.first().copied().unwrap_or(0) as usize;
+    let want: Vec<u64> = data
+        .split(|&c| c == b'\n')
+        .enumerate()
+        .filter(|(_, l)| PRE.is_match(l))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let mut got = Vec::new();
+    scan(data, &TABLE, &PRE, Options { threads: 3, block, turn: 2 }, |h| {
+        got.push(h.line);
         Ok(true)
     })
     .expect("scanning memory cannot fail");
+    assert_eq!(got, want);
 });

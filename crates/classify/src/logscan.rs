@@ -2,16 +2,18 @@
 //! a literal prefilter runs over large chunks, and only the lines it hits
 //! are parsed. Memory stays flat: one chunk buffer, whatever the file size.
 
-use std::io::{self, Read};
-use std::sync::LazyLock;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, LazyLock};
 
-use regex::bytes::Regex as BytesRegex;
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 use regex::Regex;
 use serde_json::Value;
 
 use crate::rules::Table;
 
-const CHUNK: usize = 256 * 1024;
+/// Bytes per block of work (measured: 512 KiB reads beat 128 KiB and 2 MiB on 1 GiB).
+const BLOCK: usize = 512 * 1024;
 /// Lines longer than this are cut for parsing (a 10 MB single line stays cheap).
 const MAX_LINE: usize = 1024 * 1024;
 
@@ -21,19 +23,38 @@ static STATUS_NEAR: LazyLock<Regex> = LazyLock::new(|| {
 });
 static MODEL_GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"model group '([^']+)' failed").expect("re"));
 
-pub struct Prefilter(BytesRegex);
+pub struct Prefilter {
+    ac: AhoCorasick,
+    /// Bytes a match can reach past its start, less one: how far a block is read past its end.
+    overlap: usize,
+}
 
 impl Prefilter {
     pub fn new(table: &Table) -> Prefilter {
-        // Pure literals (rule messages and keywords): the regex engine runs them as a
-        // SIMD multi-literal search. A literal containing another adds nothing.
+        // Pure literals (rule messages and keywords), searched with aho-corasick's
+        // SIMD multi-literal search (Teddy): measured 20% faster here than the same
+        // set as a regex alternation. A literal containing another adds nothing.
         let lits = table.literals();
-        let minimal: Vec<&String> =
+        let mut minimal: Vec<&String> =
             lits.iter().filter(|l| !lits.iter().any(|o| o != *l && l.contains(o.as_str()))).collect();
-        let mut alts: Vec<String> = minimal.iter().map(|l| regex::escape(l)).collect();
-        alts.sort();
-        alts.dedup();
-        Prefilter(BytesRegex::new(&alts.join("|")).expect("prefilter regex from the rules"))
+        minimal.sort();
+        minimal.dedup();
+        let overlap = minimal.iter().map(|l| l.len()).max().unwrap_or(1).saturating_sub(1);
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst) // the kind that gets the SIMD prefilter
+            .build(&minimal)
+            .expect("prefilter from the rules' literals");
+        Prefilter { ac, overlap }
+    }
+
+    /// Whether `text` holds one of the literals.
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        self.find_at(text, 0).is_some()
+    }
+
+    /// The first match that starts at or after `from`.
+    fn find_at(&self, hay: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        self.ac.find(Input::new(hay).range(from..))
     }
 }
 
@@ -65,6 +86,7 @@ pub struct Hit<'a> {
 
 fn classify_line<'a>(
     text: &str,
+    at: usize,
     table: &'a Table,
 ) -> (Option<u16>, Value, Option<&'a crate::rules::Rule>, Option<String>) {
     let status = STATUS_NEAR.captures(text).and_then(|c| c[1].parse().ok());
@@ -80,72 +102,307 @@ fn classify_line<'a>(
             (status, body, None, group)
         }
         None => {
-            let message = text.trim().chars().take(2000).collect::<String>();
+            // A long line: its 2000 characters from a little before the match.
+            let mut from = at.saturating_sub(200).min(text.len().saturating_sub(2000));
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let message = text[from..].trim().chars().take(2000).collect::<String>();
             (status, Value::String(message), table.match_log(text), group)
         }
     }
 }
 
-/// Scan `r`; call `hit` for every line a rule can match, in order.
-pub fn scan<R: Read>(
-    mut r: R,
-    table: &Table,
-    pre: &Prefilter,
-    mut hit: impl FnMut(Hit) -> io::Result<bool>,
-) -> io::Result<u64> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut filled = 0usize;
-    let mut line_base: u64 = 1; // line number of buf[0]
-    let mut hits = 0u64;
-    loop {
-        let n = r.read(&mut buf[filled..])?;
-        let eof = n == 0;
-        filled += n;
-        if filled == 0 && eof {
-            return Ok(hits);
-        }
-        // Work on complete lines; keep the tail for the next read.
-        let end = if eof {
-            filled
-        } else {
-            match memchr::memrchr(b'\n', &buf[..filled]) {
-                Some(i) => i + 1,
-                None if filled == buf.len() => filled, // one huge line: take it as it is
-                None => continue,
-            }
-        };
-        let chunk = &buf[..end];
-        let mut counted = 0usize;
-        let mut line_no = line_base;
-        let mut pos = 0usize;
-        while let Some(m) = pre.0.find_at(chunk, pos) {
-            let ls = memchr::memrchr(b'\n', &chunk[..m.start()]).map_or(0, |i| i + 1);
-            let le = memchr::memchr(b'\n', &chunk[m.start()..]).map_or(chunk.len(), |i| m.start() + i);
-            line_no += memchr::memchr_iter(b'\n', &chunk[counted..ls]).count() as u64;
-            counted = ls;
-            let raw = &chunk[ls..le.min(ls + MAX_LINE)];
-            let text = String::from_utf8_lossy(raw);
-            let (status, body, log_rule, model_group) = classify_line(&text, table);
-            hits += 1;
-            if !hit(Hit { line: line_no, status, body, log_rule, model_group })? {
-                return Ok(hits);
-            }
-            pos = le.max(m.end()).min(chunk.len());
-            if pos >= chunk.len() {
-                break;
-            }
-            pos += 1;
-        }
-        // Count the rest of the chunk once (the part before `counted` is in line_no already).
-        line_base = line_no + memchr::memchr_iter(b'\n', &chunk[counted..]).count() as u64;
-        buf.copy_within(end..filled, 0);
-        filled -= end;
-        if eof {
-            return Ok(hits);
-        }
+/// Where a log is read from: by offset, so that blocks can be read and searched
+/// in parallel (pread on a file; a slice in tests and fuzzing).
+pub trait Source: Sync {
+    fn size(&self) -> io::Result<u64>;
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl Source for std::fs::File {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
     }
 }
 
+impl Source for [u8] {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.len() as u64)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let from = (offset as usize).min(self.len());
+        let n = buf.len().min(self.len() - from);
+        buf[..n].copy_from_slice(&self[from..from + n]);
+        Ok(n)
+    }
+}
+
+/// Fill as much of `buf` from `offset` as the source holds (short only at its end).
+fn read_full<S: Source + ?Sized>(src: &S, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match src.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// How a scan splits its work.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Worker threads; each reads and searches its own blocks.
+    pub threads: usize,
+    /// Bytes per block (the unit of reading, and each worker's buffer).
+    pub block: usize,
+    /// Consecutive blocks a worker takes at a time.
+    pub turn: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Options { threads: cpus.min(8), block: BLOCK, turn: 16 }
+    }
+}
+
+/// The hits of one block, with line numbers relative to the block's first line.
+struct BlockOut<'a> {
+    newlines: u64,
+    hits: Vec<Hit<'a>>,
+}
+
+/// Consecutive blocks of one turn; `last` ends the turn.
+struct Batch<'a> {
+    blocks: Vec<BlockOut<'a>>,
+    last: bool,
+}
+
+/// A buffer whose start is page-aligned: the kernel copies into an aligned
+/// destination several times faster (measured: 4x for a 16-byte offset).
+struct AlignedBuf {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBuf {
+    fn new(len: usize) -> AlignedBuf {
+        const PAGE: usize = 4096;
+        let storage = vec![0u8; len + PAGE];
+        let start = (PAGE - storage.as_ptr() as usize % PAGE) % PAGE;
+        AlignedBuf { storage, start, len }
+    }
+    fn get(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// Scan `src`; call `hit` for every line a rule can match, in file order. The
+/// file is cut into blocks that `opts.threads` workers read and search in
+/// parallel; the caller's thread puts their hits back in order. A line belongs
+/// to the block where its first match starts, so a line that straddles two
+/// blocks is reported once. Memory stays flat: one buffer per worker, and at
+/// most two blocks' hits queued per worker. The file is scanned up to the size
+/// it had when the scan began.
+pub fn scan<'a, S: Source + ?Sized>(
+    src: &S,
+    table: &'a Table,
+    pre: &Prefilter,
+    opts: Options,
+    mut hit: impl FnMut(Hit<'a>) -> io::Result<bool>,
+) -> io::Result<u64> {
+    let size = src.size()?;
+    let block = opts.block.max(1) as u64;
+    let blocks = size.div_ceil(block);
+    // A worker takes `turn` consecutive blocks at a time and hands their hits
+    // over in one message: a hand-over wakes a thread, which costs more than
+    // searching a small block (measured: 12% of the time with one per block).
+    let turn = opts.turn.max(1) as u64;
+    let turns = blocks.div_ceil(turn);
+    let threads = (opts.threads.max(1) as u64).min(turns.max(1)) as usize;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let mut queues = Vec::with_capacity(threads);
+        for w in 0..threads {
+            let (tx, rx) = mpsc::sync_channel::<io::Result<Batch<'a>>>(2);
+            queues.push(rx);
+            let stop = &stop;
+            s.spawn(move || {
+                let mut buf = AlignedBuf::new(block as usize + pre.overlap);
+                let mut t = w as u64;
+                while t < turns {
+                    let mut batch = Batch { blocks: Vec::new(), last: false };
+                    let mut queued = 0;
+                    let end = ((t + 1) * turn).min(blocks);
+                    for i in t * turn..end {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let out = match scan_block(src, size, i * block, block, buf.get(), pre, table) {
+                            Ok(out) => out,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        };
+                        queued += out.hits.len();
+                        batch.blocks.push(out);
+                        // Many hits: hand them over early, so memory stays bounded.
+                        if queued >= 256 && i + 1 < end {
+                            let part = Batch { blocks: std::mem::take(&mut batch.blocks), last: false };
+                            if tx.send(Ok(part)).is_err() {
+                                return;
+                            }
+                            queued = 0;
+                        }
+                    }
+                    batch.last = true;
+                    if tx.send(Ok(batch)).is_err() {
+                        return;
+                    }
+                    t += threads as u64;
+                }
+            });
+        }
+        let mut line_base = 1u64;
+        let mut hits = 0u64;
+        let result = (|| {
+            for t in 0..turns {
+                loop {
+                    let batch = match queues[(t % threads as u64) as usize].recv() {
+                        Ok(batch) => batch?,
+                        Err(_) => return Err(io::Error::other("a scanning thread stopped")),
+                    };
+                    for out in batch.blocks {
+                        for mut h in out.hits {
+                            h.line += line_base;
+                            hits += 1;
+                            if !hit(h)? {
+                                return Ok(hits);
+                            }
+                        }
+                        line_base += out.newlines;
+                    }
+                    if batch.last {
+                        break;
+                    }
+                }
+            }
+            Ok(hits)
+        })();
+        // Workers blocked on a full queue see it closed and end.
+        stop.store(true, Ordering::Relaxed);
+        drop(queues);
+        result
+    })
+}
+
+/// Search block `[a, a + block)`: the matches that start in it, each with its line.
+fn scan_block<'a, S: Source + ?Sized>(
+    src: &S,
+    size: u64,
+    a: u64,
+    block: u64,
+    buf: &mut [u8],
+    pre: &Prefilter,
+    table: &'a Table,
+) -> io::Result<BlockOut<'a>> {
+    let b = (a + block).min(size);
+    // Read a little past the block, so that a match starting in it is whole.
+    let want = ((b + pre.overlap as u64).min(size) - a) as usize;
+    let n = read_full(src, &mut buf[..want], a)?;
+    let hay = &buf[..n];
+    let own = ((b - a) as usize).min(n); // a shorter read: the file shrank
+    let newlines = memchr::memchr_iter(b'\n', &hay[..own]).count() as u64;
+    let mut out = BlockOut { newlines, hits: Vec::new() };
+    let (mut pos, mut counted, mut rel) = (0usize, 0usize, 0u64);
+    while pos < own {
+        let Some(m) = pre.find_at(hay, pos) else { break };
+        let ms = m.start();
+        if ms >= own {
+            break;
+        }
+        let line_end = memchr::memchr(b'\n', &hay[ms..]).map(|i| ms + i);
+        let line_start = match memchr::memrchr(b'\n', &hay[..ms]) {
+            Some(i) => a + i as u64 + 1,
+            None if a == 0 => 0,
+            None => match began_before(src, a, hay, pre)? {
+                // The block that holds this line's first match reports it.
+                (_, true) => match line_end {
+                    Some(e) => {
+                        pos = e + 1;
+                        continue;
+                    }
+                    None => break,
+                },
+                (start, false) => start,
+            },
+        };
+        // The text to classify: the line, or a window around the match in a huge line.
+        let at = a + ms as u64;
+        let from = line_start.max(at.saturating_sub(MAX_LINE as u64 / 2));
+        let to = match line_end {
+            Some(e) => (a + e as u64).min(from + MAX_LINE as u64),
+            None => (from + MAX_LINE as u64).min(size),
+        };
+        let text = if from >= a && to <= a + n as u64 {
+            String::from_utf8_lossy(&hay[(from - a) as usize..(to - a) as usize]).into_owned()
+        } else {
+            let mut span = vec![0u8; (to - from) as usize];
+            let got = read_full(src, &mut span, from)?;
+            span.truncate(got);
+            if line_end.is_none() {
+                // The line ends somewhere past the buffer: cut it there.
+                let skip = (at - from) as usize;
+                if let Some(i) = memchr::memchr(b'\n', span.get(skip..).unwrap_or_default()) {
+                    span.truncate(skip + i);
+                }
+            }
+            String::from_utf8_lossy(&span).into_owned()
+        };
+        rel += memchr::memchr_iter(b'\n', &hay[counted..ms]).count() as u64;
+        counted = ms;
+        let (status, body, log_rule, model_group) = classify_line(&text, (at - from) as usize, table);
+        out.hits.push(Hit { line: rel, status, body, log_rule, model_group });
+        match line_end {
+            Some(e) => pos = e + 1,
+            None => break, // the line runs past this block: nothing else starts here
+        }
+    }
+    Ok(out)
+}
+
+/// For a match in the first line of block `a`, which began in an earlier block:
+/// where that line starts (at most MAX_LINE/2 back) and whether a match starts
+/// in it before `a` (then an earlier block reported the line).
+fn began_before<S: Source + ?Sized>(src: &S, a: u64, hay: &[u8], pre: &Prefilter) -> io::Result<(u64, bool)> {
+    // Read back in growing steps: lines are short, the cap is rarely reached.
+    let cap = a.min(MAX_LINE as u64 / 2);
+    let mut back = cap.min(4096);
+    let (mut tail, cut) = loop {
+        let mut tail = vec![0u8; back as usize];
+        let got = read_full(src, &mut tail, a - back)?;
+        tail.truncate(got);
+        match memchr::memrchr(b'\n', &tail) {
+            Some(i) => break (tail, i + 1),
+            None if back == cap => break (tail, 0),
+            None => back = cap.min(back * 8),
+        }
+    };
+    let before = tail.len() - cut;
+    let mut joined = tail.split_off(cut);
+    joined.extend_from_slice(&hay[..pre.overlap.min(hay.len())]);
+    let earlier = pre.find_at(&joined, 0).is_some_and(|m| m.start() < before);
+    Ok((a - before as u64, earlier))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,12 +419,92 @@ mod tests {
             }
         }
         let mut found = Vec::new();
-        scan(log.as_bytes(), &table, &pre, |h| {
+        scan(log.as_bytes(), &table, &pre, Options::default(), |h| {
             found.push((h.line, h.status, h.body["error"]["message"].as_str().map(str::to_string)));
             Ok(true)
         })
         .unwrap();
         assert_eq!(found, vec![(150_002, Some(401), Some("Missing Authentication header".into()))]);
+    }
+
+    /// What the block scanner must equal: every line with a match, numbered.
+    fn reference(log: &[u8], pre: &Prefilter) -> Vec<(u64, String)> {
+        log.split(|&c| c == b'\n')
+            .enumerate()
+            .filter(|(_, l)| pre.is_match(l))
+            .map(|(i, l)| (i as u64 + 1, String::from_utf8_lossy(l).trim().chars().take(2000).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn blocks_and_threads_change_nothing() {
+        let table = Table::load(None).unwrap();
+        let pre = Prefilter::new(&table);
+        // Lines of every length, failures at every offset, some lines with two.
+        let mut log = Vec::new();
+        let mut seed = 7u64;
+        for i in 0..3000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pad = "x".repeat((seed >> 33) as usize % 300);
+            match (seed >> 20) % 7 {
+                0 => log.extend(format!("{pad} Missing Authentication header {i}\n").bytes()),
+                1 => log.extend(format!("User not found. {pad} Provider returned error\n").bytes()),
+                2 => log.extend(b"\n"),
+                _ => log.extend(format!("INFO ok {i} {pad}\n").bytes()),
+            }
+        }
+        log.extend(b"Provider returned error without a newline");
+        assert!(reference(&log, &pre).len() > 500);
+        // Tiny blocks cost a thread hand-over each: they get the log's last 20 KB.
+        let tail = &log[log.len() - 20_000..];
+        for (threads, block, turn, log) in [
+            (1, 1, 1, tail),
+            (2, 7, 3, tail),
+            (2, 64, 1, &log),
+            (3, 100, 16, &log),
+            (4, 4096, 5, &log),
+            (2, 1 << 20, 16, &log),
+        ] {
+            let want = reference(log, &pre);
+            let mut got = Vec::new();
+            scan(log, &table, &pre, Options { threads, block, turn }, |h| {
+                got.push((h.line, h.body.as_str().unwrap_or_default().to_string()));
+                Ok(true)
+            })
+            .unwrap();
+            assert_eq!(got, want, "threads {threads}, block {block}, turn {turn}");
+        }
+    }
+
+    #[test]
+    fn stopping_early_ends_the_workers() {
+        let table = Table::load(None).unwrap();
+        let pre = Prefilter::new(&table);
+        let log = "User not found.\n".repeat(100_000);
+        let mut n = 0;
+        let hits = scan(log.as_bytes(), &table, &pre, Options { threads: 4, block: 1000, turn: 2 }, |_| {
+            n += 1;
+            Ok(n < 3)
+        })
+        .unwrap();
+        assert_eq!((hits, n), (3, 3));
+    }
+
+    #[test]
+    fn a_huge_line_is_cut_around_its_match() {
+        let table = Table::load(None).unwrap();
+        let pre = Prefilter::new(&table);
+        let mut log = "a".repeat(3 * MAX_LINE);
+        log.push_str(" Missing Authentication header ");
+        log.push_str(&"b".repeat(3 * MAX_LINE));
+        log.push_str("\nnext\n");
+        let mut got = Vec::new();
+        scan(log.as_bytes(), &table, &pre, Options { threads: 2, block: 64 * 1024, turn: 1 }, |h| {
+            got.push((h.line, h.body.as_str().map(|t| (t.contains("Missing Authentication"), t.len()))));
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(got, vec![(1, Some((true, 2000)))]);
     }
 
     #[test]

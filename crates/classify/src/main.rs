@@ -31,6 +31,9 @@ struct Args {
     /// Scan these log files for API-key failures
     #[arg(long, value_name = "FILE", num_args = 1..)]
     log: Option<Vec<PathBuf>>,
+    /// Threads that read and search a log (default: the number of CPUs, at most 8)
+    #[arg(short = 'j', long, value_name = "N", requires = "log", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// The provider the raw answers come from (for --http and --log)
     #[arg(long, value_name = "NAME")]
     provider: Option<String>,
@@ -117,6 +120,10 @@ fn main() -> ExitCode {
         }
         if let Some(files) = &args.log {
             let pre = logscan::Prefilter::new(&table);
+            let mut opts = logscan::Options::default();
+            if let Some(n) = args.threads {
+                opts.threads = n.into();
+            }
             for f in files {
                 let name = cli::absolute(f.clone()).display().to_string();
                 let file = match open_log(f) {
@@ -128,7 +135,7 @@ fn main() -> ExitCode {
                     }
                 };
                 let mut werr: Option<WriteStop> = None;
-                let scanned = logscan::scan(file, &table, &pre, |h| {
+                let scanned = logscan::scan(&file, &table, &pre, opts, |h| {
                     let mut rec = keyhole_classify::response_record(
                         &name, h.line, h.status, h.body, &table, provider, h.log_rule,
                     );
