@@ -207,6 +207,26 @@ fn pass_through_bad_lines_dedupe_and_unset_variables() {
 }
 
 #[test]
+fn many_keys_to_one_api_share_a_few_kept_alive_connections() {
+    let imi = Imitation::start(&or_canary("GOOD"), None);
+    let t = TempDir::new("probe-many");
+    let tags: Vec<String> = (0..24).map(|i| format!("M{i:03}")).collect();
+    for tag in &tags {
+        t.write(&format!("{tag}/.env"), format!("OPENROUTER_API_KEY={}\n", or_canary(tag)));
+    }
+    let url = format!("openrouter={}/api/v1", imi.base());
+    let r = find_probe(t.path(), &["--provider-url", &url, "--jobs", "3"], "");
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let mut last4: Vec<&str> = r.records.iter().filter_map(|x| x["probe"]["request"]["fp"]["last4"].as_str()).collect();
+    last4.sort();
+    assert_eq!(last4, tags.iter().map(|t| &t[..]).collect::<Vec<_>>(), "every key probed once");
+    assert!(r.records.iter().all(|x| x["probe"]["response"]["body"]["error"]["message"] == "User not found."));
+    assert_eq!(imi.requests().len(), 24);
+    let conns = imi.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=6).contains(&conns), "24 requests, 3 at a time, came over {conns} connections");
+}
+
+#[test]
 fn offline_passes_records_through_untouched() {
     let home = fixtures().join("homes/continue");
     let r = find_probe(&home, &["--offline"], "");

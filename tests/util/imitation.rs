@@ -2,6 +2,8 @@
 //! describes them (status, body, headers), started by the tests. It records
 //! every request it receives (method, path, header names, and the credential
 //! values so a test can assert what arrived — kept in memory, never printed).
+//! Like the real APIs it keeps HTTP/1.1 connections open between requests,
+//! unless the client asks to close; the fault routes end theirs.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,25 +28,42 @@ impl Seen {
 pub struct Imitation {
     pub port: u16,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Connections accepted so far (requests share them when kept alive).
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Imitation {
     /// `known_key`: the one OpenRouter key this imitation accepts.
     /// `other_port`: where `/redirect-away/…` sends clients (another origin).
     pub fn start(known_key: &str, other_port: Option<u16>) -> Imitation {
+        Imitation::start_with(vec![known_key.to_string()], other_port, true)
+    }
+
+    /// Several accepted keys; `record: false` keeps no log of requests (a
+    /// benchmark's stand-in, which must not grow).
+    pub fn start_with(known_keys: Vec<String>, other_port: Option<u16>, record: bool) -> Imitation {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
-        let key = known_key.to_string();
+        let keys = Arc::new(known_keys);
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = connections.clone();
         thread::spawn(move || {
             for conn in l.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let seen = s2.clone();
-                let key = key.clone();
-                thread::spawn(move || handle(conn, &seen, &key, port, other_port));
+                let keys = keys.clone();
+                thread::spawn(move || {
+                    let _ = conn.set_nodelay(true);
+                    let Ok(read_half) = conn.try_clone() else { return };
+                    let mut r = BufReader::new(read_half);
+                    let seen = if record { Some(&*seen) } else { None };
+                    while handle(&mut r, &conn, seen, &keys, port, other_port) {}
+                });
             }
         });
-        Imitation { port, seen }
+        Imitation { port, seen, connections }
     }
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -140,14 +159,22 @@ fn proxy_one(c: TcpStream, stripped: &Mutex<usize>) -> std::io::Result<()> {
     Ok(())
 }
 
+thread_local! {
+    /// The request being answered asked to close the connection.
+    static CLOSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn reply(mut c: &TcpStream, status: u16, reason: &str, headers: &[(&str, &str)], body: &str) {
-    let mut h = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut h = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n", body.len());
+    if CLOSE.get() {
+        h.push_str("connection: close\r\n");
+    }
     for (k, v) in headers {
         h.push_str(&format!("{k}: {v}\r\n"));
     }
     h.push_str("\r\n");
+    h.push_str(body);
     let _ = c.write_all(h.as_bytes());
-    let _ = c.write_all(body.as_bytes());
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -175,11 +202,18 @@ fn account_state(key: &str) -> Option<(u16, &'static str)> {
     })
 }
 
-fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Option<u16>) {
-    let mut r = BufReader::new(c.try_clone().unwrap());
+/// Answer one request on `c`; whether the connection stays open for the next.
+fn handle(
+    r: &mut BufReader<TcpStream>,
+    c: &TcpStream,
+    seen: Option<&Mutex<Vec<Seen>>>,
+    keys: &[String],
+    port: u16,
+    other: Option<u16>,
+) -> bool {
     let mut line = String::new();
-    if r.read_line(&mut line).is_err() {
-        return;
+    if r.read_line(&mut line).unwrap_or(0) == 0 {
+        return false;
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
@@ -198,7 +232,12 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
     let mut body = vec![0; len.min(1 << 20)];
     let _ = r.read_exact(&mut body);
     let s = Seen { method, path: path.clone(), headers };
-    seen.lock().unwrap().push(s.clone());
+    if let Some(seen) = seen {
+        seen.lock().unwrap().push(s.clone());
+    }
+    // A body longer than what was read would be taken for the next request.
+    CLOSE.set(s.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || len > 1 << 20);
+    let known = |b: &str| keys.iter().any(|k| k == b);
     let auth = s.header("authorization").map(str::to_string);
     let bearer =
         auth.as_deref().and_then(|a| a.strip_prefix("Bearer ").or(if a == "Bearer" { Some("") } else { None }));
@@ -207,19 +246,19 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
         // Keys whose tag names an account state (wire-behavior.md §1.3 bodies).
         "/api/v1/key" | "/api/v1/chat/completions"
             if bearer.is_some_and(|b| {
-                b.starts_with("sk-or-v1-") && b.len() == 73 && b != key && account_state(b).is_some()
+                b.starts_with("sk-or-v1-") && b.len() == 73 && !known(b) && account_state(b).is_some()
             }) =>
         {
             let (status, body) = account_state(bearer.unwrap_or("")).unwrap_or((500, ""));
             let reason = if status == 429 { "Too Many Requests" } else { "Error" };
             let retry: &[(&str, &str)] = if status == 429 { &[JSON, ("retry-after", "1")] } else { &[JSON] };
-            reply(&c, status, reason, retry, body)
+            reply(c, status, reason, retry, body)
         }
-        "/api/v1/chat/completions" if bearer == Some(key) => {
+        "/api/v1/chat/completions" if bearer.is_some_and(known) => {
             let text = String::from_utf8_lossy(&body).to_string();
             if text.contains("nonexistent/") {
                 reply(
-                    &c,
+                    c,
                     400,
                     "Bad Request",
                     &[JSON],
@@ -227,7 +266,7 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
                 )
             } else if text.contains("notools/") {
                 reply(
-                    &c,
+                    c,
                     404,
                     "Not Found",
                     &[JSON],
@@ -235,7 +274,7 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
                 )
             } else {
                 reply(
-                    &c,
+                    c,
                     200,
                     "OK",
                     &[JSON],
@@ -246,24 +285,24 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
         // OpenRouter key check (wire-behavior.md §1.2, §1.4)
         "/api/v1/key" | "/api/v1/auth/key" | "/api/v1/chat/completions" => match bearer {
             None if auth.is_none() && s.header("x-api-key").is_none() => reply(
-                &c,
+                c,
                 401,
                 "Unauthorized",
                 &[JSON],
                 r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#,
             ),
-            Some(b) if b == key => reply(
-                &c,
+            Some(b) if known(b) => reply(
+                c,
                 200,
                 "OK",
                 &[JSON, ("cache-control", "private, no-store")],
                 r#"{"data":{"label":"sk-or-v1-c...KEY","usage":25.5,"limit":100,"limit_remaining":74.5,"is_free_tier":false,"is_management_key":false,"rate_limit":{"requests":-1,"interval":"10s"}}}"#,
             ),
             Some(b) if b.starts_with("sk-or-v1-") => {
-                reply(&c, 401, "Unauthorized", &[JSON], r#"{"error":{"message":"User not found.","code":401}}"#)
+                reply(c, 401, "Unauthorized", &[JSON], r#"{"error":{"message":"User not found.","code":401}}"#)
             }
             _ => reply(
-                &c,
+                c,
                 401,
                 "Unauthorized",
                 &[JSON],
@@ -276,13 +315,13 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
             let body = format!(
                 r#"{{"error":{{"message":"Incorrect API key provided: {got}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#
             );
-            reply(&c, 401, "Unauthorized", &[JSON], &body)
+            reply(c, 401, "Unauthorized", &[JSON], &body)
         }
         // Anthropic without anthropic-version / with a bad key
         "/anthropic/v1/models" => {
             if s.header("anthropic-version").is_none() {
                 reply(
-                    &c,
+                    c,
                     400,
                     "Bad Request",
                     &[JSON],
@@ -290,7 +329,7 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
                 )
             } else {
                 reply(
-                    &c,
+                    c,
                     401,
                     "Unauthorized",
                     &[JSON],
@@ -298,12 +337,12 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
                 )
             }
         }
-        "/redirect-same/api/v1/key" => reply(&c, 301, "Moved", &[("location", "/api/v1/key")], ""),
+        "/redirect-same/api/v1/key" => reply(c, 301, "Moved", &[("location", "/api/v1/key")], ""),
         "/redirect-away/api/v1/key" => {
             let to = format!("http://127.0.0.1:{}/api/v1/key", other.unwrap_or(port));
-            reply(&c, 301, "Moved", &[("location", to.as_str())], "")
+            reply(c, 301, "Moved", &[("location", to.as_str())], "")
         }
-        "/loop/api/v1/key" => reply(&c, 302, "Found", &[("location", "/loop/api/v1/key")], ""),
+        "/loop/api/v1/key" => reply(c, 302, "Found", &[("location", "/loop/api/v1/key")], ""),
         "/stall/api/v1/key" => thread::sleep(Duration::from_secs(30)),
         "/reset/api/v1/key" => {
             // SO_LINGER 0: close sends a TCP reset instead of a clean FIN.
@@ -311,15 +350,13 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
             // SAFETY: a valid socket fd and a correctly sized linger struct.
             unsafe {
                 libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(&c),
+                    std::os::fd::AsRawFd::as_raw_fd(c),
                     libc::SOL_SOCKET,
                     libc::SO_LINGER,
                     (&linger as *const libc::linger).cast(),
                     std::mem::size_of::<libc::linger>() as libc::socklen_t,
                 );
             }
-            drop(r);
-            drop(c);
         }
         "/big/api/v1/key" => {
             let mut c = c;
@@ -344,7 +381,7 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
         // Faults (issue 7): slow headers, a trickling body, a reset mid-body, a long redirect chain, bad chunking.
         "/slowhead/api/v1/key" => {
             thread::sleep(Duration::from_secs(5));
-            reply(&c, 200, "OK", &[JSON], "{}")
+            reply(c, 200, "OK", &[JSON], "{}")
         }
         "/slowbody/api/v1/key" => {
             let mut c = c;
@@ -365,24 +402,22 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
             // SAFETY: a valid socket fd and a correctly sized linger struct.
             unsafe {
                 libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(&c),
+                    std::os::fd::AsRawFd::as_raw_fd(c),
                     libc::SOL_SOCKET,
                     libc::SO_LINGER,
                     (&linger as *const libc::linger).cast(),
                     std::mem::size_of::<libc::linger>() as libc::socklen_t,
                 );
             }
-            drop(r);
             drop(c2);
-            drop(c);
         }
         p if p.starts_with("/hops/") => {
             let n: u32 = p.trim_start_matches("/hops/").split('/').next().unwrap_or("0").parse().unwrap_or(0);
             let to = format!("/hops/{}/api/v1/key", n + 1);
             if n >= 10_000 {
-                reply(&c, 200, "OK", &[JSON], "{}")
+                reply(c, 200, "OK", &[JSON], "{}")
             } else {
-                reply(&c, 301, "Moved", &[("location", to.as_str())], "")
+                reply(c, 301, "Moved", &[("location", to.as_str())], "")
             }
         }
         "/badchunk/api/v1/key" => {
@@ -390,12 +425,24 @@ fn handle(c: TcpStream, seen: &Mutex<Vec<Seen>>, key: &str, port: u16, other: Op
             let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nZZZZ\r\nnot a chunk\r\n");
         }
         "/html/api/v1/key" => reply(
-            &c,
+            c,
             404,
             "Not Found",
             &[("content-type", "text/html")],
             "<!DOCTYPE html><html lang=\"en\"><body>404</body></html>",
         ),
-        _ => reply(&c, 404, "Not Found", &[JSON], r#"{"error":{"message":"Not Found","code":404}}"#),
+        _ => reply(c, 404, "Not Found", &[JSON], r#"{"error":{"message":"Not Found","code":404}}"#),
     }
+    // The fault routes end their connection (a reset one with a TCP reset).
+    let fault = matches!(
+        p,
+        "/stall/api/v1/key"
+            | "/reset/api/v1/key"
+            | "/big/api/v1/key"
+            | "/h2/api/v1/key"
+            | "/slowbody/api/v1/key"
+            | "/resetbody/api/v1/key"
+            | "/badchunk/api/v1/key"
+    );
+    !CLOSE.get() && !fault
 }

@@ -185,10 +185,11 @@ fn doctor(a: DoctorArgs) -> ExitCode {
             roots: Default::default(),
             progress: io::stderr().is_terminal() && !a.quiet,
             agents: Default::default(),
+            jobs: 8,
         };
         let sites: Vec<Value> = records.iter().filter(|r| r["type"] == "site").cloned().collect();
         let refs: Vec<&Value> = sites.iter().collect();
-        let probes = keyhole_probe::probe_all(&refs, &popts, 8);
+        let probes = keyhole_probe::probe_all(&refs, &popts, popts.jobs);
         let mut it = probes.into_iter();
         for r in records.iter_mut().filter(|r| r["type"] == "site") {
             if let Some(p) = it.next() {

@@ -111,6 +111,7 @@ fn main() -> ExitCode {
         cacert: args.cacert.clone(),
         proc_root: args.proc_root.clone(),
         agents: Default::default(),
+        jobs: args.jobs,
         progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
         env,
