@@ -23,15 +23,15 @@ if [ ! -f "$data/.files-$FILES" ]; then
 fi
 nfiles=$(cat "$data/count")
 
-# median wall time in ms of a command, over $RUNS runs after one warm-up
+# median wall time in ms (0.1 ms resolution) of a command, over $RUNS runs after one warm-up
 median_ms() {
   local t=() s e
   "$@" >/dev/null 2>&1 || true
   for _ in $(seq "$RUNS"); do
     s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
-    t+=($(( (e - s) / 1000000 )))
+    t+=($(( (e - s) / 1000 )))
   done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)] / 1000}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 1; printf "%.3f", a / b }'; }
 
@@ -75,7 +75,10 @@ curl1() { curl -s -H "Authorization: Bearer $key1" "http://127.0.0.1:$port/api/v
 # what one process can do on this machine's loopback.
 urls=(); for _ in $(seq 100); do urls+=("http://127.0.0.1:$port/api/v1/key"); done
 curl100() { curl -s --parallel --parallel-max 8 -H "Authorization: Bearer $key1" "${urls[@]}"; }
-p1=$(median_ms probe1); c1=$(median_ms curl1); p100=$(median_ms probe100); psame=$(median_ms probesame); c100=$(median_ms curl100)
+# Runs of a few ms: more of them for a steady median.
+PR=${PROBE_RUNS:-31}
+p1=$(RUNS=$PR median_ms probe1); c1=$(RUNS=$PR median_ms curl1); p100=$(RUNS=$PR median_ms probe100)
+psame=$(RUNS=$PR median_ms probesame); c100=$(RUNS=$PR median_ms curl100)
 status1=$(probe1 | jq -r '.probe.response.status')
 ok100=$(probe100 | jq -r '.probe.response.status' | grep -c '^200$' || true)
 rp=$(ratio "$p1" "$c1"); rm100=$(ratio "$p100" "$p1"); rsame=$(ratio "$psame" "$p1"); rc100=$(ratio "$p100" "$c100")
@@ -129,7 +132,7 @@ echo "$table"
 {
   echo "# Benchmark results"
   echo
-  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version 2>/dev/null | head -1); median of $RUNS runs after a warm-up."
+  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version 2>/dev/null | head -1); median of $RUNS runs after a warm-up ($PR for the probe rows)."
   echo
   echo "$table"
 } > "$here/results.md"

@@ -228,6 +228,18 @@ pub fn scan<'a, S: Source + ?Sized>(
     let turn = opts.turn.max(1) as u64;
     let turns = blocks.div_ceil(turn);
     let threads = (opts.threads.max(1) as u64).min(turns.max(1)) as usize;
+    if threads == 1 {
+        // One worker: no thread to start (a small file, -j1).
+        let mut buf = AlignedBuf::new(block as usize + pre.overlap);
+        let mut emit = InOrder { line_base: 1, hits: 0 };
+        for i in 0..blocks {
+            let out = scan_block(src, size, i * block, block, buf.get(), pre, table)?;
+            if !emit.block(out, &mut hit)? {
+                break;
+            }
+        }
+        return Ok(emit.hits);
+    }
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         let mut queues = Vec::with_capacity(threads);
@@ -272,8 +284,7 @@ pub fn scan<'a, S: Source + ?Sized>(
                 }
             });
         }
-        let mut line_base = 1u64;
-        let mut hits = 0u64;
+        let mut emit = InOrder { line_base: 1, hits: 0 };
         let result = (|| {
             for t in 0..turns {
                 loop {
@@ -282,27 +293,43 @@ pub fn scan<'a, S: Source + ?Sized>(
                         Err(_) => return Err(io::Error::other("a scanning thread stopped")),
                     };
                     for out in batch.blocks {
-                        for mut h in out.hits {
-                            h.line += line_base;
-                            hits += 1;
-                            if !hit(h)? {
-                                return Ok(hits);
-                            }
+                        if !emit.block(out, &mut hit)? {
+                            return Ok(emit.hits);
                         }
-                        line_base += out.newlines;
                     }
                     if batch.last {
                         break;
                     }
                 }
             }
-            Ok(hits)
+            Ok(emit.hits)
         })();
         // Workers blocked on a full queue see it closed and end.
         stop.store(true, Ordering::Relaxed);
         drop(queues);
         result
     })
+}
+
+/// Blocks' hits passed on in file order, with their line numbers made absolute.
+struct InOrder {
+    line_base: u64,
+    hits: u64,
+}
+
+impl InOrder {
+    /// Pass on one block's hits; false when the caller wants no more.
+    fn block<'a>(&mut self, out: BlockOut<'a>, hit: &mut impl FnMut(Hit<'a>) -> io::Result<bool>) -> io::Result<bool> {
+        for mut h in out.hits {
+            h.line += self.line_base;
+            self.hits += 1;
+            if !hit(h)? {
+                return Ok(false);
+            }
+        }
+        self.line_base += out.newlines;
+        Ok(true)
+    }
 }
 
 /// Search block `[a, a + block)`: the matches that start in it, each with its line.

@@ -693,47 +693,65 @@ fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret
 /// Probe every site of a batch concurrently (at most `jobs` at once);
 /// identical requests are sent once. Results keep the input order.
 pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
-    let plans: Vec<Result<Plan, (String, String)>> = sites.iter().map(|s| plan(s, opts)).collect();
-    let mut unique: Vec<usize> = Vec::new();
+    // First plan every site (re-read its key: files and hashing, so one thread
+    // per CPU), then send each distinct request once (network waits, so up to
+    // `jobs` at a time). The caller's thread works in both steps, and no thread
+    // is started that would have nothing to do: starting one costs ~0.1 ms here.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let plans: Vec<OnceLock<Result<Plan, (String, String)>>> = sites.iter().map(|_| OnceLock::new()).collect();
+    in_pool(cpus.min(sites.len()), sites.len(), |i| {
+        let _ = plans[i].set(plan(sites[i], opts));
+    });
+    let mut unique: Vec<&Plan> = Vec::new();
     let mut index_of: HashMap<String, usize> = HashMap::new();
     let slot: Vec<Option<usize>> = plans
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            p.as_ref().ok().map(|p| {
-                *index_of.entry(p.dedupe_key()).or_insert_with(|| {
-                    unique.push(i);
-                    unique.len() - 1
-                })
-            })
+        .map(|p| {
+            let p = p.get()?.as_ref().ok()?;
+            Some(*index_of.entry(p.dedupe_key()).or_insert_with(|| {
+                unique.push(p);
+                unique.len() - 1
+            }))
         })
         .collect();
-    let results: Vec<Mutex<Option<Value>>> = unique.iter().map(|_| Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<OnceLock<Value>> = unique.iter().map(|_| OnceLock::new()).collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|sc| {
         if opts.progress && !unique.is_empty() {
             sc.spawn(|| progress(&done, unique.len()));
         }
-        for _ in 0..jobs.max(1).min(unique.len().max(1)) {
-            sc.spawn(|| loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(&i) = unique.get(n) else { break };
-                let v = send(plans[i].as_ref().expect("unique plans are Ok"), opts);
-                *results[n].lock().expect("lock") = Some(v);
-                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            });
-        }
+        in_pool(jobs.max(1).min(unique.len()), unique.len(), |n| {
+            let _ = results[n].set(send(unique[n], opts));
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
     });
     plans
         .iter()
         .zip(slot)
-        .map(|(p, s)| match (p, s) {
-            (Err((kind, msg)), _) => json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}),
-            (Ok(_), Some(n)) => results[n].lock().expect("lock").clone().unwrap_or(Value::Null),
-            (Ok(_), None) => Value::Null,
+        .map(|(p, s)| match (p.get(), s) {
+            (Some(Err((kind, msg))), _) => json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}),
+            (_, Some(n)) => results[n].get().cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
         })
         .collect()
+}
+
+/// Run `task(0..count)` on `workers` threads, the caller's among them.
+fn in_pool(workers: usize, count: usize, task: impl Fn(usize) + Sync) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if i >= count {
+            break;
+        }
+        task(i);
+    };
+    std::thread::scope(|sc| {
+        for _ in 1..workers {
+            sc.spawn(work);
+        }
+        work();
+    });
 }
 
 /// `keyhole-probe: 12/40 probes` on stderr, from the first second on, until done.
