@@ -227,6 +227,25 @@ fn many_keys_to_one_api_share_a_few_kept_alive_connections() {
 }
 
 #[test]
+fn one_key_in_many_batches_is_sent_once() {
+    // 150 sites: the probe reads its input in batches of 64, and sends an
+    // identical request once per run, not once per batch.
+    let known = or_canary("ONCE");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-once");
+    for i in 0..150 {
+        t.write(&format!("p{i:03}/.env"), format!("OPENROUTER_API_KEY={known}\n"));
+    }
+    let url = format!("openrouter={}/api/v1", imi.base());
+    let r = find_probe(t.path(), &["--provider-url", &url], "");
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let statuses: Vec<&Value> = r.records.iter().map(|x| &x["probe"]["response"]["status"]).collect();
+    assert_eq!(statuses.len(), 150);
+    assert!(statuses.iter().all(|s| *s == 200));
+    assert_eq!(imi.requests().len(), 1, "one request for 150 identical sites");
+}
+
+#[test]
 fn offline_passes_records_through_untouched() {
     let home = fixtures().join("homes/continue");
     let r = find_probe(&home, &["--offline"], "");

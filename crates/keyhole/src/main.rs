@@ -186,6 +186,7 @@ fn doctor(a: DoctorArgs) -> ExitCode {
             progress: io::stderr().is_terminal() && !a.quiet,
             agents: Default::default(),
             jobs: 8,
+            sent: Default::default(),
         };
         let sites: Vec<Value> = records.iter().filter(|r| r["type"] == "site").cloned().collect();
         let refs: Vec<&Value> = sites.iter().collect();

@@ -43,6 +43,9 @@ pub struct Options {
     pub agents: Arc<Mutex<AgentCache>>,
     /// Probes in flight at once (`--jobs`).
     pub jobs: usize,
+    /// Answers already received this run, by request: identical requests in
+    /// later batches of the input are not sent again.
+    pub sent: Arc<Mutex<HashMap<String, Value>>>,
 }
 
 /// What the tool will put in its credential header.
@@ -714,17 +717,37 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
             }))
         })
         .collect();
+    // A request an earlier batch of the same run sent is not sent again.
     let results: Vec<OnceLock<Value>> = unique.iter().map(|_| OnceLock::new()).collect();
+    let mut to_send: Vec<usize> = Vec::new();
+    if let Ok(sent) = opts.sent.lock() {
+        for (n, p) in unique.iter().enumerate() {
+            match sent.get(&p.dedupe_key()) {
+                Some(v) => {
+                    let _ = results[n].set(v.clone());
+                }
+                None => to_send.push(n),
+            }
+        }
+    }
     let done = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|sc| {
-        if opts.progress && !unique.is_empty() {
-            sc.spawn(|| progress(&done, unique.len()));
+        if opts.progress && !to_send.is_empty() {
+            sc.spawn(|| progress(&done, to_send.len()));
         }
-        in_pool(jobs.max(1).min(unique.len()), unique.len(), |n| {
+        in_pool(jobs.max(1).min(to_send.len()), to_send.len(), |k| {
+            let n = to_send[k];
             let _ = results[n].set(send(unique[n], opts));
             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         });
     });
+    if let Ok(mut sent) = opts.sent.lock() {
+        for &n in &to_send {
+            if let Some(v) = results[n].get() {
+                sent.insert(unique[n].dedupe_key(), v.clone());
+            }
+        }
+    }
     plans
         .iter()
         .zip(slot)

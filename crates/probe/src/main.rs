@@ -112,6 +112,7 @@ fn main() -> ExitCode {
         proc_root: args.proc_root.clone(),
         agents: Default::default(),
         jobs: args.jobs,
+        sent: Default::default(),
         progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
         env,
@@ -138,9 +139,10 @@ fn main() -> ExitCode {
                     r["probe"] = p;
                 }
             }
-            w.write(&r)?;
+            w.write_buffered(&r)?;
         }
-        Ok(())
+        // A batch is ready all at once: one write for it, not one per record.
+        w.flush()
     };
     for item in reader {
         let item = match item {
