@@ -243,6 +243,16 @@ fn one_key_in_many_batches_is_sent_once() {
     assert_eq!(statuses.len(), 150);
     assert!(statuses.iter().all(|s| *s == 200));
     assert_eq!(imi.requests().len(), 1, "one request for 150 identical sites");
+    // Probing probed records again replaces their probe: one per record.
+    let mut p = cmd("keyhole-probe", t.path());
+    p.arg("--home").arg(t.path()).args(["--provider-url", &url]);
+    p.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = p.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(r.stdout.as_bytes()).unwrap();
+    let again = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    assert_no_canary("probe again", &again);
+    assert_eq!(again.lines().count(), 150);
+    assert!(again.lines().all(|l| l.matches("\"probe\":").count() == 1), "{again}");
 }
 
 #[test]

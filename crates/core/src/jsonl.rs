@@ -72,6 +72,33 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
+    /// Write an object record with one more field at its end, without
+    /// building the combined value: a value many records share (one probe
+    /// answer for 100 sites) is not copied for each. Not flushed.
+    pub fn write_buffered_with<T: Serialize + ?Sized, U: Serialize + ?Sized>(
+        &mut self,
+        record: &T,
+        name: &str,
+        value: &U,
+    ) -> Result<(), WriteStop> {
+        let io = |e: serde_json::Error| WriteStop::Io(io::Error::other(e));
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, record).map_err(io)?;
+        if self.buf.last() == Some(&b'}') {
+            self.buf.pop();
+            if self.buf.len() > 1 {
+                self.buf.push(b',');
+            }
+            serde_json::to_writer(&mut self.buf, name).map_err(io)?;
+            self.buf.push(b':');
+            serde_json::to_writer(&mut self.buf, value).map_err(io)?;
+            self.buf.push(b'}');
+        }
+        self.buf.push(b'\n');
+        self.inner.write_all(&self.buf)?;
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> Result<(), WriteStop> {
         self.inner.flush()?;
         Ok(())
@@ -185,5 +212,25 @@ mod tests {
             w.write(&serde_json::json!({"type":"b"})).unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "{\"type\":\"a\"}\n{\"type\":\"b\"}\n");
+    }
+
+    #[test]
+    fn a_field_is_appended_without_building_the_value() {
+        let mut out = Vec::new();
+        {
+            let mut w = JsonlWriter::new(&mut out);
+            w.write_buffered_with(
+                &serde_json::json!({"type": "site", "id": "a"}),
+                "probe",
+                &serde_json::json!({"x": 1}),
+            )
+            .unwrap();
+            w.write_buffered_with(&serde_json::json!({}), "probe", &serde_json::json!(null)).unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"type\":\"site\",\"id\":\"a\",\"probe\":{\"x\":1}}\n{\"probe\":null}\n"
+        );
     }
 }

@@ -45,7 +45,7 @@ pub struct Options {
     pub jobs: usize,
     /// Answers already received this run, by request: identical requests in
     /// later batches of the input are not sent again.
-    pub sent: Arc<Mutex<HashMap<String, Value>>>,
+    pub sent: Arc<Mutex<HashMap<String, Arc<Value>>>>,
 }
 
 /// What the tool will put in its credential header.
@@ -696,6 +696,11 @@ fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret
 /// Probe every site of a batch concurrently (at most `jobs` at once);
 /// identical requests are sent once. Results keep the input order.
 pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
+    probe_all_shared(sites, opts, jobs).into_iter().map(Arc::unwrap_or_clone).collect()
+}
+
+/// [`probe_all`], with sites that share a request sharing its answer.
+pub fn probe_all_shared(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Arc<Value>> {
     // First plan every site (re-read its key: files and hashing, so one thread
     // per CPU), then send each distinct request once (network waits, so up to
     // `jobs` at a time). The caller's thread works in both steps, and no thread
@@ -718,7 +723,7 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
         })
         .collect();
     // A request an earlier batch of the same run sent is not sent again.
-    let results: Vec<OnceLock<Value>> = unique.iter().map(|_| OnceLock::new()).collect();
+    let results: Vec<OnceLock<Arc<Value>>> = unique.iter().map(|_| OnceLock::new()).collect();
     let mut to_send: Vec<usize> = Vec::new();
     if let Ok(sent) = opts.sent.lock() {
         for (n, p) in unique.iter().enumerate() {
@@ -737,7 +742,7 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
         }
         in_pool(jobs.max(1).min(to_send.len()), to_send.len(), |k| {
             let n = to_send[k];
-            let _ = results[n].set(send(unique[n], opts));
+            let _ = results[n].set(Arc::new(send(unique[n], opts)));
             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         });
     });
@@ -752,9 +757,9 @@ pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
         .iter()
         .zip(slot)
         .map(|(p, s)| match (p.get(), s) {
-            (Some(Err((kind, msg))), _) => json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}),
-            (_, Some(n)) => results[n].get().cloned().unwrap_or(Value::Null),
-            _ => Value::Null,
+            (Some(Err((kind, msg))), _) => Arc::new(json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0})),
+            (_, Some(n)) => results[n].get().cloned().unwrap_or_default(),
+            _ => Arc::default(),
         })
         .collect()
 }

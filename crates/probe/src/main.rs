@@ -131,15 +131,19 @@ fn main() -> ExitCode {
     let mut batch: Vec<Value> = Vec::new();
     let flush = |batch: &mut Vec<Value>, w: &mut JsonlWriter<io::Stdout>| -> Result<(), WriteStop> {
         let sites: Vec<&Value> = batch.iter().filter(|r| r["type"] == "site").collect();
-        let probes = if args.offline { vec![] } else { keyhole_probe::probe_all(&sites, &opts, args.jobs) };
-        let mut probes = probes.into_iter();
+        let probes = if args.offline { vec![] } else { keyhole_probe::probe_all_shared(&sites, &opts, args.jobs) };
+        let mut probes = probes.into_iter().peekable();
         for mut r in batch.drain(..) {
-            if r["type"] == "site" && !args.offline {
-                if let Some(p) = probes.next() {
-                    r["probe"] = p;
+            match probes.next_if(|_| r["type"] == "site") {
+                // A probe of an earlier run is replaced (and moves to the end).
+                Some(p) => {
+                    if let Some(o) = r.as_object_mut() {
+                        o.shift_remove("probe");
+                    }
+                    w.write_buffered_with(&r, "probe", &*p)?
                 }
+                None => w.write_buffered(&r)?,
             }
-            w.write_buffered(&r)?;
         }
         // A batch is ready all at once: one write for it, not one per record.
         w.flush()
