@@ -263,6 +263,15 @@ fn every_binary_under_head_dash_1_closed_stdin_and_dev_full() {
         assert!(start.elapsed().as_secs() < 10);
         assert!(o.status.code().is_some_and(|c| c <= 2), "{b}: {:?}", o.status);
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+        // A stdin that cannot be read (a directory): said on stderr, exit 2.
+        let o = Command::new(bin(b))
+            .args(["--home", "/nonexistent"].iter().filter(|_| b != "keyhole-classify"))
+            .stdin(std::fs::File::open("/").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{b} with a directory as stdin: {err}");
+        assert!(err.contains("cannot read standard input"), "{b}: {err}");
     }
 }
 

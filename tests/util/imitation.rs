@@ -159,6 +159,21 @@ fn proxy_one(c: TcpStream, stripped: &Mutex<usize>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// SO_LINGER 0: closing the connection sends a TCP reset instead of a clean FIN.
+fn reset_on_close(c: &TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket fd and a correctly sized linger struct.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(c),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
 thread_local! {
     /// The request being answered asked to close the connection.
     static CLOSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -345,18 +360,7 @@ fn handle(
         "/loop/api/v1/key" => reply(c, 302, "Found", &[("location", "/loop/api/v1/key")], ""),
         "/stall/api/v1/key" => thread::sleep(Duration::from_secs(30)),
         "/reset/api/v1/key" => {
-            // SO_LINGER 0: close sends a TCP reset instead of a clean FIN.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: a valid socket fd and a correctly sized linger struct.
-            unsafe {
-                libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(c),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&linger as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                );
-            }
+            reset_on_close(c);
         }
         "/big/api/v1/key" => {
             let mut c = c;
@@ -394,22 +398,11 @@ fn handle(
             }
         }
         "/resetbody/api/v1/key" => {
-            let mut c2 = c.try_clone().unwrap();
-            let _ = c2.write_all(
+            let mut w = c;
+            let _ = w.write_all(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{\"data\":",
             );
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-            // SAFETY: a valid socket fd and a correctly sized linger struct.
-            unsafe {
-                libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(c),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&linger as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                );
-            }
-            drop(c2);
+            reset_on_close(c);
         }
         p if p.starts_with("/hops/") => {
             let n: u32 = p.trim_start_matches("/hops/").split('/').next().unwrap_or("0").parse().unwrap_or(0);

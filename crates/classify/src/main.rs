@@ -1,6 +1,6 @@
 //! keyhole-classify: thin main over the library.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -165,16 +165,8 @@ fn main() -> ExitCode {
             }
             return Ok(());
         }
-        let stdin = io::stdin();
-        for item in JsonlReader::new(BufReader::new(stdin.lock()), TOOL_NAME) {
-            let item = match item {
-                Ok(i) => i,
-                Err(e) => {
-                    note(TOOL_NAME, format!("cannot read standard input: {e}"));
-                    status = Status::Failed;
-                    break;
-                }
-            };
+        let mut input = JsonlReader::stdin(TOOL_NAME);
+        for item in input.items() {
             match item {
                 InputItem::Record(mut r) => {
                     if r["type"] == "site" {
@@ -188,6 +180,9 @@ fn main() -> ExitCode {
                     w.write(&e)?;
                 }
             }
+        }
+        if input.read_failed() {
+            status = Status::Failed;
         }
         Ok(())
     })();

@@ -122,14 +122,40 @@ pub struct JsonlReader<R: BufRead> {
     tool: &'static str,
     line_no: u64,
     buf: Vec<u8>,
+    read_failed: bool,
+}
+
+impl JsonlReader<io::BufReader<io::StdinLock<'static>>> {
+    /// The tool's standard input.
+    pub fn stdin(tool: &'static str) -> Self {
+        JsonlReader::new(io::BufReader::new(io::stdin().lock()), tool)
+    }
 }
 
 impl<R: BufRead> JsonlReader<R> {
     pub fn new(r: R, tool: &'static str) -> Self {
-        JsonlReader { r, tool, line_no: 0, buf: Vec::new() }
+        JsonlReader { r, tool, line_no: 0, buf: Vec::new(), read_failed: false }
     }
     pub fn line_no(&self) -> u64 {
         self.line_no
+    }
+
+    /// The items until the input ends or cannot be read; a read failure is
+    /// said on stderr and remembered for [`read_failed`](Self::read_failed).
+    pub fn items(&mut self) -> impl Iterator<Item = InputItem> + '_ {
+        std::iter::from_fn(move || match self.next()? {
+            Ok(item) => Some(item),
+            Err(e) => {
+                note(self.tool, format!("cannot read standard input: {e}"));
+                self.read_failed = true;
+                None
+            }
+        })
+    }
+
+    /// Whether [`items`](Self::items) stopped on a read failure.
+    pub fn read_failed(&self) -> bool {
+        self.read_failed
     }
 }
 

@@ -70,6 +70,21 @@ struct Block {
     body: String,
 }
 
+impl Block {
+    /// The `{ … }` body of a shell function.
+    fn function_body(line: u32) -> Block {
+        Block {
+            kind: "{",
+            interactive: false,
+            cond: None,
+            function: true,
+            line,
+            guard_candidate: None,
+            body: String::new(),
+        }
+    }
+}
+
 macro_rules! re {
     ($name:ident, $pat:expr) => {
         static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("startup regex"));
@@ -185,15 +200,7 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<Item> {
         if !fish && FUNC_DEF.is_match(t) {
             let has_brace = FUNC_DEF.captures(t).is_some_and(|c| c.name("brace").is_some());
             if has_brace {
-                stack.push(Block {
-                    kind: "{",
-                    interactive: false,
-                    cond: None,
-                    function: true,
-                    line,
-                    guard_candidate: None,
-                    body: String::new(),
-                });
+                stack.push(Block::function_body(line));
             } else {
                 pending_function = true;
             }
@@ -201,15 +208,7 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<Item> {
         }
         if pending_function && t.starts_with('{') {
             pending_function = false;
-            stack.push(Block {
-                kind: "{",
-                interactive: false,
-                cond: None,
-                function: true,
-                line,
-                guard_candidate: None,
-                body: String::new(),
-            });
+            stack.push(Block::function_body(line));
             continue;
         }
         match (fw, fish) {

@@ -1,6 +1,5 @@
 //! keyhole-env: thin main over the library.
 
-use std::io::{self, BufReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,16 +103,8 @@ fn main() -> ExitCode {
             }
             return Ok(());
         }
-        let stdin = io::stdin();
-        for item in JsonlReader::new(BufReader::new(stdin.lock()), TOOL_NAME) {
-            let item = match item {
-                Ok(i) => i,
-                Err(e) => {
-                    note(TOOL_NAME, format!("cannot read standard input: {e}"));
-                    status = Status::Failed;
-                    break;
-                }
-            };
+        let mut input = JsonlReader::stdin(TOOL_NAME);
+        for item in input.items() {
             match item {
                 InputItem::Record(mut r) => {
                     if r["type"] == "site" && r["key"]["from"] == "env" {
@@ -128,6 +119,9 @@ fn main() -> ExitCode {
                     w.write(&e)?;
                 }
             }
+        }
+        if input.read_failed() {
+            status = Status::Failed;
         }
         Ok(())
     })();

@@ -1,6 +1,6 @@
 //! keyhole-probe: thin main over the library.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -125,8 +125,7 @@ fn main() -> ExitCode {
         return standalone(&args, url, &opts, &mut w);
     }
     let mut status = Status::Ok;
-    let stdin = io::stdin();
-    let reader = JsonlReader::new(BufReader::new(stdin.lock()), TOOL_NAME);
+    let mut reader = JsonlReader::stdin(TOOL_NAME);
     // Records are read in batches so output streams while probes of a batch run concurrently.
     let mut batch: Vec<Value> = Vec::new();
     let flush = |batch: &mut Vec<Value>, w: &mut JsonlWriter<io::Stdout>| -> Result<(), WriteStop> {
@@ -148,15 +147,7 @@ fn main() -> ExitCode {
         // A batch is ready all at once: one write for it, not one per record.
         w.flush()
     };
-    for item in reader {
-        let item = match item {
-            Ok(i) => i,
-            Err(e) => {
-                note(TOOL_NAME, format!("cannot read standard input: {e}"));
-                status = Status::Failed;
-                break;
-            }
-        };
+    for item in reader.items() {
         match item {
             InputItem::Record(v) => batch.push(v),
             InputItem::Bad(e) => {
@@ -169,6 +160,9 @@ fn main() -> ExitCode {
                 return write_stop(e);
             }
         }
+    }
+    if reader.read_failed() {
+        status = Status::Failed;
     }
     if let Err(e) = flush(&mut batch, &mut w) {
         return write_stop(e);

@@ -1,6 +1,6 @@
 //! keyhole-report: thin main over the library.
 
-use std::io::{self, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, ValueEnum};
@@ -55,10 +55,10 @@ fn main() -> ExitCode {
     let mut status = Status::Ok;
     let mut records = Vec::new();
     let mut w = JsonlWriter::stdout();
-    let stdin = io::stdin();
-    for item in JsonlReader::new(BufReader::new(stdin.lock()), TOOL_NAME) {
+    let mut input = JsonlReader::stdin(TOOL_NAME);
+    for item in input.items() {
         match item {
-            Ok(InputItem::Record(r)) => {
+            InputItem::Record(r) => {
                 if matches!(args.format, Fmt::Json) {
                     if let Err(e) = w.write(&r) {
                         return stop(e);
@@ -66,16 +66,14 @@ fn main() -> ExitCode {
                 }
                 records.push(r);
             }
-            Ok(InputItem::Bad(e)) => {
+            InputItem::Bad(e) => {
                 status = Status::Failed;
                 records.push(serde_json::to_value(e).expect("error record serializes"));
             }
-            Err(e) => {
-                note(TOOL_NAME, format!("cannot read standard input: {e}"));
-                status = Status::Failed;
-                break;
-            }
         }
+    }
+    if input.read_failed() {
+        status = Status::Failed;
     }
     if keyhole_report::tally(&records).0 > 0 {
         status = status.worst(Status::Found);
