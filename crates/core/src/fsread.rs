@@ -94,8 +94,27 @@ pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     if len > cap {
         return Err(ReadError::TooLarge(len));
     }
-    let mut buf = Vec::with_capacity(len as usize);
-    f.take(cap + 1).read_to_end(&mut buf).map_err(ReadError::Io)?;
+    let mut buf = Vec::new();
+    if len > 0 {
+        // The size fstat gave, in one read(2): no second read to find the end
+        // (syscalls are most of a small file's cost). Bytes appended since
+        // the fstat are not read; a file that shrank ends early.
+        buf.resize(len as usize, 0);
+        let mut got = 0;
+        let mut f = &f;
+        while got < buf.len() {
+            match f.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+        buf.truncate(got);
+    } else {
+        // Files that report no size (/proc/PID/environ) are read to their end.
+        f.take(cap + 1).read_to_end(&mut buf).map_err(ReadError::Io)?;
+    }
     if buf.len() as u64 > cap {
         return Err(ReadError::TooLarge(buf.len() as u64));
     }

@@ -72,30 +72,9 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
-    /// Write an object record with one more field at its end, without
-    /// building the combined value: a value many records share (one probe
-    /// answer for 100 sites) is not copied for each. Not flushed.
-    pub fn write_buffered_with<T: Serialize + ?Sized, U: Serialize + ?Sized>(
-        &mut self,
-        record: &T,
-        name: &str,
-        value: &U,
-    ) -> Result<(), WriteStop> {
-        let io = |e: serde_json::Error| WriteStop::Io(io::Error::other(e));
-        self.buf.clear();
-        serde_json::to_writer(&mut self.buf, record).map_err(io)?;
-        if self.buf.last() == Some(&b'}') {
-            self.buf.pop();
-            if self.buf.len() > 1 {
-                self.buf.push(b',');
-            }
-            serde_json::to_writer(&mut self.buf, name).map_err(io)?;
-            self.buf.push(b':');
-            serde_json::to_writer(&mut self.buf, value).map_err(io)?;
-            self.buf.push(b'}');
-        }
-        self.buf.push(b'\n');
-        self.inner.write_all(&self.buf)?;
+    /// Write lines already serialized (by [`line_with`]). Not flushed.
+    pub fn write_raw(&mut self, lines: &[u8]) -> Result<(), WriteStop> {
+        self.inner.write_all(lines)?;
         Ok(())
     }
 
@@ -103,6 +82,44 @@ impl<W: Write> JsonlWriter<W> {
         self.inner.flush()?;
         Ok(())
     }
+}
+
+/// Append `record` as one line to `buf` with the field `name` set to `value`
+/// at its end (a field of that name it had is left out), without building
+/// the combined value: a value many records share (one probe answer for 100
+/// sites) is not copied into each. A record that is not an object is written
+/// as it is.
+pub fn line_with<U: Serialize + ?Sized>(
+    buf: &mut Vec<u8>,
+    record: &Value,
+    name: &str,
+    value: &U,
+) -> serde_json::Result<()> {
+    match record {
+        Value::Object(map) => {
+            buf.push(b'{');
+            let mut first = true;
+            for (k, v) in map.iter().filter(|(k, _)| k.as_str() != name) {
+                if !first {
+                    buf.push(b',');
+                }
+                first = false;
+                serde_json::to_writer(&mut *buf, k)?;
+                buf.push(b':');
+                serde_json::to_writer(&mut *buf, v)?;
+            }
+            if !first {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut *buf, name)?;
+            buf.push(b':');
+            serde_json::to_writer(&mut *buf, value)?;
+            buf.push(b'}');
+        }
+        other => serde_json::to_writer(&mut *buf, other)?,
+    }
+    buf.push(b'\n');
+    Ok(())
 }
 
 /// One input line, read.
@@ -153,6 +170,28 @@ impl<R: BufRead> JsonlReader<R> {
         })
     }
 
+    /// The non-blank lines with their line numbers, unparsed (for a tool
+    /// that parses them on several threads with [`parse_line`]); a read
+    /// failure ends them as in [`items`](Self::items).
+    pub fn next_line(&mut self) -> Option<(u64, Vec<u8>)> {
+        loop {
+            let mut buf = Vec::new();
+            match self.r.read_until(b'\n', &mut buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    note(self.tool, format!("cannot read standard input: {e}"));
+                    self.read_failed = true;
+                    return None;
+                }
+            }
+            self.line_no += 1;
+            if !trim_ascii(&buf).is_empty() {
+                return Some((self.line_no, buf));
+            }
+        }
+    }
+
     /// Whether [`items`](Self::items) stopped on a read failure.
     pub fn read_failed(&self) -> bool {
         self.read_failed
@@ -185,7 +224,9 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-fn parse_line(line: &[u8], tool: &str, n: u64) -> InputItem {
+/// Parse one input line (surrounding whitespace allowed) numbered `n`.
+pub fn parse_line(line: &[u8], tool: &str, n: u64) -> InputItem {
+    let line = trim_ascii(line);
     let bad = |msg: String| InputItem::Bad(ErrorRecord::new(tool, msg).at_input_line(n));
     let text = match std::str::from_utf8(line) {
         Ok(t) => t,
@@ -243,20 +284,15 @@ mod tests {
     #[test]
     fn a_field_is_appended_without_building_the_value() {
         let mut out = Vec::new();
-        {
-            let mut w = JsonlWriter::new(&mut out);
-            w.write_buffered_with(
-                &serde_json::json!({"type": "site", "id": "a"}),
-                "probe",
-                &serde_json::json!({"x": 1}),
-            )
-            .unwrap();
-            w.write_buffered_with(&serde_json::json!({}), "probe", &serde_json::json!(null)).unwrap();
-            w.flush().unwrap();
-        }
+        let probe = serde_json::json!({"x": 1});
+        line_with(&mut out, &serde_json::json!({"type": "site", "id": "a"}), "probe", &probe).unwrap();
+        // An earlier field of that name is replaced, and moves to the end.
+        line_with(&mut out, &serde_json::json!({"probe": 0, "type": "site"}), "probe", &probe).unwrap();
+        line_with(&mut out, &serde_json::json!({}), "probe", &serde_json::json!(null)).unwrap();
+        line_with(&mut out, &serde_json::json!([1]), "probe", &probe).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"type\":\"site\",\"id\":\"a\",\"probe\":{\"x\":1}}\n{\"probe\":null}\n"
+            "{\"type\":\"site\",\"id\":\"a\",\"probe\":{\"x\":1}}\n{\"type\":\"site\",\"probe\":{\"x\":1}}\n{\"probe\":null}\n[1]\n"
         );
     }
 }

@@ -13,8 +13,8 @@ use crate::tool::{self, Draft, FileCtx, FileKind, Parsed, Tool};
 
 pub struct Extracted {
     pub drafts: Vec<(&'static Tool, Draft)>,
-    /// Literal key values met, for probing; never written out.
-    pub secrets: Vec<Secret>,
+    /// Literal key values met with their sha8, for probing; never written out.
+    pub secrets: Vec<(Secret, String)>,
 }
 
 #[derive(Debug)]

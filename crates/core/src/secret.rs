@@ -110,13 +110,16 @@ fn core_of(s: &str) -> &str {
 impl Fingerprint {
     pub fn of(bytes: &[u8], expected: Option<&Provider>) -> Fingerprint {
         let digest = Sha256::digest(bytes);
-        let sha8: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let sha8: String = digest[..4]
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char])
+            .collect();
         let text = String::from_utf8_lossy(bytes);
-        let chars: Vec<char> = text.chars().collect();
-        let last4 = if bytes.len() >= 20 && chars.len() >= 4 {
-            chars[chars.len() - 4..].iter().collect()
-        } else {
-            String::new()
+        // The last four characters (not bytes), of a value long enough that they do not give it away.
+        let last4 = match text.char_indices().rev().nth(3) {
+            Some((at, _)) if bytes.len() >= 20 => text[at..].to_string(),
+            _ => String::new(),
         };
         let core = core_of(&text);
         let known = provider::known_prefix(core);
@@ -222,6 +225,17 @@ mod tests {
         assert_eq!(fp.len, 73);
         assert_eq!(fp.sha8.len(), 8);
         assert!(fp.flaws.is_empty(), "{:?}", fp.flaws);
+    }
+
+    #[test]
+    fn sha8_is_the_first_four_bytes_of_sha256_and_last4_counts_characters() {
+        // SHA-256("abc") = ba7816bf 8f01cfea …
+        assert_eq!(Fingerprint::of(b"abc", None).sha8, "ba7816bf");
+        assert_eq!(Fingerprint::of(b"abc", None).last4, "", "a short value keeps its last characters");
+        let fp = Fingerprint::of("sk-or-v1-cccccccccccccé✓ab".as_bytes(), None);
+        assert_eq!(fp.last4, "é✓ab");
+        let fp = Fingerprint::of(format!("sk-or-v1-{}N01\n", "c".repeat(61)).as_bytes(), None);
+        assert_eq!(fp.last4, "N01\n");
     }
 
     #[test]

@@ -9,11 +9,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use keyhole_core::fsread;
+use keyhole_core::jsonl::{line_with, parse_line, InputItem};
 use keyhole_core::provider::{self, Provider};
 use keyhole_core::scan;
 use keyhole_core::secret::{Fingerprint, Secret};
 use keyhole_core::tool::{self, Tool, UrlJoin};
 use serde_json::{json, Map, Value};
+
+pub mod pool;
+
+use pool::Pool;
 
 pub const TOOL_NAME: &str = "keyhole-probe";
 /// Response bodies are read up to this many bytes (SPEC §3.4).
@@ -158,7 +163,7 @@ fn literal_again(site: &Value, opts: &Options) -> Result<Secret, String> {
     let kind = scan::kind_for(t, path, &opts.home).ok_or(format!("{file} is not a file {name} reads"))?;
     let ex =
         scan::extract_file(path, kind, &[t], &opts.home, fsread::DEFAULT_CAP, false).map_err(|e| format!("{e:?}"))?;
-    ex.secrets.into_iter().find(|s| Fingerprint::of(s.expose(), None).sha8 == want).ok_or_else(|| {
+    ex.secrets.into_iter().find_map(|(s, sha8)| (sha8 == want).then_some(s)).ok_or_else(|| {
         format!("the key at {file}:{line} changed since keyhole-find ran (sha8 {want} is gone); run keyhole-find again")
     })
 }
@@ -705,17 +710,115 @@ pub fn probe_all_shared(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Ar
     // per CPU), then send each distinct request once (network waits, so up to
     // `jobs` at a time). The caller's thread works in both steps, and no thread
     // is started that would have nothing to do: starting one costs ~0.1 ms here.
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let plans: Vec<OnceLock<Result<Plan, (String, String)>>> = sites.iter().map(|_| OnceLock::new()).collect();
-    in_pool(cpus.min(sites.len()), sites.len(), |i| {
+    in_pool(cpus().min(sites.len()), sites.len(), |i| {
         let _ = plans[i].set(plan(sites[i], opts));
     });
+    let plans: Vec<Option<&Result<Plan, (String, String)>>> = plans.iter().map(OnceLock::get).collect();
+    answers(&plans, opts, jobs).into_iter().map(Option::unwrap_or_default).collect()
+}
+
+type Planned = (InputItem, Option<Result<Plan, (String, String)>>);
+
+/// One batch of input lines, owned by the pool's tasks.
+struct Batch {
+    lines: Vec<(u64, Vec<u8>)>,
+    opts: Arc<Options>,
+    offline: bool,
+    parsed: Vec<OnceLock<Planned>>,
+    answers: OnceLock<Vec<Option<Arc<Value>>>>,
+    out: Vec<OnceLock<Vec<u8>>>,
+}
+
+/// Parse a line and, for a site, plan its request (re-read its key).
+struct PlanStep(Arc<Batch>);
+
+impl pool::Task for PlanStep {
+    fn count(&self) -> usize {
+        self.0.lines.len()
+    }
+    fn run(&self, i: usize) {
+        let b = &self.0;
+        let item = parse_line(&b.lines[i].1, TOOL_NAME, b.lines[i].0);
+        let planned = match &item {
+            InputItem::Record(r) if !b.offline && r["type"] == "site" => Some(plan(r, &b.opts)),
+            _ => None,
+        };
+        let _ = b.parsed[i].set((item, planned));
+    }
+}
+
+/// Serialize a record with its answer (or an input line's error record).
+struct WriteStep(Arc<Batch>);
+
+impl pool::Task for WriteStep {
+    fn count(&self) -> usize {
+        self.0.lines.len()
+    }
+    fn run(&self, i: usize) {
+        let b = &self.0;
+        let mut buf = Vec::with_capacity(b.lines[i].1.len() + 1024);
+        let answer = b.answers.get().and_then(|a| a[i].as_deref());
+        let written = match (b.parsed[i].get(), answer) {
+            (Some((InputItem::Record(r), _)), Some(a)) => line_with(&mut buf, r, "probe", a),
+            (Some((InputItem::Record(r), _)), None) => serde_json::to_writer(&mut buf, r),
+            (Some((InputItem::Bad(e), _)), _) => serde_json::to_writer(&mut buf, e),
+            (None, _) => Ok(()),
+        };
+        match written {
+            Ok(()) if buf.last() != Some(&b'\n') && !buf.is_empty() => buf.push(b'\n'),
+            Ok(()) => {}
+            Err(_) => buf.clear(),
+        }
+        let _ = b.out[i].set(buf);
+    }
+}
+
+/// The threads a run parses, plans and serializes on: one per CPU, the
+/// caller's among them. Start it before reading the input (see [`pool`]).
+pub fn cpu_pool() -> Pool {
+    Pool::new(cpus() - 1)
+}
+
+/// A batch of input lines (numbered, unparsed) probed and serialized: the
+/// lines are parsed and planned on every CPU, each distinct request is sent
+/// once (at most `opts.jobs` at a time), and the records are serialized on
+/// every CPU. Returns the output lines in input order and whether a line was
+/// not a record (it becomes an error record in its place). A site's earlier
+/// `probe` is replaced; with `offline`, records pass through unchanged.
+pub fn probe_lines(pool: &Pool, lines: Vec<(u64, Vec<u8>)>, opts: &Arc<Options>, offline: bool) -> (Vec<u8>, bool) {
+    let n = lines.len();
+    let batch = Arc::new(Batch {
+        lines,
+        opts: opts.clone(),
+        offline,
+        parsed: (0..n).map(|_| OnceLock::new()).collect(),
+        answers: OnceLock::new(),
+        out: (0..n).map(|_| OnceLock::new()).collect(),
+    });
+    // A few sites are not worth a helper's wake-up (~50 µs).
+    pool.run(Arc::new(PlanStep(batch.clone())), 4);
+    let plans: Vec<Option<&Result<Plan, (String, String)>>> =
+        batch.parsed.iter().map(|p| p.get().and_then(|(_, plan)| plan.as_ref())).collect();
+    let _ = batch.answers.set(answers(&plans, opts, opts.jobs));
+    pool.run(Arc::new(WriteStep(batch.clone())), 16);
+    let bad = batch.parsed.iter().any(|p| matches!(p.get(), Some((InputItem::Bad(_), _))));
+    let mut bytes = Vec::with_capacity(batch.out.iter().filter_map(OnceLock::get).map(Vec::len).sum());
+    for o in batch.out.iter().filter_map(OnceLock::get) {
+        bytes.extend_from_slice(o);
+    }
+    (bytes, bad)
+}
+
+/// The answer to each plan (`None` where there is no plan: not a site, or
+/// offline); identical requests are sent once a run, at most `jobs` at a time.
+fn answers(plans: &[Option<&Result<Plan, (String, String)>>], opts: &Options, jobs: usize) -> Vec<Option<Arc<Value>>> {
     let mut unique: Vec<&Plan> = Vec::new();
     let mut index_of: HashMap<String, usize> = HashMap::new();
     let slot: Vec<Option<usize>> = plans
         .iter()
         .map(|p| {
-            let p = p.get()?.as_ref().ok()?;
+            let p = p.as_ref()?.as_ref().ok()?;
             Some(*index_of.entry(p.dedupe_key()).or_insert_with(|| {
                 unique.push(p);
                 unique.len() - 1
@@ -756,12 +859,18 @@ pub fn probe_all_shared(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Ar
     plans
         .iter()
         .zip(slot)
-        .map(|(p, s)| match (p.get(), s) {
-            (Some(Err((kind, msg))), _) => Arc::new(json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0})),
-            (_, Some(n)) => results[n].get().cloned().unwrap_or_default(),
-            _ => Arc::default(),
+        .map(|(p, s)| match (p, s) {
+            (Some(Err((kind, msg))), _) => Some(Arc::new(json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}))),
+            (_, Some(n)) => results[n].get().cloned(),
+            _ => None,
         })
         .collect()
+}
+
+/// CPUs to plan on (read once: std looks in cgroup files each time).
+fn cpus() -> usize {
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Run `task(0..count)` on `workers` threads, the caller's among them.

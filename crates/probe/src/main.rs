@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 use keyhole_core::cli::{self, Generate, HomeArgs, ProviderUrlArgs};
-use keyhole_core::jsonl::{note, InputItem, JsonlReader, JsonlWriter, WriteStop};
+use keyhole_core::jsonl::{note, JsonlReader, JsonlWriter, WriteStop};
 use keyhole_core::Status;
 use keyhole_probe::{Options, TOOL_NAME};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Send exactly what an AI tool would send, and record the answer.
 ///
@@ -125,47 +125,32 @@ fn main() -> ExitCode {
         return standalone(&args, url, &opts, &mut w);
     }
     let mut status = Status::Ok;
+    // Started before the input is read, so that the helpers are ready by the first batch.
+    let pool = keyhole_probe::cpu_pool();
+    let opts = std::sync::Arc::new(opts);
     let mut reader = JsonlReader::stdin(TOOL_NAME);
-    // Records are read in batches so output streams while probes of a batch run concurrently.
-    let mut batch: Vec<Value> = Vec::new();
-    let flush = |batch: &mut Vec<Value>, w: &mut JsonlWriter<io::Stdout>| -> Result<(), WriteStop> {
-        let sites: Vec<&Value> = batch.iter().filter(|r| r["type"] == "site").collect();
-        let probes = if args.offline { vec![] } else { keyhole_probe::probe_all_shared(&sites, &opts, args.jobs) };
-        let mut probes = probes.into_iter().peekable();
-        for mut r in batch.drain(..) {
-            match probes.next_if(|_| r["type"] == "site") {
-                // A probe of an earlier run is replaced (and moves to the end).
-                Some(p) => {
-                    if let Some(o) = r.as_object_mut() {
-                        o.shift_remove("probe");
-                    }
-                    w.write_buffered_with(&r, "probe", &*p)?
-                }
-                None => w.write_buffered(&r)?,
-            }
-        }
-        // A batch is ready all at once: one write for it, not one per record.
-        w.flush()
-    };
-    for item in reader.items() {
-        match item {
-            InputItem::Record(v) => batch.push(v),
-            InputItem::Bad(e) => {
+    // Lines are read in batches so output streams while the probes of a batch
+    // run concurrently; a batch is written with one write(2).
+    let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
+    loop {
+        let line = reader.next_line();
+        let end = line.is_none();
+        batch.extend(line);
+        if batch.len() >= 64 || (end && !batch.is_empty()) {
+            let (out, bad) = keyhole_probe::probe_lines(&pool, std::mem::take(&mut batch), &opts, args.offline);
+            if bad {
                 status = Status::Failed;
-                batch.push(serde_json::to_value(e).expect("error record serializes"));
             }
-        }
-        if batch.len() >= 64 {
-            if let Err(e) = flush(&mut batch, &mut w) {
+            if let Err(e) = w.write_raw(&out).and_then(|()| w.flush()) {
                 return write_stop(e);
             }
+        }
+        if end {
+            break;
         }
     }
     if reader.read_failed() {
         status = Status::Failed;
-    }
-    if let Err(e) = flush(&mut batch, &mut w) {
-        return write_stop(e);
     }
     status.code()
 }

@@ -144,9 +144,10 @@ pub struct FileCtx<'a> {
     pub path: &'a Path,
     pub home: &'a Path,
     pub tool: &'static Tool,
-    /// Every literal key value met while extracting, so that keyhole-probe
-    /// can find the one a record's fingerprint names (never written out).
-    pub seen: std::cell::RefCell<Vec<crate::secret::Secret>>,
+    /// Every literal key value met while extracting, with its sha8, so that
+    /// keyhole-probe can find the one a record's fingerprint names (never
+    /// written out).
+    pub seen: std::cell::RefCell<Vec<(crate::secret::Secret, String)>>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -156,8 +157,9 @@ impl<'a> FileCtx<'a> {
 
     /// A literal key: remembered for probing, returned as its fingerprint.
     pub fn literal(&self, text: &str, provider: &Provider) -> KeyRef {
-        self.seen.borrow_mut().push(crate::secret::Secret::new(text.as_bytes()));
-        KeyRef::literal(Fingerprint::of(text.as_bytes(), Some(provider)))
+        let fp = Fingerprint::of(text.as_bytes(), Some(provider));
+        self.seen.borrow_mut().push((crate::secret::Secret::new(text.as_bytes()), fp.sha8.clone()));
+        KeyRef::literal(fp)
     }
 
     /// Resolve `~/…` and relative paths the way the tool does: against the
