@@ -228,21 +228,21 @@ fn many_keys_to_one_api_share_a_few_kept_alive_connections() {
 
 #[test]
 fn one_key_in_many_batches_is_sent_once() {
-    // 150 sites: the probe reads its input in batches of 64, and sends an
-    // identical request once per run, not once per batch.
+    // 300 sites: the probe reads its input in batches of at most 256, and
+    // sends an identical request once per run, not once per batch.
     let known = or_canary("ONCE");
     let imi = Imitation::start(&known, None);
     let t = TempDir::new("probe-once");
-    for i in 0..150 {
+    for i in 0..300 {
         t.write(&format!("p{i:03}/.env"), format!("OPENROUTER_API_KEY={known}\n"));
     }
     let url = format!("openrouter={}/api/v1", imi.base());
     let r = find_probe(t.path(), &["--provider-url", &url], "");
     assert_eq!(r.status, 0, "{}", r.stderr);
     let statuses: Vec<&Value> = r.records.iter().map(|x| &x["probe"]["response"]["status"]).collect();
-    assert_eq!(statuses.len(), 150);
+    assert_eq!(statuses.len(), 300);
     assert!(statuses.iter().all(|s| *s == 200));
-    assert_eq!(imi.requests().len(), 1, "one request for 150 identical sites");
+    assert_eq!(imi.requests().len(), 1, "one request for 300 identical sites");
     // Probing probed records again replaces their probe: one per record.
     let mut p = cmd("keyhole-probe", t.path());
     p.arg("--home").arg(t.path()).args(["--provider-url", &url]);
@@ -251,8 +251,51 @@ fn one_key_in_many_batches_is_sent_once() {
     child.stdin.take().unwrap().write_all(r.stdout.as_bytes()).unwrap();
     let again = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
     assert_no_canary("probe again", &again);
-    assert_eq!(again.lines().count(), 150);
+    assert_eq!(again.lines().count(), 300);
     assert!(again.lines().all(|l| l.matches("\"probe\":").count() == 1), "{again}");
+}
+
+#[test]
+fn a_live_input_is_answered_line_by_line() {
+    // `tail -f | keyhole-probe`: a site is answered while the input is still
+    // open, and the same site later is answered from the run's first request.
+    let known = or_canary("LIVE");
+    let imi = Imitation::start(&known, None);
+    let t = TempDir::new("probe-live");
+    t.write(".env", format!("OPENROUTER_API_KEY={known}\n"));
+    let url = format!("openrouter={}/api/v1", imi.base());
+    let found = run({
+        let mut f = cmd("keyhole-find", t.path());
+        f.arg("--home").arg(t.path()).args(["-q", "--provider-url", &url]);
+        f
+    });
+    let line = found.stdout.lines().find(|l| l.contains("\"type\":\"site\"")).expect("a site").to_string();
+    let mut p = cmd("keyhole-probe", t.path());
+    p.arg("--home").arg(t.path()).args(["--provider-url", &url]);
+    p.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = p.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let _ = tx.send(l.unwrap());
+        }
+    });
+    for round in 0..2 {
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let out = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("round {round}: no answer while the input stays open"));
+        assert_no_canary("live probe", &out);
+        let r: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(r["probe"]["response"]["status"], 200, "round {round}: {out}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "one line out per line in");
+    assert_eq!(imi.requests().len(), 1, "the repeat was answered from the run's first request");
 }
 
 #[test]

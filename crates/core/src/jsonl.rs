@@ -147,6 +147,21 @@ impl JsonlReader<io::BufReader<io::StdinLock<'static>>> {
     pub fn stdin(tool: &'static str) -> Self {
         JsonlReader::new(io::BufReader::new(io::stdin().lock()), tool)
     }
+
+    /// Whether more input can be read without waiting: read lines are
+    /// buffered, or standard input is readable now (a file always is; a pipe
+    /// when its writer has written). A tool that batches its input ends a
+    /// batch when this is false, so that `tail -f | keyhole-x` answers each
+    /// line as it comes.
+    pub fn more_ready(&self) -> bool {
+        if !self.r.buffer().is_empty() {
+            return true;
+        }
+        let mut fds = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, a zero timeout.
+        let n = unsafe { libc::poll(&mut fds, 1, 0) };
+        n > 0 && fds.revents != 0
+    }
 }
 
 impl<R: BufRead> JsonlReader<R> {

@@ -186,11 +186,11 @@ fn doctor(a: DoctorArgs) -> ExitCode {
             progress: io::stderr().is_terminal() && !a.quiet,
             agents: Default::default(),
             jobs: 8,
-            sent: Default::default(),
+            dispatch: std::sync::Arc::new(keyhole_probe::Dispatch::new(8)),
         };
         let sites: Vec<Value> = records.iter().filter(|r| r["type"] == "site").cloned().collect();
         let refs: Vec<&Value> = sites.iter().collect();
-        let probes = keyhole_probe::probe_all(&refs, &popts, popts.jobs);
+        let probes = keyhole_probe::probe_all(&refs, &popts);
         let mut it = probes.into_iter();
         for r in records.iter_mut().filter(|r| r["type"] == "site") {
             if let Some(p) = it.next() {

@@ -16,8 +16,10 @@ use keyhole_core::secret::{Fingerprint, Secret};
 use keyhole_core::tool::{self, Tool, UrlJoin};
 use serde_json::{json, Map, Value};
 
+pub mod dispatch;
 pub mod pool;
 
+pub use dispatch::Dispatch;
 use pool::Pool;
 
 pub const TOOL_NAME: &str = "keyhole-probe";
@@ -48,9 +50,9 @@ pub struct Options {
     pub agents: Arc<Mutex<AgentCache>>,
     /// Probes in flight at once (`--jobs`).
     pub jobs: usize,
-    /// Answers already received this run, by request: identical requests in
-    /// later batches of the input are not sent again.
-    pub sent: Arc<Mutex<HashMap<String, Arc<Value>>>>,
+    /// The run's requests, sent as soon as planned: an identical request
+    /// (in this batch or a later one) is sent once, at most `jobs` at a time.
+    pub dispatch: Arc<Dispatch>,
 }
 
 /// What the tool will put in its credential header.
@@ -698,27 +700,38 @@ fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret
     r
 }
 
-/// Probe every site of a batch concurrently (at most `jobs` at once);
+/// Probe every site of a batch concurrently (at most `opts.jobs` at once);
 /// identical requests are sent once. Results keep the input order.
-pub fn probe_all(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Value> {
-    probe_all_shared(sites, opts, jobs).into_iter().map(Arc::unwrap_or_clone).collect()
+pub fn probe_all(sites: &[&Value], opts: &Options) -> Vec<Value> {
+    let opts = Arc::new(opts.clone());
+    let planned: Vec<Result<String, (String, String)>> =
+        sites.iter().map(|s| submit(s, &opts, sites.len() == 1)).collect();
+    planned.iter().map(|p| Arc::unwrap_or_clone(answer(p.as_ref(), &opts))).collect()
 }
 
-/// [`probe_all`], with sites that share a request sharing its answer.
-pub fn probe_all_shared(sites: &[&Value], opts: &Options, jobs: usize) -> Vec<Arc<Value>> {
-    // First plan every site (re-read its key: files and hashing, so one thread
-    // per CPU), then send each distinct request once (network waits, so up to
-    // `jobs` at a time). The caller's thread works in both steps, and no thread
-    // is started that would have nothing to do: starting one costs ~0.1 ms here.
-    let plans: Vec<OnceLock<Result<Plan, (String, String)>>> = sites.iter().map(|_| OnceLock::new()).collect();
-    in_pool(cpus().min(sites.len()), sites.len(), |i| {
-        let _ = plans[i].set(plan(sites[i], opts));
-    });
-    let plans: Vec<Option<&Result<Plan, (String, String)>>> = plans.iter().map(OnceLock::get).collect();
-    answers(&plans, opts, jobs).into_iter().map(Option::unwrap_or_default).collect()
+/// Plan a site's request and submit it to the run's dispatch: it is sent
+/// at once unless an identical one was (`alone`: the only site, sent by its
+/// waiter). Returns its key, or a probe-level error.
+fn submit(site: &Value, opts: &Arc<Options>, alone: bool) -> Result<String, (String, String)> {
+    let plan = Arc::new(plan(site, opts)?);
+    let key = plan.dedupe_key();
+    let o = opts.clone();
+    opts.dispatch.submit(key.clone(), move || send(&plan, &o), alone);
+    Ok(key)
 }
 
-type Planned = (InputItem, Option<Result<Plan, (String, String)>>);
+/// The answer to a submitted request (waiting for it), or the probe error.
+fn answer(planned: Result<&String, &(String, String)>, opts: &Options) -> Arc<Value> {
+    match planned {
+        Ok(key) => opts.dispatch.wait(key).unwrap_or_default(),
+        Err((kind, msg)) => Arc::new(
+            json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}),
+        ),
+    }
+}
+
+/// A line parsed and, for a site, its request planned (and submitted) under its key.
+type Planned = (InputItem, Option<Result<String, (String, String)>>);
 
 /// One batch of input lines, owned by the pool's tasks.
 struct Batch {
@@ -741,7 +754,7 @@ impl pool::Task for PlanStep {
         let b = &self.0;
         let item = parse_line(&b.lines[i].1, TOOL_NAME, b.lines[i].0);
         let planned = match &item {
-            InputItem::Record(r) if !b.offline && r["type"] == "site" => Some(plan(r, &b.opts)),
+            InputItem::Record(r) if !b.offline && r["type"] == "site" => Some(submit(r, &b.opts, b.lines.len() == 1)),
             _ => None,
         };
         let _ = b.parsed[i].set((item, planned));
@@ -798,9 +811,20 @@ pub fn probe_lines(pool: &Pool, lines: Vec<(u64, Vec<u8>)>, opts: &Arc<Options>,
     });
     // A few sites are not worth a helper's wake-up (~50 µs).
     pool.run(Arc::new(PlanStep(batch.clone())), 4);
-    let plans: Vec<Option<&Result<Plan, (String, String)>>> =
-        batch.parsed.iter().map(|p| p.get().and_then(|(_, plan)| plan.as_ref())).collect();
-    let _ = batch.answers.set(answers(&plans, opts, opts.jobs));
+    let waiting = std::sync::atomic::AtomicBool::new(true);
+    let answers = std::thread::scope(|sc| {
+        if opts.progress {
+            sc.spawn(|| progress(&opts.dispatch, &waiting));
+        }
+        let a = batch
+            .parsed
+            .iter()
+            .map(|p| p.get().and_then(|(_, planned)| planned.as_ref()).map(|p| answer(p.as_ref(), opts)))
+            .collect();
+        waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+        a
+    });
+    let _ = batch.answers.set(answers);
     pool.run(Arc::new(WriteStep(batch.clone())), 16);
     let bad = batch.parsed.iter().any(|p| matches!(p.get(), Some((InputItem::Bad(_), _))));
     let mut bytes = Vec::with_capacity(batch.out.iter().filter_map(OnceLock::get).map(Vec::len).sum());
@@ -810,105 +834,28 @@ pub fn probe_lines(pool: &Pool, lines: Vec<(u64, Vec<u8>)>, opts: &Arc<Options>,
     (bytes, bad)
 }
 
-/// The answer to each plan (`None` where there is no plan: not a site, or
-/// offline); identical requests are sent once a run, at most `jobs` at a time.
-fn answers(plans: &[Option<&Result<Plan, (String, String)>>], opts: &Options, jobs: usize) -> Vec<Option<Arc<Value>>> {
-    let mut unique: Vec<&Plan> = Vec::new();
-    let mut index_of: HashMap<String, usize> = HashMap::new();
-    let slot: Vec<Option<usize>> = plans
-        .iter()
-        .map(|p| {
-            let p = p.as_ref()?.as_ref().ok()?;
-            Some(*index_of.entry(p.dedupe_key()).or_insert_with(|| {
-                unique.push(p);
-                unique.len() - 1
-            }))
-        })
-        .collect();
-    // A request an earlier batch of the same run sent is not sent again.
-    let results: Vec<OnceLock<Arc<Value>>> = unique.iter().map(|_| OnceLock::new()).collect();
-    let mut to_send: Vec<usize> = Vec::new();
-    if let Ok(sent) = opts.sent.lock() {
-        for (n, p) in unique.iter().enumerate() {
-            match sent.get(&p.dedupe_key()) {
-                Some(v) => {
-                    let _ = results[n].set(v.clone());
-                }
-                None => to_send.push(n),
-            }
-        }
-    }
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|sc| {
-        if opts.progress && !to_send.is_empty() {
-            sc.spawn(|| progress(&done, to_send.len()));
-        }
-        in_pool(jobs.max(1).min(to_send.len()), to_send.len(), |k| {
-            let n = to_send[k];
-            let _ = results[n].set(Arc::new(send(unique[n], opts)));
-            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        });
-    });
-    if let Ok(mut sent) = opts.sent.lock() {
-        for &n in &to_send {
-            if let Some(v) = results[n].get() {
-                sent.insert(unique[n].dedupe_key(), v.clone());
-            }
-        }
-    }
-    plans
-        .iter()
-        .zip(slot)
-        .map(|(p, s)| match (p, s) {
-            (Some(Err((kind, msg))), _) => Some(Arc::new(json!({"request": null, "redirects": [], "proxy": null, "response": null, "error": {"kind": kind, "message": msg}, "elapsed_ms": 0}))),
-            (_, Some(n)) => results[n].get().cloned(),
-            _ => None,
-        })
-        .collect()
-}
-
 /// CPUs to plan on (read once: std looks in cgroup files each time).
 fn cpus() -> usize {
     static CPUS: OnceLock<usize> = OnceLock::new();
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Run `task(0..count)` on `workers` threads, the caller's among them.
-fn in_pool(workers: usize, count: usize, task: impl Fn(usize) + Sync) {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if i >= count {
-            break;
-        }
-        task(i);
-    };
-    std::thread::scope(|sc| {
-        for _ in 1..workers {
-            sc.spawn(work);
-        }
-        work();
-    });
-}
-
-/// `keyhole-probe: 12/40 probes` on stderr, from the first second on, until done.
-fn progress(done: &std::sync::atomic::AtomicUsize, total: usize) {
+/// `keyhole-probe: 12/40 probes` on stderr, from the first second of a
+/// wait on, until the batch's answers are in.
+fn progress(dispatch: &Dispatch, waiting: &std::sync::atomic::AtomicBool) {
     use std::io::Write;
     let start = Instant::now();
     let mut shown = false;
-    loop {
-        let d = done.load(std::sync::atomic::Ordering::SeqCst);
-        if d >= total {
-            if shown {
-                let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            }
-            return;
-        }
+    while waiting.load(std::sync::atomic::Ordering::SeqCst) {
         if start.elapsed() >= Duration::from_secs(1) {
-            let _ = write!(std::io::stderr(), "\r{TOOL_NAME}: {d}/{total} probes");
+            let (done, total) = dispatch.progress();
+            let _ = write!(std::io::stderr(), "\r{TOOL_NAME}: {done}/{total} probes");
             shown = true;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if shown {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
 }
 

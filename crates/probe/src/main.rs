@@ -112,7 +112,7 @@ fn main() -> ExitCode {
         proc_root: args.proc_root.clone(),
         agents: Default::default(),
         jobs: args.jobs,
-        sent: Default::default(),
+        dispatch: std::sync::Arc::new(keyhole_probe::Dispatch::new(args.jobs)),
         progress: std::io::IsTerminal::is_terminal(&io::stderr()),
         home: args.home.resolve(),
         env,
@@ -129,14 +129,15 @@ fn main() -> ExitCode {
     let pool = keyhole_probe::cpu_pool();
     let opts = std::sync::Arc::new(opts);
     let mut reader = JsonlReader::stdin(TOOL_NAME);
-    // Lines are read in batches so output streams while the probes of a batch
-    // run concurrently; a batch is written with one write(2).
+    // Lines are read in batches so the probes of a batch run concurrently; a
+    // batch ends at 256 lines or when no more input is ready (output streams),
+    // and is written with one write(2).
     let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
     loop {
         let line = reader.next_line();
         let end = line.is_none();
         batch.extend(line);
-        if batch.len() >= 64 || (end && !batch.is_empty()) {
+        if !batch.is_empty() && (end || batch.len() >= 256 || !reader.more_ready()) {
             let (out, bad) = keyhole_probe::probe_lines(&pool, std::mem::take(&mut batch), &opts, args.offline);
             if bad {
                 status = Status::Failed;

@@ -1,0 +1,197 @@
+//! Requests are sent as soon as they are planned, while the rest of the
+//! batch is still being planned: each distinct request once a run, at most
+//! `jobs` at a time, on sender threads that end after a second without work.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+
+type Job = Box<dyn FnOnce() -> Value + Send>;
+
+#[derive(Default)]
+struct State {
+    /// Every request of the run by its key: `None` while queued or in flight.
+    answers: HashMap<String, Option<Arc<Value>>>,
+    queue: VecDeque<(String, Job)>,
+    senders: usize,
+    /// Senders waiting for work that no submitter has woken yet.
+    idle: usize,
+    /// Wake-ups given and not yet taken by a sender.
+    wakeups: usize,
+    /// Requests being sent now (by senders and waiters), at most `jobs`.
+    running: usize,
+    done: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: Mutex<State>,
+    /// Idle senders wait here for a request.
+    work: Condvar,
+    /// Callers wait here for answers.
+    answered: Condvar,
+}
+
+/// The run's requests: queued, in flight, answered.
+pub struct Dispatch {
+    inner: Arc<Inner>,
+    jobs: usize,
+}
+
+impl std::fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (done, total) = self.progress();
+        write!(f, "Dispatch({done}/{total} answered, at most {} at once)", self.jobs)
+    }
+}
+
+impl Dispatch {
+    pub fn new(jobs: usize) -> Dispatch {
+        Dispatch { inner: Arc::default(), jobs: jobs.max(1) }
+    }
+
+    /// Send `job` under `key`, unless a request with that key was submitted
+    /// already this run (its answer is shared). With `alone` (nothing else
+    /// to do meanwhile), no sender thread is started for it: the caller of
+    /// [`wait`](Self::wait) sends it, which saves a thread's start.
+    pub fn submit(&self, key: String, job: impl FnOnce() -> Value + Send + 'static, alone: bool) {
+        let mut st = lock(&self.inner.state);
+        if st.answers.contains_key(&key) {
+            return;
+        }
+        st.answers.insert(key.clone(), None);
+        st.queue.push_back((key, Box::new(job)));
+        if st.idle > 0 {
+            // Claimed here, so that the next submit wakes another sender.
+            st.idle -= 1;
+            st.wakeups += 1;
+            self.inner.work.notify_one();
+        } else if st.senders < self.jobs && !alone {
+            let (inner, jobs) = (self.inner.clone(), self.jobs);
+            // A sender that cannot start leaves the job to the caller of `wait`.
+            if std::thread::Builder::new().name("keyhole-probe-send".into()).spawn(move || sender(&inner, jobs)).is_ok()
+            {
+                st.senders += 1;
+            }
+        }
+    }
+
+    /// The answer to the request submitted under `key` (`None`: never submitted).
+    pub fn wait(&self, key: &str) -> Option<Arc<Value>> {
+        let mut st = lock(&self.inner.state);
+        loop {
+            match st.answers.get(key)? {
+                Some(v) => return Some(v.clone()),
+                None if !st.queue.is_empty() && st.running < self.jobs => {
+                    // Send what no sender has taken yet on this thread, rather than wait.
+                    if let Some((k, job)) = st.queue.pop_front() {
+                        st.running += 1;
+                        drop(st);
+                        let v = run(job);
+                        st = lock(&self.inner.state);
+                        st.running -= 1;
+                        st.answers.insert(k, Some(v));
+                        st.done += 1;
+                        self.inner.answered.notify_all();
+                        // A sender may have been held back by the limit.
+                        self.inner.work.notify_one();
+                    }
+                }
+                None => st = self.inner.answered.wait(st).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+
+    /// (answered, submitted) this run.
+    pub fn progress(&self) -> (usize, usize) {
+        let st = lock(&self.inner.state);
+        (st.done, st.answers.len())
+    }
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A job that panics must not leave its waiters waiting: its answer is null.
+fn run(job: Job) -> Arc<Value> {
+    Arc::new(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or(Value::Null))
+}
+
+fn sender(inner: &Inner, jobs: usize) {
+    let mut st = lock(&inner.state);
+    loop {
+        let next = if st.running < jobs { st.queue.pop_front() } else { None };
+        let Some((key, job)) = next else {
+            st.idle += 1;
+            let (g, timeout) = inner.work.wait_timeout(st, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner());
+            st = g;
+            if st.wakeups > 0 {
+                st.wakeups -= 1;
+            } else {
+                st.idle -= 1;
+            }
+            if timeout.timed_out() && st.queue.is_empty() {
+                st.senders -= 1;
+                return;
+            }
+            continue;
+        };
+        st.running += 1;
+        drop(st);
+        let v = run(job);
+        st = lock(&inner.state);
+        st.running -= 1;
+        st.answers.insert(key, Some(v));
+        st.done += 1;
+        inner.answered.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_key_is_sent_once_and_never_more_than_jobs_at_once() {
+        let d = Dispatch::new(3);
+        let (running, most, calls) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        for round in 0..2 {
+            for i in 0..12 {
+                let (running, most, calls) = (running.clone(), most.clone(), calls.clone());
+                d.submit(
+                    format!("k{i}"),
+                    move || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Value::from(i)
+                    },
+                    false,
+                );
+            }
+            for i in 0..12 {
+                assert_eq!(*d.wait(&format!("k{i}")).unwrap(), Value::from(i), "round {round}");
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 12, "the second round was answered from the first");
+        assert!(most.load(Ordering::SeqCst) <= 3, "{} at once", most.load(Ordering::SeqCst));
+        assert_eq!(d.progress(), (12, 12));
+        assert!(d.wait("never").is_none());
+    }
+
+    #[test]
+    fn a_panicking_job_answers_null_instead_of_hanging() {
+        let d = Dispatch::new(2);
+        d.submit("p".into(), || panic!("test panic"), false);
+        assert_eq!(*d.wait("p").unwrap(), Value::Null);
+        d.submit("q".into(), || panic!("test panic"), true);
+        assert_eq!(*d.wait("q").unwrap(), Value::Null, "sent by the waiter");
+    }
+}
