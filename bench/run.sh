@@ -23,16 +23,23 @@ if [ ! -f "$data/.files-$FILES" ]; then
 fi
 nfiles=$(cat "$data/count")
 
-# median wall time in ms (0.1 ms resolution) of a command, over $RUNS runs after one warm-up
-median_ms() {
-  local t=() s e
-  "$@" >/dev/null 2>&1 || true
+# medians in ms of several commands run in turn, $RUNS rounds after a warm-up
+# round: the machine's drift (±30% from minute to minute on a shared VM)
+# then touches every command alike, and their ratio stays put.
+interleaved_ms() {
+  local -a times=() ; local i f s e n=$#
+  for f in "$@"; do $f >/dev/null 2>&1 || true; done
   for _ in $(seq "$RUNS"); do
-    # EPOCHREALTIME: bash's clock, no process started around the command
-    s=${EPOCHREALTIME/[.,]/}; "$@" >/dev/null 2>&1 || true; e=${EPOCHREALTIME/[.,]/}
-    t+=($(( e - s )))
+    i=0
+    for f in "$@"; do
+      s=${EPOCHREALTIME/[.,]/}; $f >/dev/null 2>&1 || true; e=${EPOCHREALTIME/[.,]/}
+      times+=("$i $(( e - s ))"); i=$((i + 1))
+    done
   done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)] / 1000}'
+  for ((i = 0; i < n; i++)); do
+    printf '%s\n' "${times[@]}" | awk -v k=$i '$1 == k {print $2}' | sort -n |
+      awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)] / 1000}'
+  done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 1; printf "%.3f", a / b }'; }
 
@@ -43,9 +50,10 @@ for h in tests/fixtures/homes/*; do
 done
 got=$("$find_bin" --home "$home" -q | grep -c '"type":"site"' || true)
 
-kf=$(median_ms "$find_bin" --home "$home" -q)
-rgt=$(median_ms rg -l 'OPENROUTER_API_KEY|sk-or-v1-' "$home")
-rgh=$(median_ms rg -l --hidden 'OPENROUTER_API_KEY|sk-or-v1-' "$home")
+kfind() { "$find_bin" --home "$home" -q; }
+rgl() { rg -l 'OPENROUTER_API_KEY|sk-or-v1-' "$home"; }
+rglh() { rg -l --hidden 'OPENROUTER_API_KEY|sk-or-v1-' "$home"; }
+{ read -r kf; read -r rgt; read -r rgh; } < <(interleaved_ms kfind rgl rglh)
 r1=$(ratio "$kf" "$rgt"); r2=$(ratio "$kf" "$rgh")
 
 # keyhole-probe: one probe vs curl of the same request, and 100 sites vs 1,
@@ -77,9 +85,8 @@ curl1() { curl -s -H "Authorization: Bearer $key1" "http://127.0.0.1:$port/api/v
 urls=(); for _ in $(seq 100); do urls+=("http://127.0.0.1:$port/api/v1/key"); done
 curl100() { curl -s --parallel --parallel-max 8 -H "Authorization: Bearer $key1" "${urls[@]}"; }
 # Runs of a few ms: more of them for a steady median.
-PR=${PROBE_RUNS:-31}
-p1=$(RUNS=$PR median_ms probe1); c1=$(RUNS=$PR median_ms curl1); p100=$(RUNS=$PR median_ms probe100)
-psame=$(RUNS=$PR median_ms probesame); c100=$(RUNS=$PR median_ms curl100)
+PR=${PROBE_RUNS:-41}
+{ read -r p1; read -r c1; read -r p100; read -r psame; read -r c100; } < <(RUNS=$PR interleaved_ms probe1 curl1 probe100 probesame curl100)
 status1=$(probe1 | jq -r '.probe.response.status')
 ok100=$(probe100 | jq -r '.probe.response.status' | grep -c '^200$' || true)
 rp=$(ratio "$p1" "$c1"); rm100=$(ratio "$p100" "$p1"); rsame=$(ratio "$psame" "$p1"); rc100=$(ratio "$p100" "$c100")
@@ -106,7 +113,7 @@ for k in re.findall(r"^keywords = \[(.*)\]$", s, re.M):
     lits += [x.replace(chr(92) + chr(39), chr(39)) for x in re.findall(r"\"((?:[^\"\\\\]|\\\\.)*)\"", k)]
 print("\n".join(sorted(set(lits))))' > "$data/literals.txt"
 rgall() { rg -n --no-mmap -F -f "$data/literals.txt" "$log"; }
-tc=$(median_ms cl); tr=$(median_ms rgn); trm=$(median_ms rgnm); tra=$(median_ms rgall)
+{ read -r tc; read -r tr; read -r trm; read -r tra; } < <(interleaved_ms cl rgn rgnm rgall)
 hits=$(cl | grep -c '"type":"response"' || true); want=$(cat "$data/log-hits")
 rss=$( { /usr/bin/time -f '%M' "$classify_bin" --log "$log" >/dev/null || true; } 2>&1 | tail -1 )
 rss_mb=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
@@ -139,7 +146,7 @@ echo "$table"
 {
   echo "# Benchmark results"
   echo
-  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version 2>/dev/null | head -1); median of $RUNS runs after a warm-up ($PR for the probe rows)."
+  echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr), $(rg --version 2>/dev/null | head -1); medians of rounds in which the commands compared run in turn, after a warm-up round ($RUNS rounds for find and classify, $PR for the probe rows): the machine's drift touches each side alike."
   echo
   echo "$table"
 } > "$here/results.md"
