@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use keyhole_core::fsread;
 use keyhole_core::jsonl::{line_with, parse_line, InputItem};
 use keyhole_core::provider::{self, Provider};
+use keyhole_core::record::ErrorRecord;
 use keyhole_core::scan;
 use keyhole_core::secret::{Fingerprint, Secret};
 use keyhole_core::tool::{self, Tool, UrlJoin};
@@ -776,7 +777,15 @@ impl pool::Task for WriteStep {
             (Some((InputItem::Record(r), _)), Some(a)) => line_with(&mut buf, r, "probe", a),
             (Some((InputItem::Record(r), _)), None) => serde_json::to_writer(&mut buf, r),
             (Some((InputItem::Bad(e), _)), _) => serde_json::to_writer(&mut buf, e),
-            (None, _) => Ok(()),
+            // Its planning panicked (a bug, said on stderr): the line is not lost silently.
+            (None, _) => serde_json::to_writer(
+                &mut buf,
+                &ErrorRecord::new(
+                    TOOL_NAME,
+                    format!("input line {} could not be probed (internal error); skipped", b.lines[i].0),
+                )
+                .at_input_line(b.lines[i].0),
+            ),
         };
         match written {
             Ok(()) if buf.last() != Some(&b'\n') && !buf.is_empty() => buf.push(b'\n'),
@@ -826,7 +835,7 @@ pub fn probe_lines(pool: &Pool, lines: Vec<(u64, Vec<u8>)>, opts: &Arc<Options>,
     });
     let _ = batch.answers.set(answers);
     pool.run(Arc::new(WriteStep(batch.clone())), 16);
-    let bad = batch.parsed.iter().any(|p| matches!(p.get(), Some((InputItem::Bad(_), _))));
+    let bad = batch.parsed.iter().any(|p| !matches!(p.get(), Some((InputItem::Record(_), _))));
     let mut bytes = Vec::with_capacity(batch.out.iter().filter_map(OnceLock::get).map(Vec::len).sum());
     for o in batch.out.iter().filter_map(OnceLock::get) {
         bytes.extend_from_slice(o);
