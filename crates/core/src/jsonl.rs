@@ -177,11 +177,7 @@ impl<R: BufRead> JsonlReader<R> {
     pub fn items(&mut self) -> impl Iterator<Item = InputItem> + '_ {
         std::iter::from_fn(move || match self.next()? {
             Ok(item) => Some(item),
-            Err(e) => {
-                note(self.tool, format!("cannot read standard input: {e}"));
-                self.read_failed = true;
-                None
-            }
+            Err(e) => self.failed(e),
         })
     }
 
@@ -189,20 +185,30 @@ impl<R: BufRead> JsonlReader<R> {
     /// that parses them on several threads with [`parse_line`]); a read
     /// failure ends them as in [`items`](Self::items).
     pub fn next_line(&mut self) -> Option<(u64, Vec<u8>)> {
+        match self.read_line()? {
+            Ok(()) => Some((self.line_no, std::mem::take(&mut self.buf))),
+            Err(e) => self.failed(e),
+        }
+    }
+
+    fn failed<T>(&mut self, e: io::Error) -> Option<T> {
+        note(self.tool, format!("cannot read standard input: {e}"));
+        self.read_failed = true;
+        None
+    }
+
+    /// Read the next non-blank line into `buf`, counting lines.
+    fn read_line(&mut self) -> Option<io::Result<()>> {
         loop {
-            let mut buf = Vec::new();
-            match self.r.read_until(b'\n', &mut buf) {
+            self.buf.clear();
+            match self.r.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
                 Ok(_) => {}
-                Err(e) => {
-                    note(self.tool, format!("cannot read standard input: {e}"));
-                    self.read_failed = true;
-                    return None;
-                }
+                Err(e) => return Some(Err(e)),
             }
             self.line_no += 1;
-            if !trim_ascii(&buf).is_empty() {
-                return Some((self.line_no, buf));
+            if !trim_ascii(&self.buf).is_empty() {
+                return Some(Ok(()));
             }
         }
     }
@@ -216,20 +222,7 @@ impl<R: BufRead> JsonlReader<R> {
 impl<R: BufRead> Iterator for JsonlReader<R> {
     type Item = io::Result<InputItem>;
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.buf.clear();
-            match self.r.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => return Some(Err(e)),
-            }
-            self.line_no += 1;
-            let line = trim_ascii(&self.buf);
-            if line.is_empty() {
-                continue;
-            }
-            return Some(Ok(parse_line(line, self.tool, self.line_no)));
-        }
+        Some(self.read_line()?.map(|()| parse_line(&self.buf, self.tool, self.line_no)))
     }
 }
 

@@ -86,15 +86,8 @@ impl Dispatch {
                 Some(v) => return Some(v.clone()),
                 None if !st.queue.is_empty() && st.running < self.jobs => {
                     // Send what no sender has taken yet on this thread, rather than wait.
-                    if let Some((k, job)) = st.queue.pop_front() {
-                        st.running += 1;
-                        drop(st);
-                        let v = run(job);
-                        st = lock(&self.inner.state);
-                        st.running -= 1;
-                        st.answers.insert(k, Some(v));
-                        st.done += 1;
-                        self.inner.answered.notify_all();
+                    if let Some(job) = st.queue.pop_front() {
+                        st = send_one(&self.inner, st, job);
                         // A sender may have been held back by the limit.
                         self.inner.work.notify_one();
                     }
@@ -124,7 +117,7 @@ fn sender(inner: &Inner, jobs: usize) {
     let mut st = lock(&inner.state);
     loop {
         let next = if st.running < jobs { st.queue.pop_front() } else { None };
-        let Some((key, job)) = next else {
+        let Some(job) = next else {
             st.idle += 1;
             let (g, timeout) = inner.work.wait_timeout(st, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner());
             st = g;
@@ -139,15 +132,21 @@ fn sender(inner: &Inner, jobs: usize) {
             }
             continue;
         };
-        st.running += 1;
-        drop(st);
-        let v = run(job);
-        st = lock(&inner.state);
-        st.running -= 1;
-        st.answers.insert(key, Some(v));
-        st.done += 1;
-        inner.answered.notify_all();
+        st = send_one(inner, st, job);
     }
+}
+
+/// Run one queued job with the lock released, record its answer and wake the waiters.
+fn send_one<'a>(inner: &'a Inner, mut st: MutexGuard<'a, State>, (key, job): (String, Job)) -> MutexGuard<'a, State> {
+    st.running += 1;
+    drop(st);
+    let v = run(job);
+    let mut st = lock(&inner.state);
+    st.running -= 1;
+    st.answers.insert(key, Some(v));
+    st.done += 1;
+    inner.answered.notify_all();
+    st
 }
 
 #[cfg(test)]
