@@ -147,9 +147,7 @@ fn timeout_refused_and_newline_keys() {
     let known = or_canary("GOOD");
     let imi = Imitation::start(&known, None);
     let t = TempDir::new("probe-faults");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_port = dead.local_addr().unwrap().port();
-    drop(dead);
+    let (_dead, dead_port) = refused_port();
     t.write(
         ".continue/config.yaml",
         format!(
@@ -293,7 +291,10 @@ fn a_live_input_is_answered_line_by_line() {
         assert_eq!(r["probe"]["response"]["status"], 200, "round {round}: {out}");
     }
     drop(stdin);
-    assert!(child.wait().unwrap().success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_no_canary("live probe stderr", &stderr);
+    assert!(child.wait().unwrap().success(), "{stderr}");
     assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "one line out per line in");
     assert_eq!(imi.requests().len(), 1, "the repeat was answered from the run's first request");
 }
