@@ -1,5 +1,5 @@
 //! keyhole-classify, run as a process: every rule with the real bodies and
-//! log lines of research/, near-misses that must not match, malformed input,
+//! log lines of docs/wire.md, near-misses that must not match, malformed input,
 //! and the whole pipeline on fixture homes against the provider imitation,
 //! where the first diagnosis must be the expected root cause.
 
@@ -29,7 +29,7 @@ fn classify(args: &[&str], stdin: &[u8]) -> Run {
     Run { status: out.status.code().unwrap_or(-1), stdout, stderr, records }
 }
 
-/// (status, body, expected code) — bodies verbatim from research/wire-behavior.md.
+/// (status, body, expected code) — bodies verbatim from docs/wire.md.
 const BODIES: &[(u16, &str, &str)] = &[
     (401, r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#, "auth.missing"),
     (401, r#"{"error":{"message":"No auth credentials found","code":401}}"#, "auth.missing"),

@@ -230,7 +230,7 @@ fn shell_startup_and_generic_dotenv() {
     assert_eq!(r.records.len(), 1);
 }
 
-/// SPEC §3.1/§3.2, frozen: every field of every site is one the contract names.
+/// docs/records.md#site-records and #fingerprints, frozen: every field of every site is one the contract names.
 #[test]
 fn schema_of_every_site_is_frozen() {
     let site_fields: BTreeSet<&str> =

@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
 // Never panics; never holds more of the key than prefix and last 4; sha8
-// and last4 equal their plain definitions (SPEC §3.2).
+// and last4 equal their plain definitions (docs/records.md#fingerprints).
 fuzz_target!(|data: &[u8]| {
     let sha8: String = Sha256::digest(data)[..4].iter().map(|b| format!("{b:02x}")).collect();
     let chars: Vec<char> = String::from_utf8_lossy(data).chars().collect();

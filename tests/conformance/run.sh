@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real clients into a cache (once), then run the scenarios.
 # Continue CLI from npm, LiteLLM (proxy) from PyPI; versions pinned to the
-# ones research/measured-clients.md measured, so a change is seen, not guessed.
+# ones docs/wire.md#measured-clients measured, so a change is seen, not guessed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -1,4 +1,4 @@
-//! A loopback imitation of the providers, as research/wire-behavior.md
+//! A loopback imitation of the providers, as docs/wire.md
 //! describes them (status, body, headers), started by the tests. It records
 //! every request it receives (method, path, header names, and the credential
 //! values so a test can assert what arrived — kept in memory, never printed).
@@ -258,7 +258,7 @@ fn handle(
         auth.as_deref().and_then(|a| a.strip_prefix("Bearer ").or(if a == "Bearer" { Some("") } else { None }));
     let p = path.split('?').next().unwrap_or("");
     match p {
-        // Keys whose tag names an account state (wire-behavior.md §1.3 bodies).
+        // Keys whose tag names an account state (docs/wire.md#openrouter bodies).
         "/api/v1/key" | "/api/v1/chat/completions"
             if bearer.is_some_and(|b| {
                 b.starts_with("sk-or-v1-") && b.len() == 73 && !known(b) && account_state(b).is_some()
@@ -297,7 +297,7 @@ fn handle(
                 )
             }
         }
-        // OpenRouter key check (wire-behavior.md §1.2, §1.4)
+        // OpenRouter key check (docs/wire.md#openrouter)
         "/api/v1/key" | "/api/v1/auth/key" | "/api/v1/chat/completions" => match bearer {
             None if auth.is_none() && s.header("x-api-key").is_none() => reply(
                 c,

@@ -94,7 +94,7 @@ fn looks_like_placeholder(v: &str) -> bool {
         || ["not-provided", "no-key-required", "undefined", "null", "None"].contains(&v)
 }
 
-/// What arrived, as SPEC §3.6 `capture.auth`.
+/// What arrived, as `capture.auth` (docs/records.md#capture-records).
 pub fn auth_of(req: &Request, p: &Provider) -> Value {
     for name in ["authorization", "x-api-key", "api-key", "x-goog-api-key"] {
         let Some(v) = req.header(name) else { continue };
@@ -118,7 +118,7 @@ pub fn auth_of(req: &Request, p: &Provider) -> Value {
     Value::Null
 }
 
-/// Diagnoses of what arrived (SPEC §3.6: capture records carry them).
+/// Diagnoses of what arrived (capture records carry them: docs/records.md#capture-records).
 pub fn diagnose(auth: &Value, p: &Provider) -> Vec<Value> {
     let d = |code: &str, sev: &str, summary: String| json!({"code": code, "severity": sev, "summary": summary, "evidence": [], "fix": []});
     if auth.is_null() {
@@ -182,7 +182,7 @@ fn respond(w: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> s
     w.flush()
 }
 
-/// The provider's own answer to what arrived (research/wire-behavior.md).
+/// The provider's own answer to what arrived (docs/wire.md#providers).
 fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<u8>) {
     let path = req.path.split('?').next().unwrap_or("");
     let json_ct = "application/json";

@@ -1,4 +1,4 @@
-//! keyhole-classify: names the root cause and the fix (SPEC §3.5, §4), from
+//! keyhole-classify: names the root cause and the fix (docs/records.md#diagnoses and #diagnosis-codes), from
 //! the evidence of every earlier tool: the site's static facts, keyhole-env's
 //! facts and the probe's answer. Also reads raw HTTP (`curl -si`) and logs.
 

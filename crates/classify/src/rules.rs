@@ -52,7 +52,7 @@ impl Answer {
     }
 }
 
-/// The human error message of any of the envelopes research names.
+/// The human error message of any of the envelopes docs/wire.md names.
 pub fn error_message(body: &Value) -> Option<String> {
     let e = &body["error"];
     e["message"]

@@ -1,5 +1,5 @@
 //! `.env` files, parsed the way the two parsers that matter read them
-//! (research/tool-configs.md §24): python-dotenv (Aider, LiteLLM, OpenSpace,
+//! (docs/tools.md#dotenv-files): python-dotenv (Aider, LiteLLM, OpenSpace,
 //! Hermes) and motdotla/dotenv (Continue and most Node tools). They disagree
 //! on `#`, quotes, escapes and `${VAR}`, and the disagreement changes the key.
 

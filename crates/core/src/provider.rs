@@ -1,4 +1,4 @@
-//! The provider catalogue (SPEC §5): one entry per API, as data.
+//! The provider catalogue (docs/catalogue.md): one entry per API, as data.
 //!
 //! Adding a provider means adding one entry here (and its rows in the test
 //! imitation); nothing else in the code names a provider's URL or key shape.
@@ -90,7 +90,7 @@ pub struct Provider {
     /// Prefix LiteLLM-style model ids use for this provider (`openrouter/…`).
     pub model_prefix: &'static str,
     /// Error messages meaning "the request carried no credential at all"
-    /// (research/wire-behavior.md), as opposed to a wrong one.
+    /// (docs/wire.md#providers), as opposed to a wrong one.
     pub no_credentials_messages: &'static [&'static str],
 }
 

@@ -1,4 +1,4 @@
-//! Secrets and their fingerprints (SPEC §3.2).
+//! Secrets and their fingerprints (docs/records.md#fingerprints).
 //!
 //! A [`Secret`] can be sent, compared and fingerprinted, but never printed or
 //! serialized: it has no `Display`, no `Serialize`, and its `Debug` is redacted.
@@ -77,7 +77,7 @@ impl Flaw {
     }
 }
 
-/// SPEC §3.2: `{"prefix","last4","len","sha8","flaws"}`.
+/// docs/records.md#fingerprints: `{"prefix","last4","len","sha8","flaws"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub prefix: String,

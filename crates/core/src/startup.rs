@@ -1,4 +1,4 @@
-//! Static analysis of shell startup files (research/env-semantics.md §2.4):
+//! Static analysis of shell startup files (docs/launch-contexts.md#startup-file-guards):
 //! which assignments run in which launch context — interactive-only guards,
 //! interactive-only blocks, functions, conditionals, `set -a`, sourced files.
 //! Nothing is executed; this is a heuristic reader, not a shell.

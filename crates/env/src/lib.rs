@@ -1,7 +1,7 @@
 //! keyhole-env: for a variable a tool reads, every place it is defined, which
 //! launch contexts see it (static analysis of the startup files, never
 //! executing them unless `--exec`), which running processes of the tool's
-//! family have it, and what the tool will really get (SPEC §3.3).
+//! family have it, and what the tool will really get (docs/records.md#env).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub struct Options {
     pub shell: String,
 }
 
-/// The launch contexts of SPEC §3.3, in output order.
+/// The launch contexts of docs/records.md#env, in output order.
 pub const CONTEXTS: &[&str] =
     &["interactive", "login", "non_interactive", "ssh_command", "vscode_resolved", "systemd_user", "gui"];
 
@@ -649,7 +649,7 @@ fn project_dir(file: &Path, home: &Path) -> Option<PathBuf> {
     (dir != home).then(|| dir.to_path_buf())
 }
 
-/// The whole `env` object of SPEC §3.3 for `var`.
+/// The whole `env` object of docs/records.md#env for `var`.
 pub fn analyse(var: &str, site: Option<&Value>, opts: &Options, notes: &mut Vec<String>) -> Value {
     let tool = site.and_then(|s| s["tool"].as_str()).and_then(tool::get);
     let provider = site

@@ -1,6 +1,6 @@
 //! Running processes from `/proc` (or `--proc-root`): which belong to a tool's
 //! family, when they started, and whether their initial environment holds
-//! the variable. research/env-semantics.md §5.1.
+//! the variable. docs/launch-contexts.md#live-processes.
 
 use std::collections::BTreeMap;
 use std::path::Path;

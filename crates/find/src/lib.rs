@@ -1,5 +1,5 @@
 //! keyhole-find: every place on this machine where an AI tool takes an API
-//! credential from, as `site` records (SPEC §3.1).
+//! credential from, as `site` records (docs/records.md#site-records).
 //!
 //! Two sources of candidate files: the catalogued locations under the home
 //! (each tool entry's `home_files`), and a bounded walk of the home and of

@@ -18,7 +18,7 @@ use keyhole_find::{Item, Options, TOOL_NAME};
 /// catalogued locations under the home, a bounded walk of the home for
 /// project files, and every PATH given. Never writes to any file.
 ///
-/// Beyond SPEC §3.1: sites without a JSON pointer (.env and shell files) have
+/// See docs/records.md#site-records. Sites without a JSON pointer (.env and shell files) have
 /// ids TOOL:FILE#VAR@LINE; key.syntax names the substitution syntax (absent
 /// when the tool reads the variable implicitly); key.note says in words what
 /// the tool does with the reference; error records carry file and line.

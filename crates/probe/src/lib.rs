@@ -1,6 +1,6 @@
 //! keyhole-probe: for each `site`, resolve the key again from its reference
 //! (never from the stream), send the request the tool would send, and add
-//! the `probe` object of SPEC §3.4.
+//! the `probe` object of docs/records.md#probe.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -24,7 +24,7 @@ pub use dispatch::Dispatch;
 use pool::Pool;
 
 pub const TOOL_NAME: &str = "keyhole-probe";
-/// Response bodies are read up to this many bytes (SPEC §3.4).
+/// Response bodies are read up to this many bytes (docs/records.md#probe).
 pub const BODY_CAP: u64 = 1024 * 1024;
 const MAX_HOPS: usize = 10;
 
@@ -498,7 +498,7 @@ fn error_kind(e: &ureq::Error) -> (&'static str, String) {
 }
 
 /// What common HTTP clients do with the credential header on this redirect
-/// hop (research/wire-behavior.md §3): `true` = they send it on.
+/// hop (docs/wire.md#redirects): `true` = they send it on.
 fn client_rules(from: &str, to: &str, header: &str) -> Value {
     let (fo, to_o) = (origin(from), origin(to));
     let (fh, th) = (provider::url_host(from).unwrap_or_default(), provider::url_host(to).unwrap_or_default());

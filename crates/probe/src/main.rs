@@ -23,7 +23,7 @@ use serde_json::json;
 /// never taken from the stream, and is only ever sent to the site's own
 /// origin. Other records pass through unchanged.
 ///
-/// Beyond SPEC §3.4: error.kind may also be "unresolved" (the key could not
+/// See docs/records.md#probe. error.kind may also be "unresolved" (the key could not
 /// be resolved: a helper command keyhole does not run, a key store, a file
 /// changed since keyhole-find); request.header_invalid is true when the key
 /// holds a byte no HTTP header may carry, and then nothing is sent;

@@ -1,6 +1,6 @@
 //! Aider: `.aider.conf.yml` (home, git root, cwd; last wins), its `.env`
 //! files with override=True, and `.aider.model.settings.yml`.
-//! research/tool-configs.md §5.
+//! docs/tools.md#aider.
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! Claude Code: `settings.json` `env` (overrides the shell), `apiKeyHelper`,
 //! `ANTHROPIC_AUTH_TOKEN` (Bearer) vs `ANTHROPIC_API_KEY` (x-api-key).
-//! research/tool-configs.md §9; measured-clients.md (claude-code 2.1.328:
+//! docs/tools.md#claude-code; docs/wire.md#claude-code (2.1.328:
 //! both set → both headers).
 
 use super::*;

@@ -1,6 +1,6 @@
 //! Cline: three storage generations (VS Code SecretStorage; 4.x
 //! `~/.cline/data/{globalState,secrets}.json`; the SDK's
-//! `providers.json`). research/tool-configs.md §2.
+//! `providers.json`). docs/tools.md#cline.
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! OpenAI Codex CLI: `~/.codex/config.toml` (`env_key` holds a variable
-//! *name*), `auth.json`. research/tool-configs.md §10.
+//! *name*), `auth.json`. docs/tools.md#codex.
 
 use super::*;
 

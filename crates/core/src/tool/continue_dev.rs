@@ -1,5 +1,5 @@
 //! Continue (VS Code / JetBrains extension and the `cn` CLI).
-//! research/tool-configs.md §1; measured-clients.md (Continue CLI 1.5.47).
+//! docs/tools.md#continue; docs/wire.md#continue-cli (1.5.47).
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! Generic `.env` files in the home and in projects: every well-known key
-//! variable is a site. research/tool-configs.md §24.
+//! variable is a site. docs/tools.md#dotenv-files.
 
 use super::*;
 

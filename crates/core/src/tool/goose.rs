@@ -1,5 +1,5 @@
 //! Goose (block/goose): env first, then `config.yaml`; secrets from the
-//! keyring or `secrets.yaml`. research/tool-configs.md §12.
+//! keyring or `secrets.yaml`. docs/tools.md#goose.
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! Hermes Agent (NousResearch): `~/.hermes/config.yaml` with `${VAR}`,
 //! `key_env` names, `~/.hermes/.env`, and the `auth.json` pool.
-//! research/tool-configs.md §22.
+//! docs/tools.md#hermes-agent.
 
 use super::*;
 

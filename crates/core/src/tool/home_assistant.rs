@@ -1,5 +1,5 @@
 //! Home Assistant's OpenRouter integration: UI-only, stored in
-//! `.storage/core.config_entries`. research/tool-configs.md §17.
+//! `.storage/core.config_entries`. docs/tools.md#home-assistant.
 //! An entry's `title` can be the key itself, so titles are never written.
 
 use super::*;

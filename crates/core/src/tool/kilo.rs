@@ -1,6 +1,6 @@
 //! Kilo Code: the current opencode fork (`~/.config/kilo/`) and the legacy
 //! Roo-style extension whose keys sit in VS Code SecretStorage.
-//! research/tool-configs.md §4.
+//! docs/tools.md#kilo-code.
 
 use super::*;
 

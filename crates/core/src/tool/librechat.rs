@@ -1,5 +1,5 @@
 //! LibreChat: `librechat.yaml` custom endpoints with `${VAR}`; an unset
-//! variable is sent as the literal text. research/tool-configs.md §16.
+//! variable is sent as the literal text. docs/tools.md#librechat.
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! LiteLLM: the proxy's config.yaml (`os.environ/NAME` is its only syntax)
-//! and the SDK's environment variables. research/tool-configs.md §6.
+//! and the SDK's environment variables. docs/tools.md#litellm.
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! Simon Willison's `llm` with llm-openrouter: `keys.json` beats the
-//! variable, and the variable is `OPENROUTER_KEY`. research/tool-configs.md §18.
+//! variable, and the variable is `OPENROUTER_KEY`. docs/tools.md#llm.
 
 use super::*;
 

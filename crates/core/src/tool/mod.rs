@@ -1,4 +1,4 @@
-//! The tool catalogue (SPEC §5): one file per AI tool, each a [`Tool`] entry
+//! The tool catalogue (docs/catalogue.md): one file per AI tool, each a [`Tool`] entry
 //! of data plus an `extract` function that reads the tool's config shape.
 //!
 //! Everything keyhole-find, keyhole-env and keyhole-probe ask of a tool lives

@@ -1,6 +1,6 @@
 //! Open WebUI: `OPENAI_API_BASE_URLS` / `OPENAI_API_KEYS`, `;`-separated and
 //! matched by position, read from the environment on first start only.
-//! research/tool-configs.md §15.
+//! docs/tools.md#open-webui.
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! OpenClaw: `~/.openclaw/openclaw.json` (JSON5), upper-case `${VAR}`,
 //! SecretRef objects, per-agent auth profiles, `~/.openclaw/.env`.
-//! research/tool-configs.md §7.
+//! docs/tools.md#openclaw.
 
 use super::*;
 

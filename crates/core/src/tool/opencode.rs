@@ -1,6 +1,6 @@
 //! opencode: `opencode.json(c)` with `{env:X}` and `{file:p}`, and the
-//! credentials in `auth.json`. research/tool-configs.md §11;
-//! measured-clients.md (opencode-ai 1.18.33: `{env:X}` unset → empty Bearer).
+//! credentials in `auth.json`. docs/tools.md#opencode;
+//! docs/wire.md#opencode (1.18.33: `{env:X}` unset → empty Bearer).
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! OpenSpace (HKUDS): configured only through `OPENSPACE_LLM_*` variables
-//! and its package `.env`. research/tool-configs.md §8.
+//! and its package `.env`. docs/tools.md#openspace.
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! Roo Code: all profiles in one SecretStorage entry; a plaintext export
 //! can be auto-imported from `roo-cline.autoImportSettingsPath`.
-//! research/tool-configs.md §3.
+//! docs/tools.md#roo-code.
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! Shell startup files that assign well-known key variables. Which launch
-//! contexts read which file is keyhole-env's business (env-semantics.md).
+//! contexts read which file is keyhole-env's business (docs/launch-contexts.md).
 
 use super::*;
 

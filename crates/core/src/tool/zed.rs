@@ -1,5 +1,5 @@
 //! Zed: `settings.json` names the endpoint; the key is in the keychain,
-//! keyed by URL, and a non-empty variable wins. research/tool-configs.md §13.
+//! keyed by URL, and a non-empty variable wins. docs/tools.md#zed.
 
 use super::*;
 
