@@ -1,10 +1,17 @@
-//! Flags shared by every binary (SPEC §2), and man/completion generation
-//! from the one clap definition of each binary.
+//! Flags shared by every binary (docs/records.md#flags) as argument groups,
+//! the one shape of every `main`, and man/completion generation from the one
+//! clap definition of each binary.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::process::ExitCode;
+use std::time::Duration;
+
 use clap::{Args, Command, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::Status;
 
 use crate::provider;
 
@@ -58,6 +65,63 @@ fn parse_provider_url(s: &str) -> Result<(String, String), String> {
         return Err(format!("{url:?} is not an http(s) URL"));
     }
     Ok((p.name.to_string(), url.trim_end_matches('/').to_string()))
+}
+
+/// The environment and processes a run analyses.
+#[derive(Args, Debug, Clone)]
+pub struct EnvArgs {
+    /// Analyse this environment (NAME=VALUE lines, or NUL-separated like /proc/PID/environ) instead of keyhole's own
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Where to read running processes from
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    pub proc_root: PathBuf,
+}
+
+impl EnvArgs {
+    /// The analysed environment: `--env-file`, else keyhole's own.
+    pub fn load(&self) -> Result<BTreeMap<String, Vec<u8>>> {
+        crate::envfile::load(self.env_file.as_deref()).map_err(Error::input)
+    }
+}
+
+/// How requests go out.
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// Seconds per request, redirects included
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Never touch the network (nothing is probed)
+    #[arg(long)]
+    pub offline: bool,
+    /// Also trust the CA certificates in this PEM file (repeatable); the system bundle is trusted already
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+}
+
+impl NetArgs {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(if self.timeout.is_finite() { self.timeout.max(0.1) } else { 10.0 })
+    }
+}
+
+/// The hidden `--generate` of every binary.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GenerateArgs {
+    /// Write a man page or a completion script to stdout
+    #[arg(long, value_enum, hide = true)]
+    pub generate: Option<Generate>,
+}
+
+/// The one shape of every main: `--generate` answered from the clap
+/// definition, else `run`, its outcome mapped to an exit status in one place
+/// ([`crate::error::exit`]).
+pub fn main<C: clap::CommandFactory>(tool: &str, generate: &GenerateArgs, run: impl FnOnce() -> Result<Status>) -> ExitCode {
+    if let Some(g) = generate.generate {
+        let done = self::generate(C::command(), g).map_err(Error::from);
+        return crate::error::exit(tool, done.map(|()| Status::Ok));
+    }
+    crate::error::exit(tool, run())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::record::ErrorRecord;
+use crate::record::{ErrorRecord, Record};
 
 /// Why writing stopped.
 #[derive(Debug)]
@@ -127,8 +127,9 @@ pub fn line_with<U: Serialize + ?Sized>(
 pub enum InputItem {
     /// A JSON object with a `type` field: a record.
     Record(Value),
-    /// A line that is not a record; the tool writes this error and goes on.
-    Bad(ErrorRecord),
+    /// A line that is not a record; the tool writes this error record
+    /// (always a [`Record::Error`]) and goes on.
+    Bad(Record),
 }
 
 /// Read JSON-lines records from `r`. Blank lines are skipped; a line that is
@@ -235,7 +236,7 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 /// Parse one input line (surrounding whitespace allowed) numbered `n`.
 pub fn parse_line(line: &[u8], tool: &str, n: u64) -> InputItem {
     let line = trim_ascii(line);
-    let bad = |msg: String| InputItem::Bad(ErrorRecord::new(tool, msg).at_input_line(n));
+    let bad = |msg: String| InputItem::Bad(Record::Error(ErrorRecord::new(tool, msg).at_input_line(n)));
     let text = match std::str::from_utf8(line) {
         Ok(t) => t,
         Err(e) => return bad(format!("input line {n} is not valid UTF-8 (at byte {}); skipped", e.valid_up_to())),
@@ -269,7 +270,7 @@ mod tests {
         assert_eq!(items.len(), 6);
         assert!(matches!(items[0], InputItem::Record(_)));
         match &items[1] {
-            InputItem::Bad(e) => assert_eq!(e.input_line, Some(3)),
+            InputItem::Bad(Record::Error(e)) => assert_eq!(e.input_line, Some(3)),
             _ => panic!("expected bad line"),
         }
         assert!(matches!(items[2], InputItem::Bad(_)));

@@ -1,11 +1,13 @@
-//! keyhole-core: what every keyhole tool shares, once — the records of
-//! SPEC §3, JSON-lines I/O, secrets and fingerprints, the config parsers,
-//! and the provider and tool catalogues (SPEC §5).
+//! keyhole-core: what every keyhole tool shares, once — the typed record
+//! contract (docs/records.md), the stage interface and stream driver,
+//! errors and exit status, JSON-lines I/O, secrets and fingerprints, the
+//! config parsers, and the tool and provider catalogues (docs/catalogue.md).
 
 pub mod cli;
 pub mod doc;
 pub mod dotenv;
 pub mod envfile;
+pub mod error;
 pub mod fsread;
 pub mod jsonl;
 pub mod provider;
@@ -13,11 +15,13 @@ pub mod record;
 pub mod scan;
 pub mod secret;
 pub mod shell;
+pub mod stage;
 pub mod startup;
 pub mod syntax;
 pub mod tool;
+pub mod weburl;
 
-/// SPEC §6 exit status, worst wins.
+/// Exit status (docs/records.md#exit-status), worst wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     /// Did its work, found nothing wrong.

@@ -41,7 +41,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// What is wrong with a value itself, independent of where it is sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Flaw {
     LeadingWhitespace,
@@ -78,7 +78,7 @@ impl Flaw {
 }
 
 /// docs/records.md#fingerprints: `{"prefix","last4","len","sha8","flaws"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fingerprint {
     pub prefix: String,
     pub last4: String,

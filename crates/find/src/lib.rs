@@ -11,14 +11,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use keyhole_core::cli::{self, ProviderUrlArgs};
 use keyhole_core::doc;
 use keyhole_core::dotenv;
+use keyhole_core::error::{Error, Result};
 use keyhole_core::fsread::ReadError;
 use keyhole_core::provider;
-use keyhole_core::record::{Auth, ErrorRecord, Site, Source, VERSION};
+use keyhole_core::record::{Auth, ErrorRecord, Record, Site, Source, VERSION};
 use keyhole_core::scan::{self, ScanError};
 use keyhole_core::shell;
+use keyhole_core::stage::{Ctx, Output};
 use keyhole_core::tool::{self, Draft, FileKind, FileRule, Tool, TOOLS};
+use keyhole_core::Status;
 use walkdir::WalkDir;
 
 pub const TOOL_NAME: &str = "keyhole-find";
@@ -85,6 +89,41 @@ pub struct Options {
     pub host: String,
 }
 
+impl Options {
+    /// The defaults for `home`, with the PATHs, the provider URLs and the
+    /// tools asked for (an unknown tool is a usage error).
+    pub fn new(home: PathBuf, paths: &[PathBuf], urls: &ProviderUrlArgs, tools: Vec<String>) -> Result<Options> {
+        if let Some(t) = tools.iter().find(|t| tool::get(t).is_none()) {
+            return Err(Error::usage(format!("unknown tool {t:?}; see keyhole-find --list-tools")));
+        }
+        Ok(Options {
+            home,
+            paths: paths.iter().cloned().map(cli::absolute).collect(),
+            max_depth: 6,
+            max_filesize: keyhole_core::fsread::DEFAULT_CAP,
+            walk_home: true,
+            tools,
+            provider_urls: urls.map(),
+            host: keyhole_core::record::host_name(),
+        })
+    }
+}
+
+/// keyhole-find's run: the records on stdout, notes on stderr (unless
+/// `quiet`). Status 1 when no site was found, 2 when an error record was written.
+pub fn run(opts: &Options, quiet: bool) -> Result<Status> {
+    let outcome = find(opts);
+    let ctx = Ctx::new(TOOL_NAME);
+    let status = outcome.status(opts, &ctx);
+    ctx.say_notes(quiet);
+    let mut out = Output::stdout();
+    for r in outcome.records() {
+        out.buffer(&r)?;
+    }
+    out.flush()?;
+    Ok(status)
+}
+
 /// What a run found: sites, errors (each an `error` record), and notes for people.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -95,27 +134,38 @@ pub struct Outcome {
     pub files_read: usize,
 }
 
-/// One output line, in the deterministic order of the output.
-pub enum Item<'a> {
-    Site(&'a Site),
-    Error(&'a ErrorRecord),
-}
-
 impl Outcome {
-    /// Sites and errors, sorted by file, line and id.
-    pub fn ordered(&self) -> Vec<Item<'_>> {
-        let mut v: Vec<(String, u32, String, Item)> = self
-            .sites
-            .iter()
-            .map(|s| (s.source.file.clone(), s.source.line, s.id.clone(), Item::Site(s)))
-            .chain(
-                self.errors
-                    .iter()
-                    .map(|e| (e.file.clone().unwrap_or_default(), e.line.unwrap_or(0), String::new(), Item::Error(e))),
-            )
-            .collect();
-        v.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
-        v.into_iter().map(|(_, _, _, i)| i).collect()
+    /// The run's status (2 an error record, 1 no site, else 0); the notes go to `ctx`.
+    pub fn status(&self, opts: &Options, ctx: &Ctx) -> Status {
+        for n in &self.notes {
+            ctx.note(n.clone());
+        }
+        if !self.errors.is_empty() {
+            Status::Failed
+        } else if self.sites.is_empty() {
+            ctx.note(format!(
+                "no site found under {} ({} config files read); see --list-tools for where each tool is looked for",
+                opts.home.display(),
+                self.files_read
+            ));
+            Status::Found
+        } else {
+            Status::Ok
+        }
+    }
+
+    /// Sites and errors as records, sorted by file, line and id (the output's order).
+    pub fn records(&self) -> Vec<Record> {
+        let mut v: Vec<(&str, u32, &str, Record)> =
+            self.sites
+                .iter()
+                .map(|s| (s.source.file.as_str(), s.source.line, s.id.as_str(), Record::from(s.clone())))
+                .chain(self.errors.iter().map(|e| {
+                    (e.file.as_deref().unwrap_or_default(), e.line.unwrap_or(0), "", Record::Error(e.clone()))
+                }))
+                .collect();
+        v.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        v.into_iter().map(|(_, _, _, r)| r).collect()
     }
 }
 
@@ -374,18 +424,20 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         (None, None) => format!("{tool_name}:{file}"),
     };
     Site {
-        kind: "site".into(),
         v: VERSION,
         id,
         host: opts.host.clone(),
         tool: tool_name.into(),
-        source: Source { file: file.into(), line: d.line.max(1), pointer: d.pointer },
+        source: Source::new(file, d.line.max(1), d.pointer),
         provider: p.name.into(),
         model: d.model,
         base_url,
         base_url_from,
-        auth: Auth { header: header.as_str().into(), scheme: scheme.as_str().into() },
+        auth: Auth::new(header.as_str(), scheme.as_str()),
         key: d.key,
+        env: None,
+        probe: None,
+        diagnoses: None,
         extra: Default::default(),
     }
 }

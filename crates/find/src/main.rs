@@ -1,14 +1,11 @@
-//! keyhole-find: thin main over the library; parse flags, run, exit code.
+//! keyhole-find: flags, then the library (docs/records.md#site).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-use keyhole_core::cli::{self, Generate, HomeArgs, ProviderUrlArgs};
-use keyhole_core::jsonl::{note, JsonlWriter, WriteStop};
-use keyhole_core::record::host_name;
-use keyhole_core::Status;
-use keyhole_find::{Item, Options, TOOL_NAME};
+use clap::Parser;
+use keyhole_core::cli::{self, GenerateArgs, HomeArgs, ProviderUrlArgs};
+use keyhole_find::TOOL_NAME;
 
 /// List every place where an AI tool takes an API credential from.
 ///
@@ -18,10 +15,10 @@ use keyhole_find::{Item, Options, TOOL_NAME};
 /// catalogued locations under the home, a bounded walk of the home for
 /// project files, and every PATH given. Never writes to any file.
 ///
-/// See docs/records.md#site-records. Sites without a JSON pointer (.env and shell files) have
-/// ids TOOL:FILE#VAR@LINE; key.syntax names the substitution syntax (absent
-/// when the tool reads the variable implicitly); key.note says in words what
-/// the tool does with the reference; error records carry file and line.
+/// Sites without a JSON pointer (.env and shell files) have ids
+/// TOOL:FILE#VAR@LINE; key.syntax names the substitution syntax (absent when
+/// the tool reads the variable implicitly); key.note says in words what the
+/// tool does with the reference; error records carry file and line.
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-find", version, after_help = AFTER_HELP)]
 struct Args {
@@ -50,87 +47,27 @@ struct Args {
     /// No notes on stderr (skipped files); errors still go to stdout as records
     #[arg(short, long)]
     quiet: bool,
-    /// Write a man page or a completion script to stdout
-    #[arg(long, value_enum, hide = true)]
-    generate: Option<Generate>,
+    #[command(flatten)]
+    generate: GenerateArgs,
 }
 
 const AFTER_HELP: &str = "Exit status: 0 sites found; 1 no site found; 2 an error record was written (unreadable or unparsable config).\n\
 Examples:\n  keyhole-find | jq -c '{tool, file: .source.file, line: .source.line, key: .key.from}'\n  keyhole-find ~/code/myproject | keyhole-env | keyhole-probe | keyhole-classify | keyhole-report";
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse();
-    if let Some(g) = args.generate {
-        return match cli::generate(Args::command(), g) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(_) => ExitCode::from(2),
+    let a: Args = cli::parse();
+    cli::main::<Args>(TOOL_NAME, &a.generate, || {
+        if a.list_tools {
+            print!("{}", keyhole_find::catalogue_text());
+            return Ok(keyhole_core::Status::Ok);
+        }
+        let opts = keyhole_find::Options::new(a.home.resolve(), &a.paths, &a.urls, a.tools.clone())?;
+        let opts = keyhole_find::Options {
+            max_depth: a.max_depth,
+            max_filesize: a.max_filesize,
+            walk_home: !a.no_walk,
+            ..opts
         };
-    }
-    if args.list_tools {
-        print!("{}", keyhole_find::catalogue_text());
-        return ExitCode::SUCCESS;
-    }
-    for t in &args.tools {
-        if keyhole_core::tool::get(t).is_none() {
-            note(TOOL_NAME, format!("unknown tool {t:?}; see keyhole-find --list-tools"));
-            return ExitCode::from(2);
-        }
-    }
-    let opts = Options {
-        home: args.home.resolve(),
-        paths: args.paths.iter().cloned().map(cli::absolute).collect(),
-        max_depth: args.max_depth,
-        max_filesize: args.max_filesize,
-        walk_home: !args.no_walk,
-        tools: args.tools.clone(),
-        provider_urls: args.urls.map(),
-        host: host_name(),
-    };
-    let outcome = keyhole_find::find(&opts);
-    if !args.quiet {
-        for n in &outcome.notes {
-            note(TOOL_NAME, n);
-        }
-    }
-    let mut w = JsonlWriter::stdout();
-    for item in outcome.ordered() {
-        let r = match item {
-            Item::Site(s) => w.write(s),
-            Item::Error(e) => w.write(e),
-        };
-        match r {
-            Ok(()) => {}
-            Err(WriteStop::BrokenPipe) => return ExitCode::SUCCESS,
-            Err(e) => {
-                note(TOOL_NAME, e);
-                return ExitCode::from(2);
-            }
-        }
-    }
-    match w.flush() {
-        Ok(()) => {}
-        Err(WriteStop::BrokenPipe) => return ExitCode::SUCCESS,
-        Err(e) => {
-            note(TOOL_NAME, e);
-            return ExitCode::from(2);
-        }
-    }
-    let status = if !outcome.errors.is_empty() {
-        Status::Failed
-    } else if outcome.sites.is_empty() {
-        if !args.quiet {
-            note(
-                TOOL_NAME,
-                format!(
-                    "no site found under {} ({} config files read); see --list-tools for where each tool is looked for",
-                    opts.home.display(),
-                    outcome.files_read
-                ),
-            );
-        }
-        Status::Found
-    } else {
-        Status::Ok
-    };
-    status.code()
+        keyhole_find::run(&opts, a.quiet)
+    })
 }

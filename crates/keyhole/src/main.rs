@@ -137,11 +137,8 @@ fn doctor(a: DoctorArgs) -> ExitCode {
         status = Status::Failed;
     }
     let mut records: Vec<Value> = Vec::new();
-    for item in found.ordered() {
-        records.push(match item {
-            keyhole_find::Item::Site(s) => serde_json::to_value(s).expect("site serializes"),
-            keyhole_find::Item::Error(e) => serde_json::to_value(e).expect("error serializes"),
-        });
+    for r in found.records() {
+        records.push(serde_json::to_value(r).expect("a record serializes"));
     }
     if found.sites.is_empty() {
         if !a.quiet {

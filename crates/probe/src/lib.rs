@@ -780,11 +780,13 @@ impl pool::Task for WriteStep {
             // Its planning panicked (a bug, said on stderr): the line is not lost silently.
             (None, _) => serde_json::to_writer(
                 &mut buf,
-                &ErrorRecord::new(
-                    TOOL_NAME,
-                    format!("input line {} could not be probed (internal error); skipped", b.lines[i].0),
-                )
-                .at_input_line(b.lines[i].0),
+                &keyhole_core::record::Record::Error(
+                    ErrorRecord::new(
+                        TOOL_NAME,
+                        format!("input line {} could not be probed (internal error); skipped", b.lines[i].0),
+                    )
+                    .at_input_line(b.lines[i].0),
+                ),
             ),
         };
         match written {

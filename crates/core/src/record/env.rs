@@ -1,0 +1,225 @@
+//! `env`: what keyhole-env learned of one variable (docs/records.md#env):
+//! where it is defined, which launch contexts and processes see it, and
+//! what the tool will really get.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{is_false, Extra};
+use crate::secret::Fingerprint;
+
+/// A file and a 1-based line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FileLine {
+    pub file: String,
+    pub line: u32,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl FileLine {
+    pub fn new(file: impl Into<String>, line: u32) -> Self {
+        FileLine { file: file.into(), line, extra: Extra::new() }
+    }
+}
+
+/// The guard a definition sits below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    /// `case $- in *i*)`, `[ -z "$PS1" ] && return`…: interactive shells only.
+    Interactive,
+    /// `[ -t 0 ]`, `tty -s`: only with a terminal.
+    Tty,
+}
+
+/// Where a guard stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Guard {
+    pub file: String,
+    pub line: u32,
+    pub kind: GuardKind,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A value that is not a literal: where it comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFrom {
+    /// Another variable (`X=$Y`).
+    Var(String),
+    /// A command's output (`X=$(pass show …)`).
+    Command(String),
+    /// Text mixed with variables.
+    Mixed(Vec<String>),
+}
+
+/// The kind of file a definition is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DefinitionKind {
+    /// A POSIX shell startup file (bash, zsh, sh).
+    Shell,
+    /// A fish file or a fish universal variable.
+    Fish,
+    /// A `.env` file a tool loads itself.
+    Dotenv,
+    /// `/etc/environment`, `~/.pam_environment`, `environment.d`.
+    Environment,
+    /// An editor setting (`terminal.integrated.env.*`).
+    Editor,
+}
+
+/// One assignment of the variable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Definition {
+    pub file: String,
+    pub line: u32,
+    pub kind: DefinitionKind,
+    pub exported: bool,
+    /// null: not below a guard.
+    pub after_guard: Option<Guard>,
+    /// The value's fingerprint, when it is a literal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value_from: Option<ValueFrom>,
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub in_function: bool,
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub interactive_only: bool,
+    /// The condition around it (`if [ -f … ]`), in words.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub conditional: Option<String>,
+    /// The line that sources this file.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sourced_from: Option<FileLine>,
+    /// A fish universal variable (`set -Ux`).
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub universal: bool,
+    /// The tool that loads this `.env` file itself.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub loaded_by: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The analysed environment's own value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Current {
+    pub set: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Why a tool process lacks the variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LacksBecause {
+    Stale,
+    AfterGuard,
+    NotExported,
+    WrongFile,
+    Unknown,
+}
+
+/// A running process of the tool's family.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessFact {
+    pub pid: u32,
+    /// The tool's name, or `vscode-server` / `vscode-extension-host`.
+    pub role: String,
+    /// When it started (RFC 3339, UTC).
+    pub started: Option<String>,
+    pub has_var: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub started_before_edit: bool,
+    /// The launch context it most likely came from.
+    pub launched_as: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lacks_because: Option<LacksBecause>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// What the tool will really get.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Effective {
+    /// A file, `process:PID` or `environment`.
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    /// The file's value beats the environment's (the tool loads it with override).
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub overrides_env: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A definition under a name that differs only in case or punctuation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NearMiss {
+    pub name: String,
+    pub file: String,
+    pub line: u32,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Where `--exec` and the static analysis disagree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Disagreement {
+    pub context: String,
+    #[serde(rename = "static")]
+    pub static_: Option<bool>,
+    pub real: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The whole `env` object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Env {
+    pub var: String,
+    /// The user's shell the contexts are computed for.
+    #[serde(default)]
+    pub shell: String,
+    pub current: Current,
+    #[serde(default)]
+    pub definitions: Vec<Definition>,
+    /// Launch context → whether a process started there gets the variable.
+    #[serde(default)]
+    pub contexts: IndexMap<String, bool>,
+    /// Launch context → `file:line` of the definition it sees.
+    #[serde(default)]
+    pub context_sources: IndexMap<String, String>,
+    #[serde(default)]
+    pub processes: Vec<ProcessFact>,
+    /// null: the tool gets no value at all.
+    #[serde(default)]
+    pub effective: Option<Effective>,
+    #[serde(default)]
+    pub near_misses: Vec<NearMiss>,
+    /// `--exec`: context → what the real shell said (null: no answer).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exec: Option<IndexMap<String, Option<bool>>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exec_disagrees: Option<Vec<Disagreement>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Env {
+    /// Whether a process started in `context` gets the variable.
+    pub fn visible_in(&self, context: &str) -> bool {
+        self.contexts.get(context).copied().unwrap_or(false)
+    }
+}

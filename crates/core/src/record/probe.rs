@@ -1,0 +1,179 @@
+//! `probe`: what the API answered to the request the tool would send
+//! (docs/records.md#probe).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{is_false, Extra};
+use crate::secret::Fingerprint;
+
+/// Why no HTTP answer came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    Proxy,
+    TooLarge,
+    Protocol,
+    /// keyhole could not work out what to send (no key-check endpoint, a key that changed…).
+    Unresolved,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Proxy => "proxy",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Unresolved => "unresolved",
+        }
+    }
+
+    /// The diagnosis code for this failure (`net.KIND`).
+    pub fn code(self) -> super::Code {
+        use super::Code;
+        match self {
+            ErrorKind::Dns => Code::NetDns,
+            ErrorKind::Connect => Code::NetConnect,
+            ErrorKind::Tls => Code::NetTls,
+            ErrorKind::Timeout => Code::NetTimeout,
+            ErrorKind::Proxy => Code::NetProxy,
+            ErrorKind::TooLarge => Code::NetTooLarge,
+            ErrorKind::Protocol => Code::NetProtocol,
+            ErrorKind::Unresolved => Code::NetUnresolved,
+        }
+    }
+}
+
+impl PartialEq<&str> for ErrorKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// The request as sent (the key only as its fingerprint).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Request {
+    pub method: String,
+    /// The URL, credentials in it redacted.
+    pub url: String,
+    /// The header the key went in, or `none`.
+    pub auth_header: String,
+    pub fp: Option<Fingerprint>,
+    /// The key holds a byte no HTTP header may carry: it was not sent.
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub header_invalid: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One redirect hop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hop {
+    pub status: u16,
+    pub from: String,
+    pub to: String,
+    /// Whether the key went on to the next hop.
+    pub auth_kept: bool,
+    /// Client family → whether it keeps the credential header on this hop.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clients: Option<IndexMap<String, bool>>,
+    /// The method after a 301/302/303 that turns a POST into a GET.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub method_after: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The HTTP answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// The headers that matter for a diagnosis (content type, rate limits…).
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// JSON when it parses, else text; keys redacted.
+    #[serde(default)]
+    pub body: Value,
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub body_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub body_error: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Why no HTTP answer came, in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ProbeError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProbeError { kind, message: message.into(), extra: Extra::new() }
+    }
+}
+
+/// One leg of the proxy/direct comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Leg {
+    /// `proxy` or `direct`.
+    pub via: String,
+    pub key_sent: bool,
+    pub status: Option<u16>,
+    pub error: Option<ProbeError>,
+    pub no_credentials: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The whole `probe` object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct Probe {
+    /// The proxy in effect (credentials redacted), or null.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// With a proxy that seems to strip the key: the same request via the proxy and direct.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub differential: Option<Vec<Leg>>,
+    /// `proxy` when the direct request kept the key, else `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stripped_by: Option<String>,
+    /// null: nothing was sent.
+    #[serde(default)]
+    pub request: Option<Request>,
+    #[serde(default)]
+    pub redirects: Vec<Hop>,
+    #[serde(default)]
+    pub response: Option<HttpAnswer>,
+    #[serde(default)]
+    pub error: Option<ProbeError>,
+    #[serde(default)]
+    pub elapsed_ms: u64,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Probe {
+    /// A probe that sent nothing because of `error`.
+    pub fn failed(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Probe { error: Some(ProbeError::new(kind, message)), ..Default::default() }
+    }
+    /// The HTTP status, when an answer came.
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.status)
+    }
+}

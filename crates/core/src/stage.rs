@@ -1,0 +1,261 @@
+//! One stage interface and one stream driver for every keyhole filter
+//! (docs/README.md#design). The driver reads JSON lines, turns each into a
+//! typed [`Record`] (a bad line into an `error` record), hands the stage a
+//! batch of the lines that are ready, writes and flushes what comes out,
+//! treats a closed reader as success, and derives the exit status from the
+//! worst record. `keyhole doctor` calls the same stages on records in memory.
+
+use std::io::{self, BufRead, Write};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::jsonl::{note, JsonlReader, JsonlWriter};
+use crate::record::{ErrorRecord, Record};
+use crate::Status;
+
+/// At most this many lines are handed to a stage at once.
+pub const MAX_BATCH: usize = 1024;
+
+/// What a run shares with its stages: the notes for people (said on stderr
+/// at the end, once each) and the worst status so far.
+#[derive(Debug)]
+pub struct Ctx {
+    tool: &'static str,
+    status: Mutex<Status>,
+    notes: Mutex<Vec<String>>,
+}
+
+impl Ctx {
+    pub fn new(tool: &'static str) -> Self {
+        Ctx { tool, status: Mutex::new(Status::Ok), notes: Mutex::new(Vec::new()) }
+    }
+    /// The name of the tool, for notes and error records.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+    /// A message for people (a skipped file, a vanished process).
+    pub fn note(&self, msg: impl Into<String>) {
+        lock(&self.notes).push(msg.into());
+    }
+    /// Raise the run's status to at least `s`.
+    pub fn raise(&self, s: Status) {
+        let mut st = lock(&self.status);
+        *st = st.worst(s);
+    }
+    pub fn status(&self) -> Status {
+        *lock(&self.status)
+    }
+    /// The notes so far, sorted and each once; they are taken out.
+    pub fn take_notes(&self) -> Vec<String> {
+        let mut n = std::mem::take(&mut *lock(&self.notes));
+        n.sort();
+        n.dedup();
+        n
+    }
+    /// Say the notes on stderr (unless `quiet`).
+    pub fn say_notes(&self, quiet: bool) {
+        let notes = self.take_notes();
+        if !quiet {
+            for n in notes {
+                note(self.tool, n);
+            }
+        }
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the
+/// data (notes, a status) is still good.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One input line: its 1-based number and its bytes.
+pub type Line = (u64, Vec<u8>);
+
+/// A filter over records. Records it has nothing to do with pass through
+/// unchanged; it never drops one.
+pub trait Stage: Sync {
+    /// Work on one record in place.
+    fn apply(&self, record: &mut Record, ctx: &Ctx);
+
+    /// Work on records read together, in input order (a stage that can work
+    /// on several at once, such as the probe, overrides this).
+    fn apply_batch(&self, records: &mut [Record], ctx: &Ctx) {
+        for r in records {
+            self.apply(r, ctx);
+        }
+    }
+
+    /// Parse and work on raw lines read together. The default parses them
+    /// here; a stage that parses on several threads overrides this.
+    fn apply_lines(&self, lines: Vec<Line>, ctx: &Ctx) -> Vec<Record> {
+        let mut records: Vec<Record> = lines.iter().map(|(n, l)| parse(l, *n, ctx)).collect();
+        self.apply_batch(&mut records, ctx);
+        records
+    }
+
+    /// What one output record adds to the exit status.
+    fn status_of(&self, record: &Record) -> Status {
+        let _ = record;
+        Status::Ok
+    }
+}
+
+/// Line `n` as a record; a line that is not one becomes an `error` record
+/// naming the line, and the run's status becomes 2.
+pub fn parse(line: &[u8], n: u64, ctx: &Ctx) -> Record {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t.trim(),
+        Err(e) => {
+            return bad(ctx, n, format!("input line {n} is not valid UTF-8 (at byte {}); skipped", e.valid_up_to()))
+        }
+    };
+    match Record::from_json(text) {
+        Ok(r) => r,
+        Err(e) => bad(ctx, n, format!("input line {n} {}; skipped", e.0)),
+    }
+}
+
+fn bad(ctx: &Ctx, n: u64, msg: String) -> Record {
+    ctx.raise(Status::Failed);
+    Record::Error(ErrorRecord::new(ctx.tool, msg).at_input_line(n))
+}
+
+/// Whether more input is ready without waiting (then the batch grows).
+pub trait Ready {
+    fn more_ready(&self) -> bool;
+}
+
+/// Run `stage` over standard input to standard output.
+pub fn run<S: Stage>(stage: &S, ctx: &Ctx) -> Result<Status> {
+    let mut reader = JsonlReader::stdin(ctx.tool);
+    let mut out = Output::stdout();
+    let mut ready = |r: &JsonlReader<_>| r.more_ready();
+    drive(stage, &mut reader, &mut ready, &mut out, ctx)
+}
+
+/// Run `stage` over any reader to any writer (tests, the umbrella).
+pub fn run_on<S: Stage, R: BufRead, W: Write>(stage: &S, input: R, output: W, ctx: &Ctx) -> Result<Status> {
+    let mut reader = JsonlReader::new(input, ctx.tool);
+    let mut out = Output::new(output);
+    let mut ready = |_: &JsonlReader<R>| true;
+    drive(stage, &mut reader, &mut ready, &mut out, ctx)
+}
+
+fn drive<S: Stage, R: BufRead, W: Write>(
+    stage: &S,
+    reader: &mut JsonlReader<R>,
+    ready: &mut dyn FnMut(&JsonlReader<R>) -> bool,
+    out: &mut Output<W>,
+    ctx: &Ctx,
+) -> Result<Status> {
+    loop {
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line() {
+            lines.push(line);
+            if lines.len() >= MAX_BATCH || !ready(reader) {
+                break;
+            }
+        }
+        if lines.is_empty() {
+            break;
+        }
+        for r in stage.apply_lines(lines, ctx) {
+            ctx.raise(stage.status_of(&r));
+            out.buffer(&r)?;
+        }
+        out.flush()?;
+    }
+    if reader.read_failed() {
+        ctx.raise(Status::Failed);
+    }
+    Ok(ctx.status())
+}
+
+/// Records out: one JSON line each, flushed when asked (a batch, or each
+/// record when the stage streams), a closed reader reported as
+/// [`Kind::BrokenPipe`](crate::error::Kind::BrokenPipe).
+pub struct Output<W: Write> {
+    w: JsonlWriter<W>,
+}
+
+impl Output<io::Stdout> {
+    pub fn stdout() -> Self {
+        Output::new(io::stdout())
+    }
+}
+
+impl<W: Write> Output<W> {
+    pub fn new(w: W) -> Self {
+        Output { w: JsonlWriter::new(w) }
+    }
+    /// Write one record and flush.
+    pub fn write(&mut self, r: &Record) -> Result<()> {
+        self.w.write(r).map_err(Error::from)
+    }
+    /// Write one record without flushing.
+    pub fn buffer(&mut self, r: &Record) -> Result<()> {
+        self.w.write_buffered(r).map_err(Error::from)
+    }
+    pub fn flush(&mut self) -> Result<()> {
+        self.w.flush().map_err(Error::from)
+    }
+}
+
+/// The status records contribute when each error-severity diagnosis counts
+/// as a finding (classify, report, capture).
+pub fn findings(records: &[Record]) -> Status {
+    if records.iter().any(Record::has_error) {
+        Status::Found
+    } else {
+        Status::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    struct Tag;
+    impl Stage for Tag {
+        fn apply(&self, r: &mut Record, _: &Ctx) {
+            if let Some(s) = r.site_mut() {
+                s.extra.insert("tagged".into(), true.into());
+            }
+        }
+    }
+
+    #[test]
+    fn the_driver_keeps_order_passes_unknowns_and_names_bad_lines() {
+        let input = b"{\"type\":\"mine\",\"a\":1}\nnot json\n\n{\"type\":\"site\"}\n{\"type\":\"x\"}\n";
+        let mut out = Vec::new();
+        let ctx = Ctx::new("t");
+        let st = run_on(&Tag, &input[..], &mut out, &ctx).unwrap();
+        assert_eq!(st, Status::Failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines[0], "{\"type\":\"mine\",\"a\":1}");
+        assert!(lines[1].contains("\"input_line\":2") && lines[1].contains("not JSON"), "{}", lines[1]);
+        assert!(lines[2].contains("\"input_line\":4") && lines[2].contains("site record"), "{}", lines[2]);
+        assert_eq!(lines[3], "{\"type\":\"x\"}");
+    }
+
+    #[test]
+    fn a_closed_reader_is_not_a_failure() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let ctx = Ctx::new("t");
+        let e = run_on(&Tag, &b"{\"type\":\"x\"}\n"[..], Closed, &ctx).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::BrokenPipe);
+        assert_eq!(e.status(), None);
+    }
+}
