@@ -1,11 +1,22 @@
 //! keyhole-report: records in, words out. Text for a terminal (root cause
 //! first, evidence, fix; colour only on a TTY), Markdown safe to paste into a
 //! public bug report (fingerprints as prefix, last 4 and length only; the
-//! home directory written as ~), or the records passed through.
+//! home directory written as ~), or the records passed through
+//! (docs/records.md). It reads typed [`Record`]s: sites, responses and
+//! captures are shown, errors listed at the end; a record of a type it does
+//! not know is passed on in JSON and left out of the words.
 
 use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
 
+use keyhole_core::error::Result;
+use keyhole_core::record::{Capture, Diagnosis, Record, Response, Severity, Site};
+use keyhole_core::secret::Fingerprint;
+use keyhole_core::stage::{self, Ctx, Stage};
+use keyhole_core::Status;
+use serde::Deserialize;
 use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-report";
@@ -14,6 +25,8 @@ pub const TOOL_NAME: &str = "keyhole-report";
 pub enum Format {
     Text,
     Markdown,
+    /// The records passed through (only the exit status is added).
+    Json,
 }
 
 pub struct Style {
@@ -21,6 +34,14 @@ pub struct Style {
 }
 
 impl Style {
+    /// Colour when `asked` is `Some(true)` (always) or, for `None` (auto),
+    /// when stdout is a terminal that is not `dumb`; never with `NO_COLOR`.
+    pub fn for_stdout(asked: Option<bool>) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let auto = || io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        Style { color: !no_color && asked.unwrap_or_else(auto) }
+    }
+
     fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -41,147 +62,172 @@ pub fn clean(s: &str) -> String {
 
 /// `/home/u/x` → `~/x`, for reports that leave the machine.
 fn tilde(s: &str, home: &str) -> String {
-    if home.len() > 1 && !home.is_empty() {
+    if home.len() > 1 {
         s.replace(&format!("{home}/"), "~/")
     } else {
         s.to_string()
     }
 }
 
-fn fp_short(fp: &Value) -> String {
-    if !fp.is_object() {
-        return String::new();
-    }
-    let flaws: Vec<&str> =
-        fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let mut s = format!(
-        "{}…{} ({} bytes)",
-        fp["prefix"].as_str().unwrap_or(""),
-        fp["last4"].as_str().unwrap_or("").escape_debug(),
-        fp["len"]
-    );
-    if !flaws.is_empty() {
+fn fp_short(fp: Option<&Fingerprint>) -> String {
+    let Some(fp) = fp else { return String::new() };
+    let mut s = format!("{}…{} ({} bytes)", fp.prefix, fp.last4.escape_debug(), fp.len);
+    if !fp.flaws.is_empty() {
+        let flaws: Vec<&str> = fp.flaws.iter().map(|f| f.as_str()).collect();
         s.push_str(&format!(" flaws: {}", flaws.join(", ")));
     }
     s
 }
 
-fn key_line(site: &Value) -> String {
-    let k = &site["key"];
-    match k["from"].as_str().unwrap_or("") {
-        "literal" => format!("literal key {}", fp_short(&k["fp"])),
-        "env" => {
-            format!("${} ({})", k["var"].as_str().unwrap_or("?"), k["syntax"].as_str().unwrap_or("read implicitly"))
-        }
-        "placeholder" => format!("placeholder {}", k["text"].as_str().unwrap_or("")),
-        "file" => format!("file {}", k["path"].as_str().unwrap_or("")),
-        "command" => format!("command {}", k["cmd"].as_str().unwrap_or("")),
-        "store" => format!("store {}", k["store"].as_str().unwrap_or("")),
-        other => other.to_string(),
+fn key_line(site: &Site) -> String {
+    use keyhole_core::record::KeySource as K;
+    let k = &site.key;
+    let or = |s: &Option<String>, d: &'static str| s.clone().unwrap_or_else(|| d.to_string());
+    match k.from {
+        K::Literal => format!("literal key {}", fp_short(k.fp.as_ref())),
+        K::Env => format!("${} ({})", or(&k.var, "?"), or(&k.syntax, "read implicitly")),
+        K::Placeholder => format!("placeholder {}", or(&k.text, "")),
+        K::File => format!("file {}", or(&k.path, "")),
+        K::Command => format!("command {}", or(&k.cmd, "")),
+        K::Store => format!("store {}", or(&k.store, "")),
+        K::None => k.from.to_string(),
     }
 }
 
-fn sev_mark(sev: &str, st: &Style) -> String {
+fn sev_mark(sev: Severity, st: &Style) -> String {
     match sev {
-        "error" => st.paint("1;31", "✗"),
-        "warning" => st.paint("1;33", "!"),
-        _ => st.paint("1;32", "✓"),
+        Severity::Error => st.paint("1;31", "✗"),
+        Severity::Warning => st.paint("1;33", "!"),
+        Severity::Info => st.paint("1;32", "✓"),
     }
+}
+
+/// `"null"` for a missing number, as the records write it.
+fn num(n: Option<impl std::fmt::Display>) -> String {
+    n.map_or_else(|| "null".to_string(), |n| n.to_string())
+}
+
+/// The severity of a record's root cause (its first diagnosis), if it has one.
+fn root_severity(r: &Record) -> Option<Severity> {
+    r.diagnoses().first().map(|d| d.severity)
 }
 
 /// Counts of root causes by severity: (errors, warnings, ok/info).
-pub fn tally(records: &[Value]) -> (usize, usize, usize) {
+pub fn tally(records: &[Record]) -> (usize, usize, usize) {
     let mut t = (0, 0, 0);
     for r in records {
-        match r["diagnoses"][0]["severity"].as_str() {
-            Some("error") => t.0 += 1,
-            Some("warning") => t.1 += 1,
-            Some(_) => t.2 += 1,
+        match root_severity(r) {
+            Some(Severity::Error) => t.0 += 1,
+            Some(Severity::Warning) => t.1 += 1,
+            Some(Severity::Info) => t.2 += 1,
             None => {}
         }
     }
     t
 }
 
-pub fn text(records: &[Value], st: &Style) -> String {
+/// What a report tells about: sites, responses and captures, in input order.
+enum Subject<'a> {
+    Site(&'a Site),
+    Response(&'a Response),
+    Capture(&'a Capture),
+}
+
+impl Subject<'_> {
+    /// `None`: the record was never classified.
+    fn diagnoses(&self) -> Option<&[Diagnosis]> {
+        match self {
+            Subject::Site(s) => s.diagnoses.as_deref(),
+            Subject::Response(r) => Some(&r.diagnoses),
+            Subject::Capture(c) => Some(&c.diagnoses),
+        }
+    }
+}
+
+fn subjects(records: &[Record]) -> Vec<Subject<'_>> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Site(s) => Some(Subject::Site(s)),
+            Record::Response(x) => Some(Subject::Response(x)),
+            Record::Capture(c) => Some(Subject::Capture(c)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn text(records: &[Record], st: &Style) -> String {
     let mut out = String::new();
-    let subjects: Vec<&Value> =
-        records.iter().filter(|r| matches!(r["type"].as_str(), Some("site" | "response" | "capture"))).collect();
-    let (e, w, ok) = tally(&subjects.iter().map(|v| (*v).clone()).collect::<Vec<_>>());
+    let subjects = subjects(records);
+    let (mut e, mut w, mut ok) = (0, 0, 0);
+    for s in &subjects {
+        match s.diagnoses().and_then(|d| d.first()).map(|d| d.severity) {
+            Some(Severity::Error) => e += 1,
+            Some(Severity::Warning) => w += 1,
+            Some(Severity::Info) => ok += 1,
+            None => {}
+        }
+    }
     let _ = writeln!(
         out,
         "{}",
         st.paint("1", &format!("keyhole: {} checked — {e} failing, {w} with warnings, {ok} fine", subjects.len()))
     );
-    for r in &subjects {
+    for s in &subjects {
         let _ = writeln!(out);
-        let head = match r["type"].as_str() {
-            Some("site") => format!(
+        let head = match s {
+            Subject::Site(r) => format!(
                 "{} {}:{}  {} {} {}",
-                st.paint("1", r["tool"].as_str().unwrap_or("?")),
-                clean(r["source"]["file"].as_str().unwrap_or("?")),
-                r["source"]["line"],
-                r["provider"].as_str().unwrap_or(""),
-                clean(r["model"].as_str().unwrap_or("")),
-                st.paint("2", &clean(r["base_url"].as_str().unwrap_or("")))
+                st.paint("1", &r.tool),
+                clean(&r.source.file),
+                r.source.line,
+                r.provider,
+                clean(r.model.as_deref().unwrap_or("")),
+                st.paint("2", &clean(&r.base_url))
             ),
-            Some("capture") => format!(
-                "{} {} {}",
-                st.paint("1", "capture"),
-                r["method"].as_str().unwrap_or(""),
-                clean(r["path"].as_str().unwrap_or(""))
-            ),
-            _ => format!(
+            Subject::Capture(c) => format!("{} {} {}", st.paint("1", "capture"), c.method, clean(&c.path)),
+            Subject::Response(r) => format!(
                 "{} {}:{} HTTP {}",
                 st.paint("1", "response"),
-                clean(r["source"]["file"].as_str().unwrap_or("-")),
-                r["source"]["line"],
-                r["status"]
+                clean(&r.source.file),
+                r.source.line,
+                num(r.status)
             ),
         };
         let _ = writeln!(out, "{head}");
-        if r["type"] == "site" {
+        if let Subject::Site(r) = s {
             let _ = writeln!(out, "  key: {}", clean(&key_line(r)));
         }
-        let diags = r["diagnoses"].as_array().cloned().unwrap_or_default();
-        if r.get("diagnoses").is_none() {
+        let diags = s.diagnoses().unwrap_or(&[]);
+        if s.diagnoses().is_none() {
             let _ = writeln!(out, "  {}", st.paint("2", "not classified: pipe the records through keyhole-classify"));
         } else if diags.is_empty() {
-            let probed = r.get("probe").is_some();
-            let _ = writeln!(
-                out,
-                "  {}",
-                st.paint(
-                    "2",
-                    if probed {
-                        "nothing wrong found"
-                    } else {
-                        "nothing wrong found in the configuration (not probed)"
-                    }
-                )
-            );
+            let probed = matches!(s, Subject::Site(r) if r.probe.is_some());
+            let said =
+                if probed { "nothing wrong found" } else { "nothing wrong found in the configuration (not probed)" };
+            let _ = writeln!(out, "  {}", st.paint("2", said));
         }
         for (i, d) in diags.iter().enumerate() {
-            let sev = d["severity"].as_str().unwrap_or("info");
             let label = if i == 0 { "" } else { "also " };
             let _ = writeln!(
                 out,
                 "  {} {label}{} {}",
-                sev_mark(sev, st),
-                st.paint("1", d["code"].as_str().unwrap_or("")),
-                clean(d["summary"].as_str().unwrap_or(""))
+                sev_mark(d.severity, st),
+                st.paint("1", d.code.as_str()),
+                clean(&d.summary)
             );
-            for ev in d["evidence"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "      {}", st.paint("2", &clean(ev.as_str().unwrap_or(""))));
+            for ev in &d.evidence {
+                let _ = writeln!(out, "      {}", st.paint("2", &clean(ev)));
             }
-            for fx in d["fix"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "      {} {}", st.paint("36", "fix:"), clean(fx.as_str().unwrap_or("")));
+            for fx in &d.fix {
+                let _ = writeln!(out, "      {} {}", st.paint("36", "fix:"), clean(fx));
             }
         }
     }
-    for r in records.iter().filter(|r| r["type"] == "error") {
-        let _ =
-            writeln!(out, "\n{} {}", st.paint("1;31", "could not check:"), clean(r["message"].as_str().unwrap_or("")));
+    for r in records {
+        if let Record::Error(e) = r {
+            let _ = writeln!(out, "\n{} {}", st.paint("1;31", "could not check:"), clean(&e.message));
+        }
     }
     out
 }
@@ -210,7 +256,21 @@ fn md_escape(s: &str) -> String {
     clean(s).replace('|', "\\|").replace('`', "'")
 }
 
-pub fn markdown(records: &[Value], home: &str) -> String {
+/// The message of a provider's error body, `{"error": {"message": "…"}}`
+/// (docs/wire.md), when the body has that shape.
+fn body_message(body: &Value) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        message: String,
+    }
+    Body::deserialize(body).ok().map(|b| b.error.message)
+}
+
+pub fn markdown(records: &[Record], home: &str) -> String {
     let t = |s: &str| md_escape(&tilde(s, home));
     let mut out = String::new();
     let _ = writeln!(out, "## keyhole report\n");
@@ -218,94 +278,119 @@ pub fn markdown(records: &[Value], home: &str) -> String {
     for (k, v) in machine_facts() {
         let _ = writeln!(out, "| {k} | {} |", md_escape(&v));
     }
-    let subjects: Vec<&Value> =
-        records.iter().filter(|r| matches!(r["type"].as_str(), Some("site" | "response" | "capture"))).collect();
-    for r in subjects {
+    for s in subjects(records) {
         let _ = writeln!(out);
-        match r["type"].as_str() {
-            Some("site") => {
-                let _ = writeln!(
-                    out,
-                    "### {} — `{}:{}`\n",
-                    t(r["tool"].as_str().unwrap_or("?")),
-                    t(r["source"]["file"].as_str().unwrap_or("?")),
-                    r["source"]["line"]
-                );
+        match s {
+            Subject::Site(r) => {
+                let _ = writeln!(out, "### {} — `{}:{}`\n", t(&r.tool), t(&r.source.file), r.source.line);
                 let _ = writeln!(out, "| | |\n|---|---|");
-                let _ = writeln!(out, "| provider | {} |", t(r["provider"].as_str().unwrap_or("")));
-                let _ = writeln!(out, "| model | {} |", t(r["model"].as_str().unwrap_or("")));
-                let _ = writeln!(
-                    out,
-                    "| base URL | {} ({}) |",
-                    t(r["base_url"].as_str().unwrap_or("")),
-                    t(r["base_url_from"].as_str().unwrap_or(""))
-                );
-                let _ = writeln!(
-                    out,
-                    "| auth header | {} ({}) |",
-                    t(r["auth"]["header"].as_str().unwrap_or("")),
-                    t(r["auth"]["scheme"].as_str().unwrap_or(""))
-                );
+                let _ = writeln!(out, "| provider | {} |", t(&r.provider));
+                let _ = writeln!(out, "| model | {} |", t(r.model.as_deref().unwrap_or("")));
+                let _ = writeln!(out, "| base URL | {} ({}) |", t(&r.base_url), t(&r.base_url_from));
+                let _ = writeln!(out, "| auth header | {} ({}) |", t(&r.auth.header), t(&r.auth.scheme));
                 let _ = writeln!(out, "| key | {} |", t(&key_line(r)));
-                if let Some(p) = r.get("probe").filter(|p| p.is_object()) {
-                    let msg = p["response"]["body"]["error"]["message"]
-                        .as_str()
-                        .or_else(|| p["error"]["message"].as_str())
-                        .unwrap_or("");
-                    let _ = writeln!(out, "| API answer | {} {} |", p["response"]["status"], t(msg));
+                if let Some(p) = &r.probe {
+                    let msg = p
+                        .response
+                        .as_ref()
+                        .and_then(|a| body_message(&a.body))
+                        .or_else(|| p.error.as_ref().map(|e| e.message.clone()))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "| API answer | {} {} |", num(p.status()), t(&msg));
                 }
             }
-            Some("capture") => {
-                let _ = writeln!(
-                    out,
-                    "### capture — {} `{}`\n",
-                    t(r["method"].as_str().unwrap_or("")),
-                    t(r["path"].as_str().unwrap_or(""))
-                );
-                let auth = &r["auth"];
-                let a = if auth.is_null() {
-                    "no credential header".to_string()
-                } else if let Some(p) = auth["placeholder"].as_str() {
-                    format!("placeholder {p}")
-                } else {
-                    format!(
-                        "{} {} {}",
-                        auth["header"].as_str().unwrap_or(""),
-                        auth["scheme"].as_str().unwrap_or(""),
-                        fp_short(&auth["fp"])
-                    )
+            Subject::Capture(c) => {
+                let _ = writeln!(out, "### capture — {} `{}`\n", t(&c.method), t(&c.path));
+                let a = match &c.auth {
+                    None => "no credential header".to_string(),
+                    Some(a) => match &a.placeholder {
+                        Some(p) => format!("placeholder {p}"),
+                        None => format!("{} {} {}", a.header, a.scheme, fp_short(a.fp.as_ref())),
+                    },
                 };
-                let _ =
-                    writeln!(out, "arrived: {}; user agent: {}\n", t(&a), t(r["user_agent"].as_str().unwrap_or("")));
+                let ua = c.user_agent.as_deref().unwrap_or("");
+                let _ = writeln!(out, "arrived: {}; user agent: {}\n", t(&a), t(ua));
             }
-            _ => {
+            Subject::Response(r) => {
                 let _ = writeln!(
                     out,
                     "### response — `{}:{}` (HTTP {})\n",
-                    t(r["source"]["file"].as_str().unwrap_or("-")),
-                    r["source"]["line"],
-                    r["status"]
+                    t(&r.source.file),
+                    r.source.line,
+                    num(r.status)
                 );
             }
         }
-        let diags = r["diagnoses"].as_array().cloned().unwrap_or_default();
-        for (i, d) in diags.iter().enumerate() {
+        for (i, d) in s.diagnoses().unwrap_or(&[]).iter().enumerate() {
             let role = if i == 0 { "**Root cause**" } else { "Also" };
-            let _ = writeln!(
-                out,
-                "\n{role}: `{}` ({}) — {}",
-                d["code"].as_str().unwrap_or(""),
-                d["severity"].as_str().unwrap_or(""),
-                t(d["summary"].as_str().unwrap_or(""))
-            );
-            for ev in d["evidence"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "- evidence: {}", t(ev.as_str().unwrap_or("")));
+            let _ = writeln!(out, "\n{role}: `{}` ({}) — {}", d.code.as_str(), d.severity.as_str(), t(&d.summary));
+            for ev in &d.evidence {
+                let _ = writeln!(out, "- evidence: {}", t(ev));
             }
-            for fx in d["fix"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "- fix: {}", t(fx.as_str().unwrap_or("")));
+            for fx in &d.fix {
+                let _ = writeln!(out, "- fix: {}", t(fx));
             }
         }
     }
     let _ = writeln!(out, "\n<sub>Keys appear only as prefix, last 4 characters and length.</sub>");
     out
+}
+
+/// The report as a stage of the stream driver: records pass through (the
+/// JSON format writes them), each root cause of error severity makes the
+/// status 1, and the records are kept when words are to be written.
+struct Collect {
+    keep: bool,
+    records: Mutex<Vec<Record>>,
+}
+
+impl Stage for Collect {
+    fn apply(&self, _: &mut Record, _: &Ctx) {}
+
+    fn apply_batch(&self, records: &mut [Record], _: &Ctx) {
+        if self.keep {
+            self.records.lock().unwrap_or_else(|e| e.into_inner()).extend(records.iter().cloned());
+        }
+    }
+
+    fn status_of(&self, record: &Record) -> Status {
+        if root_severity(record) == Some(Severity::Error) {
+            Status::Found
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+/// The words for `records`, in `format` (not [`Format::Json`]).
+pub fn render(records: &[Record], format: Format, style: &Style, home: &Path) -> String {
+    match format {
+        Format::Markdown => markdown(records, &home.display().to_string()),
+        Format::Text | Format::Json => text(records, style),
+    }
+}
+
+/// keyhole-report's run: standard input to standard output. Status 1 when
+/// a root cause has error severity, 2 when an input line was not a record.
+pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
+    let ctx = Ctx::new(TOOL_NAME);
+    let stage = Collect { keep: format != Format::Json, records: Mutex::new(Vec::new()) };
+    let status = if format == Format::Json {
+        stage::run(&stage, &ctx)?
+    } else {
+        stage::run_on(&stage, io::stdin().lock(), io::sink(), &ctx)?
+    };
+    ctx.say_notes(false);
+    if format != Format::Json {
+        let records = stage.records.into_inner().unwrap_or_else(|e| e.into_inner());
+        write_words(&render(&records, format, style, home))?;
+    }
+    Ok(status)
+}
+
+/// Words to standard output; a closed reader is not a failure (the caller's
+/// [`keyhole_core::error::exit`] says so).
+pub fn write_words(words: &str) -> Result<()> {
+    io::stdout().lock().write_all(words.as_bytes())?;
+    Ok(())
 }
