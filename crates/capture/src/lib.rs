@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use keyhole_core::provider::{self, Provider};
+use keyhole_core::provider::{self, Arrived, Provider};
 use keyhole_core::secret::Fingerprint;
 use serde_json::{json, Value};
 
@@ -129,7 +129,7 @@ pub fn diagnose(auth: &Value, p: &Provider) -> Vec<Value> {
         out.push(d("key.placeholder", "error", format!("the tool sent the text {t} as the key")));
     }
     let h = auth["header"].as_str().unwrap_or("");
-    if h != p.auth_header.as_str() && !(p.name == "openrouter" && h == "x-api-key") {
+    if !p.accepts(h) {
         out.push(d(
             "header.wrong_scheme",
             "error",
@@ -197,26 +197,21 @@ fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<
     if o.reply == Reply::Ok && any_key {
         return ok_answer(req, o.provider);
     }
-    let body: &str = match (o.provider.name, auth.is_null(), well_formed) {
-        ("anthropic", true, _) => {
-            r#"{"type":"error","error":{"type":"authentication_error","message":"x-api-key header is required"}}"#
-        }
-        ("anthropic", _, _) => {
-            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#
-        }
-        ("openai", true, _) => {
-            r#"{"error":{"message":"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).","type":"invalid_request_error","param":null,"code":null}}"#
-        }
-        ("openai", _, _) => {
-            r#"{"error":{"message":"Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#
-        }
-        (_, true, _) => r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#,
-        (_, false, true) if auth["fp"]["prefix"] == "sk-or-v1-" => {
-            r#"{"error":{"message":"User not found.","code":401}}"#
-        }
-        _ => r#"{"error":{"message":"Missing Authentication header","code":401}}"#,
+    let prefix = auth["fp"]["prefix"].as_str().unwrap_or("");
+    let arrived = match () {
+        _ if auth.is_null() => Arrived::Nothing,
+        _ if well_formed => Arrived::Key { prefix },
+        _ => Arrived::Text,
     };
-    (401, json_ct, body.as_bytes().to_vec())
+    // A provider that echoes the credential (OpenAI) gets it masked, as it masks it.
+    let shown = match auth["placeholder"].as_str() {
+        Some(t) => t.to_string(),
+        None => format!("{prefix}****{}", auth["fp"]["last4"].as_str().unwrap_or("")),
+    };
+    match o.provider.answer_to(arrived) {
+        Some(a) => (a.status, a.content_type(), a.render(&shown).into_bytes()),
+        None => (401, json_ct, Vec::new()),
+    }
 }
 
 fn ok_answer(req: &Request, p: &Provider) -> (u16, &'static str, Vec<u8>) {

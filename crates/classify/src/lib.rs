@@ -140,10 +140,7 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
     // The header the key travels in must be one the API reads.
     if let Some(p) = p {
         let h = site["auth"]["header"].as_str().unwrap_or("");
-        let accepted = h == p.auth_header.as_str()
-            || (p.name == "openrouter" && h == "x-api-key")
-            || h == "none"
-            || p.name == "openai-compatible";
+        let accepted = p.accepts(h) || h == "none" || p.name == "openai-compatible";
         if !accepted && from != "none" {
             causes.push(diag(
                 "header.wrong_scheme",
@@ -500,7 +497,7 @@ fn probe_diags(
         Some(rule) => {
             let mut d = from_rule(rule, &a, ev);
             // No credential arrived although the probe sent one: something in between dropped it.
-            let no_creds = p.is_some_and(|p| p.no_credentials_messages.iter().any(|m| a.message.contains(m)));
+            let no_creds = p.is_some_and(|p| p.says_no_credentials(&a.message));
             if no_creds
                 && key_sent
                 && causes.iter().all(|c| c["code"] != "header.dropped_redirect" && c["code"] != "header.dropped_proxy")

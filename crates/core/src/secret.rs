@@ -197,15 +197,11 @@ impl Fingerprint {
     }
 }
 
-static KEY_SHAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(sk-[A-Za-z0-9_\-*.]{10,}|AIza[0-9A-Za-z_\-]{16,}|gsk_[A-Za-z0-9]{16,}|xai-[A-Za-z0-9]{16,})")
-        .expect("regex")
-});
-
-/// Replace anything shaped like an API key in text a server or a log wrote.
-/// (A fingerprint's `sk-or-v1-…9c23` is too short to match.)
+/// Replace anything shaped like an API key in text a server or a log wrote:
+/// every provider's `key_pattern` (a fingerprint's `sk-or-v1-…9c23` is too
+/// short to match).
 pub fn redact_key_shapes(text: &str) -> std::borrow::Cow<'_, str> {
-    KEY_SHAPES.replace_all(text, "(redacted key)")
+    provider::KEY_SHAPES.replace_all(text, "(redacted key)")
 }
 
 #[cfg(test)]
@@ -269,6 +265,16 @@ mod tests {
         let _ = Fingerprint::of("AI\u{feff}c\u{1}xxxxxxxxxxxxxxxxxxxx".as_bytes(), None);
         let _ = Fingerprint::of("béarer xxxxxxxxxxxxxxxxxxxxxxxxxxxx".as_bytes(), None);
         let _ = Fingerprint::of("\"éééé\"".as_bytes(), None);
+    }
+
+    #[test]
+    fn key_shapes_are_redacted_and_fingerprints_are_not() {
+        let r = |t: &str| redact_key_shapes(t).into_owned();
+        assert_eq!(r("Incorrect API key provided: sk-proj-****abcd."), "Incorrect API key provided: (redacted key).");
+        assert_eq!(r(&format!("k=AIza{}", "x".repeat(16))), "k=(redacted key)");
+        assert_eq!(r(&format!("gsk_{} xai-{}", "a".repeat(16), "b".repeat(16))), "(redacted key) (redacted key)");
+        assert_eq!(r("sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)"), "sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)");
+        assert_eq!(r("sk-123456789 AIza123"), "sk-123456789 AIza123", "too short to be a key");
     }
 
     #[test]

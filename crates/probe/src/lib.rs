@@ -232,16 +232,6 @@ fn redact_url(u: &str) -> String {
     }
 }
 
-fn key_pattern() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{10,}|gsk_[A-Za-z0-9]{10,}|xai-[A-Za-z0-9]{10,})",
-        )
-        .expect("regex")
-    })
-}
-
 /// Remove the key, and anything shaped like a key, from text a server echoed.
 pub fn redact(text: &str, key: Option<&Secret>) -> String {
     let mut t = text.to_string();
@@ -252,7 +242,7 @@ pub fn redact(text: &str, key: Option<&Secret>) -> String {
             t = t.replace(s, "(redacted key)");
         }
     }
-    key_pattern().replace_all(&t, "(redacted key)").into_owned()
+    keyhole_core::secret::redact_key_shapes(&t).into_owned()
 }
 
 fn redact_json(v: &mut Value, key: Option<&Secret>) {
@@ -603,7 +593,7 @@ fn says_no_credentials(p: Option<&Provider>, response: &Value) -> bool {
     (status == 401 || status == 403)
         && p.map_or(provider::PROVIDERS.iter().collect::<Vec<_>>(), |p| vec![p])
             .iter()
-            .any(|p| p.no_credentials_messages.iter().any(|m| msg.contains(m)))
+            .any(|p| p.says_no_credentials(msg))
 }
 
 /// Send a plan; when a proxy is in effect, the key was sent and the API says

@@ -1,0 +1,32 @@
+//! Azure OpenAI: docs/wire.md#azure-openai. A base URL per resource, the
+//! key in `api-key`, and no free key check.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "azure",
+    display: "Azure OpenAI",
+    aliases: &["azure-openai", "azureopenai"],
+    base_url: "",
+    hosts: &[".openai.azure.com"],
+    auth_header: AuthHeader::ApiKey,
+    scheme: Scheme::Raw,
+    also_accepts: &[],
+    key_prefixes: &[],
+    key_len: Some(32),
+    key_pattern: None,
+    key_vars: &["AZURE_OPENAI_API_KEY", "AZURE_API_KEY"],
+    base_vars: &["AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE"],
+    check: None,
+    extra_headers: &[],
+    model_prefix: "azure/",
+    answers: &[ErrorBody {
+        id: "invalid-key",
+        status: 401,
+        body: r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#,
+        message: "Access denied due to invalid subscription key or wrong API endpoint",
+        code: None,
+        means: Meaning::InvalidKey,
+        seen: "a wrong key or regional endpoint: SciSharp/BotSharp#386, microsoft/semantic-kernel#10337 (newer: code \"Unauthorized\", vercel/chatbot#588)",
+    }],
+};

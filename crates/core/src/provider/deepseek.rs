@@ -1,0 +1,24 @@
+//! DeepSeek: OpenAI-compatible, Bearer keys starting sk-. No error body
+//! of its own is catalogued yet.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "deepseek",
+    display: "DeepSeek",
+    aliases: &[],
+    base_url: "https://api.deepseek.com/v1",
+    hosts: &["api.deepseek.com"],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    key_prefixes: &["sk-"],
+    key_len: None,
+    key_pattern: Some(SK_KEY),
+    key_vars: &["DEEPSEEK_API_KEY"],
+    base_vars: &["DEEPSEEK_API_BASE"],
+    check: Some(KeyCheck { method: "GET", path: "models" }),
+    extra_headers: &[],
+    model_prefix: "deepseek/",
+    answers: &[],
+};

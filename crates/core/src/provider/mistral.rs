@@ -1,0 +1,24 @@
+//! Mistral: OpenAI-compatible, keys without a prefix. No error body of its
+//! own is catalogued yet.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "mistral",
+    display: "Mistral",
+    aliases: &["mistralai"],
+    base_url: "https://api.mistral.ai/v1",
+    hosts: &["api.mistral.ai"],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    key_prefixes: &[],
+    key_len: None,
+    key_pattern: None,
+    key_vars: &["MISTRAL_API_KEY"],
+    base_vars: &["MISTRAL_API_BASE"],
+    check: Some(KeyCheck { method: "GET", path: "models" }),
+    extra_headers: &[],
+    model_prefix: "mistral/",
+    answers: &[],
+};

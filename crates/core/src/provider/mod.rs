@@ -1,0 +1,458 @@
+//! The provider catalogue (docs/catalogue.md): one file per API, each a
+//! [`Provider`] entry of data — its URLs, key shapes, the headers it reads,
+//! its free key check, and every error body it is known to answer.
+//!
+//! Adding a provider means adding one file here and one line in
+//! [`PROVIDERS`]; nothing else in the code names a provider's URL, key shape
+//! or error text. keyhole-classify's rules (`{{openrouter.user-not-found}}`),
+//! keyhole-capture's and the tests' imitations read the bodies from here.
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+
+mod anthropic;
+mod azure;
+mod deepseek;
+mod gemini;
+mod groq;
+mod litellm;
+mod mistral;
+mod ollama;
+mod openai;
+mod openai_compatible;
+mod openrouter;
+mod xai;
+
+/// Where the key travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthHeader {
+    Authorization,
+    XApiKey,
+    ApiKey,
+    XGoogApiKey,
+    #[serde(rename = "query:key")]
+    QueryKey,
+    None,
+}
+
+impl AuthHeader {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthHeader::Authorization => "authorization",
+            AuthHeader::XApiKey => "x-api-key",
+            AuthHeader::ApiKey => "api-key",
+            AuthHeader::XGoogApiKey => "x-goog-api-key",
+            AuthHeader::QueryKey => "query:key",
+            AuthHeader::None => "none",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AuthHeader> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "authorization" => AuthHeader::Authorization,
+            "x-api-key" => AuthHeader::XApiKey,
+            "api-key" => AuthHeader::ApiKey,
+            "x-goog-api-key" => AuthHeader::XGoogApiKey,
+            "query:key" | "key" => AuthHeader::QueryKey,
+            "none" => AuthHeader::None,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Bearer,
+    Raw,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "bearer",
+            Scheme::Raw => "raw",
+        }
+    }
+}
+
+/// The free request that tells whether a key works.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyCheck {
+    pub method: &'static str,
+    /// Joined to the base URL.
+    pub path: &'static str,
+}
+
+/// What an error answer says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Meaning {
+    /// No credential arrived at all (never set, or dropped on the way).
+    NoCredentials,
+    /// A credential header arrived, but its value is not a key of this API
+    /// (empty, a placeholder, another vendor's key, a key that lost its prefix).
+    NotAKey,
+    /// A well-formed key the API does not know (typo, deleted, revoked, expired).
+    InvalidKey,
+    /// The credential was refused; the answer does not say why.
+    Refused,
+    /// A header the API requires besides the credential is missing.
+    MissingHeader,
+    /// The key's own spending limit is reached.
+    KeyLimit,
+    /// The account has no credits or quota left for the request.
+    NoCredits,
+    /// Too many requests.
+    RateLimited,
+    /// An upstream provider's error, passed on.
+    Upstream,
+    /// The model does not exist or has no endpoint the request may use.
+    ModelNotFound,
+    /// No endpoint of the model supports the tools the request asks for.
+    NoToolSupport,
+    /// No such path: the base URL is wrong.
+    NoSuchPath,
+}
+
+/// One error answer of a provider, as it arrives on the wire.
+#[derive(Debug)]
+pub struct ErrorBody {
+    /// Unique within its provider; elsewhere it is `provider.id`
+    /// (`openrouter.user-not-found`, as keyhole-classify's rules write it).
+    pub id: &'static str,
+    pub status: u16,
+    /// The body as the provider sends it. `{key}` stands for the credential
+    /// the provider echoes back (OpenAI does, masked).
+    pub body: &'static str,
+    /// The words that identify this answer, a substring of `body`: what a
+    /// rule matches.
+    pub message: &'static str,
+    /// The machine-readable code or type in the body, where it identifies
+    /// the answer (`invalid_api_key`, `API_KEY_INVALID`).
+    pub code: Option<&'static str>,
+    pub means: Meaning,
+    /// Where the body was seen: measured, a public issue, the provider's docs.
+    pub seen: &'static str,
+}
+
+impl ErrorBody {
+    /// The body with `{key}` replaced by `shown` (JSON-escaped): what a
+    /// provider that echoes the credential would answer.
+    pub fn render(&self, shown: &str) -> String {
+        if !self.body.contains("{key}") {
+            return self.body.to_string();
+        }
+        let quoted = serde_json::to_string(shown).unwrap_or_default();
+        self.body.replace("{key}", quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(""))
+    }
+
+    /// `text/html` for a page, `application/json` otherwise.
+    pub fn content_type(&self) -> &'static str {
+        if self.body.trim_start().starts_with('<') {
+            "text/html"
+        } else {
+            "application/json"
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Provider {
+    pub name: &'static str,
+    pub display: &'static str,
+    /// Other spellings tools use for it (`open_router`, `claude`, `google`),
+    /// lower-case with `-` for `_` and spaces.
+    pub aliases: &'static [&'static str],
+    /// Default API base URL (what OpenAI-style clients call `base_url`).
+    pub base_url: &'static str,
+    /// Host names that identify this provider in a base URL (`.suffix`
+    /// matches a domain's subdomains, `host:port` the authority).
+    pub hosts: &'static [&'static str],
+    /// The header the API reads the key from, and how it is written there.
+    pub auth_header: AuthHeader,
+    pub scheme: Scheme,
+    /// Other credential headers the API also reads.
+    pub also_accepts: &'static [AuthHeader],
+    /// Key prefixes, most specific first.
+    pub key_prefixes: &'static [&'static str],
+    /// Fixed key length in bytes, where the provider has one.
+    pub key_len: Option<usize>,
+    /// A regex for the provider's keys as they show in text a server or a
+    /// log wrote, masked ones too: what [`crate::secret::redact_key_shapes`]
+    /// removes. Long enough that a fingerprint's `sk-or-v1-…` never matches.
+    pub key_pattern: Option<&'static str>,
+    /// Well-known variables that hold this provider's key, most common first.
+    pub key_vars: &'static [&'static str],
+    /// Well-known variables that hold this provider's base URL.
+    pub base_vars: &'static [&'static str],
+    pub check: Option<KeyCheck>,
+    /// Headers the API requires on every request.
+    pub extra_headers: &'static [(&'static str, &'static str)],
+    /// Prefix LiteLLM-style model ids use for this provider (`openrouter/…`).
+    pub model_prefix: &'static str,
+    /// Every error body the API is known to answer, the current wording
+    /// before an older one (docs/wire.md#providers).
+    pub answers: &'static [ErrorBody],
+}
+
+impl Provider {
+    /// Does the API read a credential from this header (`authorization`, `x-api-key`…)?
+    pub fn accepts(&self, header: &str) -> bool {
+        header == self.auth_header.as_str() || self.also_accepts.iter().any(|h| h.as_str() == header)
+    }
+
+    /// Does this message text say that no credential arrived at all (as
+    /// opposed to a wrong one)?
+    pub fn says_no_credentials(&self, text: &str) -> bool {
+        self.answers.iter().any(|a| a.means == Meaning::NoCredentials && text.contains(a.message))
+    }
+
+    /// The first (most current) answer with this meaning.
+    pub fn answer(&self, means: Meaning) -> Option<&'static ErrorBody> {
+        self.answers.iter().find(|a| a.means == means)
+    }
+
+    /// The error body this provider answers to a request that carried
+    /// `arrived`: what an imitation of it sends. A provider keyhole has no
+    /// bodies for answers as OpenRouter does, and so does one that lacks the
+    /// body for the case (docs/wire.md#openrouter).
+    pub fn answer_to(&self, arrived: Arrived) -> Option<&'static ErrorBody> {
+        let or = get("openrouter")?;
+        let p = if self.answers.is_empty() { or } else { self };
+        match arrived {
+            Arrived::Nothing => p.answer(Meaning::NoCredentials).or_else(|| or.answer(Meaning::NoCredentials)),
+            Arrived::Key { prefix } if p.key_prefixes.contains(&prefix) => {
+                p.answer(Meaning::InvalidKey).or_else(|| or.answer(Meaning::InvalidKey))
+            }
+            _ => p
+                .answer(Meaning::NotAKey)
+                .or_else(|| p.answer(Meaning::InvalidKey))
+                .or_else(|| or.answer(Meaning::NotAKey)),
+        }
+    }
+}
+
+/// What a request carried as its credential, for [`Provider::answer_to`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrived<'a> {
+    /// No credential at all.
+    Nothing,
+    /// A value that is no clean key: empty, a placeholder, flawed.
+    Text,
+    /// A clean key, with the known prefix it starts with (or "").
+    Key { prefix: &'a str },
+}
+
+/// Every `sk-` key (OpenAI's, and OpenRouter's, Anthropic's, DeepSeek's and
+/// LiteLLM's, which share the prefix): `sk-` and at least ten key characters,
+/// `*` and `.` of a masked key included.
+pub const SK_KEY: &str = r"sk-[A-Za-z0-9_\-*.]{10,}";
+
+/// Every provider, in the order people read them (the first four are the
+/// ones keyhole knows best).
+pub static PROVIDERS: &[Provider] = &[
+    openrouter::PROVIDER,
+    openai::PROVIDER,
+    anthropic::PROVIDER,
+    gemini::PROVIDER,
+    azure::PROVIDER,
+    deepseek::PROVIDER,
+    groq::PROVIDER,
+    mistral::PROVIDER,
+    xai::PROVIDER,
+    litellm::PROVIDER,
+    ollama::PROVIDER,
+    openai_compatible::PROVIDER,
+];
+
+pub fn get(name: &str) -> Option<&'static Provider> {
+    PROVIDERS.iter().find(|p| p.name == name)
+}
+
+/// An error body by its full id, `provider.id` (`openrouter.user-not-found`).
+pub fn answer(full_id: &str) -> Option<&'static ErrorBody> {
+    let (p, id) = full_id.split_once('.')?;
+    get(p)?.answers.iter().find(|a| a.id == id)
+}
+
+/// Map the many spellings tools use (`open_router`, `OpenRouter`, `google`,
+/// `claude`…) to a catalogue entry.
+pub fn normalize(name: &str) -> Option<&'static Provider> {
+    let n = name.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+    PROVIDERS.iter().find(|p| p.name == n || p.aliases.contains(&n.as_str()))
+}
+
+/// The provider a base URL points at, by host.
+pub fn by_url(url: &str) -> Option<&'static Provider> {
+    let host = url_host(url)?;
+    PROVIDERS.iter().find(|p| {
+        p.hosts.iter().any(|h| {
+            if let Some(suffix) = h.strip_prefix('.') {
+                host.ends_with(suffix)
+            } else if h.contains(':') {
+                url_authority(url).as_deref() == Some(*h)
+            } else {
+                host == *h
+            }
+        })
+    })
+}
+
+/// The provider named by a well-known key variable (`OPENROUTER_API_KEY`…).
+pub fn by_key_var(var: &str) -> Option<&'static Provider> {
+    PROVIDERS.iter().find(|p| p.key_vars.contains(&var))
+}
+
+/// The provider of a LiteLLM-style model id (`openrouter/anthropic/claude…`),
+/// and the id the provider itself sees.
+pub fn by_model_prefix(model: &str) -> Option<(&'static Provider, &str)> {
+    PROVIDERS
+        .iter()
+        .filter(|p| !p.model_prefix.is_empty())
+        .find_map(|p| model.strip_prefix(p.model_prefix).map(|rest| (p, rest)))
+}
+
+/// The longest known prefix a key starts with, and its provider.
+pub fn known_prefix(value: &str) -> Option<(&'static str, &'static str)> {
+    let mut best: Option<(&'static str, &'static str)> = None;
+    for p in PROVIDERS {
+        for pre in p.key_prefixes {
+            if value.starts_with(pre) && best.is_none_or(|(_, b)| pre.len() > b.len()) {
+                best = Some((p.name, pre));
+            }
+        }
+    }
+    best
+}
+
+/// Anything shaped like any provider's key: the alternation of every
+/// provider's `key_pattern`.
+pub static KEY_SHAPES: LazyLock<regex::Regex> = LazyLock::new(|| {
+    let mut patterns: Vec<&str> = Vec::new();
+    for p in PROVIDERS.iter().filter_map(|p| p.key_pattern) {
+        if !patterns.contains(&p) {
+            patterns.push(p);
+        }
+    }
+    regex::Regex::new(&format!("(?:{})", patterns.join("|"))).expect("provider key patterns")
+});
+
+fn url_authority(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let auth = rest.split(['/', '?', '#']).next()?;
+    let auth = auth.rsplit('@').next()?;
+    Some(auth.to_ascii_lowercase())
+}
+
+/// The host of a URL, lowercase, without port or credentials.
+pub fn url_host(url: &str) -> Option<String> {
+    let auth = url_authority(url)?;
+    if let Some(v6) = auth.strip_prefix('[') {
+        return v6.split(']').next().map(str::to_string);
+    }
+    Some(auth.split(':').next()?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups() {
+        assert_eq!(by_url("https://openrouter.ai/api/v1/").unwrap().name, "openrouter");
+        assert_eq!(by_url("https://x.openai.azure.com/openai").unwrap().name, "azure");
+        assert!(by_url("http://127.0.0.1:9/api/v1").is_none());
+        assert_eq!(by_url("http://localhost:11434").unwrap().name, "ollama");
+        assert_eq!(known_prefix("sk-or-v1-abc"), Some(("openrouter", "sk-or-v1-")));
+        assert_eq!(known_prefix("sk-abc").unwrap().1, "sk-");
+        assert_eq!(by_model_prefix("openrouter/anthropic/x").unwrap().1, "anthropic/x");
+        assert_eq!(normalize("open_router").unwrap().name, "openrouter");
+        assert_eq!(normalize("Google AI Studio").unwrap().name, "gemini");
+        assert_eq!(normalize("lmstudio").unwrap().name, "openai-compatible");
+        assert!(normalize("nonesuch").is_none());
+        assert_eq!(by_key_var("GEMINI_API_KEY").unwrap().name, "gemini");
+        assert_eq!(answer("openrouter.user-not-found").unwrap().status, 401);
+        assert!(answer("openrouter.nonesuch").is_none() && answer("nonesuch").is_none());
+    }
+
+    #[test]
+    fn names_aliases_and_answer_ids_are_unique() {
+        let mut names: Vec<&str> =
+            PROVIDERS.iter().flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied())).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(n, names.len(), "a name or alias is used twice");
+        for p in PROVIDERS {
+            let mut ids: Vec<&str> = p.answers.iter().map(|a| a.id).collect();
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(n, ids.len(), "{}: an answer id is used twice", p.name);
+        }
+    }
+
+    #[test]
+    fn every_answer_holds_its_message_and_code() {
+        for p in PROVIDERS {
+            for a in p.answers {
+                assert!(a.body.contains(a.message), "{}.{}: message not in body", p.name, a.id);
+                if let Some(c) = a.code {
+                    assert!(a.body.contains(c), "{}.{}: code not in body", p.name, a.id);
+                }
+                assert!(!a.message.is_empty() && !a.seen.is_empty(), "{}.{}", p.name, a.id);
+                if a.content_type() == "application/json" {
+                    let v: Result<serde_json::Value, _> = serde_json::from_str(&a.render("sk-x"));
+                    assert!(v.is_ok(), "{}.{}: body is not JSON", p.name, a.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_credentials_texts() {
+        let or = get("openrouter").unwrap();
+        assert!(or.says_no_credentials("No cookie auth credentials found"));
+        assert!(or.says_no_credentials("No auth credentials found"));
+        assert!(!or.says_no_credentials("Missing Authentication header"));
+        assert!(get("gemini").unwrap().says_no_credentials("Method doesn't allow unregistered callers (…)"));
+        assert!(!get("azure").unwrap().answers.iter().any(|a| a.means == Meaning::NoCredentials));
+        assert!(or.accepts("x-api-key") && or.accepts("authorization") && !or.accepts("api-key"));
+        assert!(!get("openai").unwrap().accepts("x-api-key"));
+    }
+
+    #[test]
+    fn imitated_answers() {
+        let to = |p: &str, a: Arrived| get(p).unwrap().answer_to(a).unwrap().message;
+        let key = |prefix| Arrived::Key { prefix };
+        assert_eq!(to("openrouter", Arrived::Nothing), "No cookie auth credentials found");
+        assert_eq!(to("openrouter", key("sk-or-v1-")), "User not found.");
+        assert_eq!(to("openrouter", key("sk-")), "Missing Authentication header");
+        assert_eq!(to("openrouter", Arrived::Text), "Missing Authentication header");
+        assert_eq!(to("openai", Arrived::Text), "Incorrect API key provided");
+        assert_eq!(to("anthropic", Arrived::Nothing), "x-api-key header is required");
+        assert_eq!(to("anthropic", Arrived::Text), "invalid x-api-key");
+        assert_eq!(to("deepseek", key("sk-")), "Missing Authentication header", "answered as OpenRouter does");
+        assert_eq!(to("azure", Arrived::Nothing), "No cookie auth credentials found");
+        assert_eq!(get("gemini").unwrap().answer_to(key("AIza")).unwrap().status, 400);
+    }
+
+    #[test]
+    fn render_escapes_the_echoed_credential() {
+        let a = answer("openai.incorrect-key").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&a.render("a\"b")).unwrap();
+        assert!(v["error"]["message"].as_str().unwrap().contains("a\"b"));
+    }
+
+    #[test]
+    fn key_shapes_cover_every_prefixed_provider() {
+        for p in PROVIDERS.iter().filter(|p| p.key_pattern.is_some()) {
+            for pre in p.key_prefixes {
+                let key = format!("{pre}{}", "A1b2".repeat(10));
+                assert!(KEY_SHAPES.is_match(&key), "{}: {pre}", p.name);
+            }
+        }
+        assert!(!KEY_SHAPES.is_match("sk-or-v1-…9c23 (73 bytes)"), "a fingerprint is not a key");
+    }
+}

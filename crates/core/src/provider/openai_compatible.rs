@@ -1,0 +1,24 @@
+//! Any OpenAI-compatible endpoint keyhole does not know by name: the base
+//! URL comes from the config, the key is a Bearer token.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "openai-compatible",
+    display: "OpenAI-compatible endpoint",
+    aliases: &["custom", "openai-like", "lmstudio", "vllm"],
+    base_url: "",
+    hosts: &[],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    key_prefixes: &[],
+    key_len: None,
+    key_pattern: None,
+    key_vars: &[],
+    base_vars: &[],
+    check: Some(KeyCheck { method: "GET", path: "models" }),
+    extra_headers: &[],
+    model_prefix: "",
+    answers: &[],
+};

@@ -1,0 +1,24 @@
+//! xAI (Grok): OpenAI-compatible, keys starting xai-. No error body of its
+//! own is catalogued yet.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "xai",
+    display: "xAI",
+    aliases: &["grok"],
+    base_url: "https://api.x.ai/v1",
+    hosts: &["api.x.ai"],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    key_prefixes: &["xai-"],
+    key_len: None,
+    key_pattern: Some(r"xai-[A-Za-z0-9]{16,}"),
+    key_vars: &["XAI_API_KEY"],
+    base_vars: &["XAI_API_BASE"],
+    check: Some(KeyCheck { method: "GET", path: "models" }),
+    extra_headers: &[],
+    model_prefix: "xai/",
+    answers: &[],
+};
