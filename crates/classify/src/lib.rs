@@ -37,32 +37,17 @@ fn at(site: &Value) -> String {
 /// Tool-specific ways to write a key reference the tool really expands.
 fn placeholder_fix(tool: &str, var: &str) -> Vec<String> {
     let v = if var.is_empty() { "OPENROUTER_API_KEY" } else { var };
-    match tool {
-        "continue" => vec![
-            format!("write apiKey: ${{{{ secrets.{v} }}}}"),
-            format!("put {v}=… in ~/.continue/.env (or the project's .continue/.env)"),
-        ],
-        "litellm" => vec![
-            format!("write api_key: os.environ/{v}"),
-            format!("export {v} in the environment the proxy starts with"),
-        ],
-        "openclaw" => vec![format!("use an upper-case name: ${{{}}}", v.to_ascii_uppercase())],
-        "opencode" | "kilo" => vec![format!("write \"apiKey\": \"{{env:{v}}}\"")],
-        "roo" => vec!["enter the key in Roo Code's provider profile".into()],
-        "hermes" => vec!["set key_env to the name of the variable that holds the key, or api_key to the key".into()],
-        "librechat" => vec![format!("set {v} in LibreChat's .env; an unset variable is sent as the literal text")],
-        t => {
-            let forms: Vec<&str> = tool::get(t)
-                .map(|t| t.expands.iter().filter_map(|s| keyhole_core::syntax::get(s).map(|x| x.form)).collect())
-                .unwrap_or_default();
-            if forms.is_empty() {
-                vec![format!(
-                    "{t} expands no variables here: write the key itself, or configure it where {t} reads keys"
-                )]
-            } else {
-                vec![format!("write the reference as {t} expands it: {}", forms.join(" or "))]
-            }
-        }
+    let t = tool::get(tool);
+    if let Some(own) = t.map(|t| t.fixes.placeholder).filter(|f| !f.is_empty()) {
+        return own.iter().map(|f| tool::fill(f, v)).collect();
+    }
+    let forms: Vec<&str> = t
+        .map(|t| t.expands.iter().filter_map(|s| keyhole_core::syntax::get(s).map(|x| x.form)).collect())
+        .unwrap_or_default();
+    if forms.is_empty() {
+        vec![format!("{tool} expands no variables here: write the key itself, or configure it where {tool} reads keys")]
+    } else {
+        vec![format!("write the reference as {tool} expands it: {}", forms.join(" or "))]
     }
 }
 
@@ -106,13 +91,9 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
             if let Some(n) = key["note"].as_str() {
                 ev.push(n.to_string());
             }
-            let fix = if tool_name == "continue" {
-                vec![
-                    "add apiKey: ${{ secrets.OPENROUTER_API_KEY }} to the model".into(),
-                    "put OPENROUTER_API_KEY=… in ~/.continue/.env".into(),
-                ]
-            } else {
-                vec![format!("configure the {} key where {tool_name} reads it", p.map_or("API", |p| p.display))]
+            let fix = match tool::get(tool_name).map(|t| t.fixes.no_key).filter(|f| !f.is_empty()) {
+                Some(own) => own.iter().map(|f| f.to_string()).collect(),
+                None => vec![format!("configure the {} key where {tool_name} reads it", p.map_or("API", |p| p.display))],
             };
             causes.push(diag(
                 "key.none",
@@ -147,15 +128,10 @@ pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
                 "error",
                 format!("{tool_name} sends the key in {h}, but {} reads {}", p.display, p.auth_header.as_str()),
                 vec![at(site)],
-                vec![match (tool_name, p.auth_header) {
-                    ("claude-code", provider::AuthHeader::XApiKey) => {
-                        "use ANTHROPIC_API_KEY (sent as x-api-key) instead of ANTHROPIC_AUTH_TOKEN".into()
-                    }
-                    ("claude-code", _) => {
-                        "use ANTHROPIC_AUTH_TOKEN (sent as Authorization: Bearer) and set ANTHROPIC_API_KEY=\"\"".into()
-                    }
-                    _ => format!("configure {tool_name} to send the key as {}", p.auth_header.as_str()),
-                }],
+                vec![tool::get(tool_name).and_then(|t| t.header_fix(p.auth_header)).map_or_else(
+                    || format!("configure {tool_name} to send the key as {}", p.auth_header.as_str()),
+                    str::to_string,
+                )],
             ));
         }
     }

@@ -23,7 +23,8 @@ pub enum ScanError {
     Skip(String),
     /// The user's config could not be read or parsed: an error record.
     Error { message: String, line: Option<u32> },
-    /// A content-sniffed file (a `config.yaml` that may be LiteLLM's) did not parse.
+    /// A content-sniffed file (a `config.yaml` that may be a tool's, see
+    /// `Tool::sniffed_files`) did not parse.
     NotOurs(String),
 }
 
@@ -62,7 +63,12 @@ pub fn extract_file(
                 Parsed::Doc(&parsed_doc)
             }
             Err(e) if sniffed_only => {
-                return Err(ScanError::NotOurs(format!("{file}: not parsed as a LiteLLM config ({})", e.message)))
+                let whose: Vec<&str> = tools.iter().map(|t| t.display).collect();
+                return Err(ScanError::NotOurs(format!(
+                    "{file}: not parsed as a {} config ({})",
+                    whose.join(" or "),
+                    e.message
+                )));
             }
             Err(e) => {
                 let at = e.line.map(|l| format!(" at line {l}")).unwrap_or_default();
@@ -86,9 +92,9 @@ pub fn extract_file(
         FileKind::Marker => unreachable!("handled above"),
     };
     // A tool's own .env (e.g. ~/.hermes/.env) is reported once, as that tool's.
-    let owned_dotenv = matches!(parsed, Parsed::Dotenv(_)) && tools.iter().any(|t| t.name != "dotenv");
+    let owned_dotenv = matches!(parsed, Parsed::Dotenv(_)) && tools.iter().any(|t| !t.yields);
     for t in tools {
-        if owned_dotenv && t.name == "dotenv" {
+        if owned_dotenv && t.yields {
             continue;
         }
         let ctx = FileCtx::new(path, home, t);

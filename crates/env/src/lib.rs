@@ -597,7 +597,7 @@ pub fn effective(
     provider: Option<&keyhole_core::provider::Provider>,
 ) -> Value {
     let project = site_file.and_then(|f| project_dir(f, &opts.home));
-    let empty_is_unset = t.is_some_and(|t| t.name == "continue");
+    let empty_is_unset = t.is_some_and(|t| t.empty_is_unset);
     let file_value = |rule: &tool::DotenvRule| -> Option<(PathBuf, u32, String)> {
         let path = match rule.path.strip_prefix("~/") {
             Some(rest) => opts.home.join(rest),

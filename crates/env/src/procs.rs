@@ -20,9 +20,6 @@ pub struct Proc {
 /// (role, markers): a process whose command line contains any marker has the role.
 pub type Family = (String, Vec<String>);
 
-/// Tools that run inside an editor's extension host.
-const EXTENSION_TOOLS: &[&str] = &["continue", "cline", "roo", "kilo"];
-
 pub fn families(tool: Option<&Tool>) -> Vec<Family> {
     let ide: Vec<Family> = vec![
         ("vscode-extension-host".into(), vec!["--type=extensionHost".into()]),
@@ -39,7 +36,7 @@ pub fn families(tool: Option<&Tool>) -> Vec<Family> {
     ];
     let own = |t: &Tool| -> Family { (t.name.to_string(), t.process_family.iter().map(|s| s.to_string()).collect()) };
     match tool {
-        Some(t) if EXTENSION_TOOLS.contains(&t.name) => {
+        Some(t) if t.in_extension_host => {
             let mut v = ide;
             v.push(own(t));
             v

@@ -12,14 +12,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use keyhole_core::cli::{self, ProviderUrlArgs};
-use keyhole_core::doc;
-use keyhole_core::dotenv;
 use keyhole_core::error::{Error, Result};
 use keyhole_core::fsread::ReadError;
 use keyhole_core::provider;
 use keyhole_core::record::{Auth, ErrorRecord, Record, Site, Source, VERSION};
 use keyhole_core::scan::{self, ScanError};
-use keyhole_core::shell;
 use keyhole_core::stage::{Ctx, Output};
 use keyhole_core::tool::{self, Draft, FileKind, FileRule, Tool, TOOLS};
 use keyhole_core::Status;
@@ -66,16 +63,6 @@ const PRUNE: &[&str] = &[
     "bower_components",
     ".terraform",
 ];
-
-/// Hidden directories that hold project-level AI-tool configs; every other
-/// hidden directory is skipped by the walk (the catalogued home locations
-/// cover the home's own).
-const HIDDEN_KEEP: &[&str] =
-    &[".continue", ".claude", ".opencode", ".kilocode", ".kilo", ".zed", ".storage", ".homeassistant", ".vscode"];
-
-/// Files whose tool is known only from their content (a LiteLLM proxy
-/// config is any YAML with a `model_list`): a parse failure is not an error.
-const SNIFFED: &[&str] = &["config.yaml", "config.yml"];
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -236,7 +223,8 @@ pub fn find(opts: &Options) -> Outcome {
     }
     for root in &roots {
         walk(root, opts.max_depth, &selected, &mut out.notes, &mut |p, t, rule| {
-            let sniffed = SNIFFED.contains(&rule.pattern);
+            // Known only from its content (a generic config.yaml): a parse failure is not an error.
+            let sniffed = t.sniffed_files.contains(&rule.pattern);
             add(p, rule.kind, t, sniffed)
         });
     }
@@ -333,26 +321,12 @@ fn match_workspace(path: &Path, tools: &[&'static Tool], include_home: bool) -> 
     out
 }
 
-/// A file named on the command line that matches no rule: guess by extension.
+/// A file named on the command line that matches no rule: guess by its name
+/// (the catalogue's `sniff`).
 fn sniff_tools(path: &Path, tools: &[&'static Tool]) -> Option<(FileKind, Vec<&'static Tool>)> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    let pick =
-        |names: &[&str]| -> Vec<&'static Tool> { tools.iter().copied().filter(|t| names.contains(&t.name)).collect() };
-    let (kind, names): (FileKind, &[&str]) = if name.ends_with(".yaml") || name.ends_with(".yml") {
-        (FileKind::Doc(doc::Format::Yaml), &["litellm", "continue", "librechat"])
-    } else if name.ends_with(".json") || name.ends_with(".jsonc") || name.ends_with(".json5") {
-        (FileKind::Doc(doc::Format::Json), &["opencode", "continue"])
-    } else if name.ends_with(".toml") {
-        (FileKind::Doc(doc::Format::Toml), &["codex"])
-    } else if name.contains("env") {
-        (FileKind::Dotenv(dotenv::Flavor::Python), &["dotenv"])
-    } else if name.ends_with(".sh") || name.ends_with("rc") || name.ends_with("profile") {
-        (FileKind::Shell(shell::Dialect::Posix), &["shell"])
-    } else {
-        return None;
-    };
-    let t = pick(names);
-    (!t.is_empty()).then_some((kind, t))
+    let guess = tool::Sniff::of_name(&path.file_name()?.to_string_lossy())?;
+    let t: Vec<&'static Tool> = tools.iter().copied().filter(|t| t.sniff.contains(&guess)).collect();
+    (!t.is_empty()).then_some((guess.kind(), t))
 }
 
 fn walk(
@@ -362,6 +336,9 @@ fn walk(
     notes: &mut Vec<String>,
     found: &mut dyn FnMut(PathBuf, &'static Tool, FileRule),
 ) {
+    // Hidden directories holding project-level configs; every other hidden
+    // directory is skipped (the catalogued home locations cover the home's own).
+    let hidden: Vec<&str> = TOOLS.iter().flat_map(|t| t.hidden_dirs()).collect();
     // Only names that some workspace rule could match are looked at closely.
     let it = WalkDir::new(root).max_depth(max_depth).follow_links(false).sort_by_file_name().into_iter();
     let it = it.filter_entry(|e| {
@@ -372,7 +349,7 @@ fn walk(
         if PRUNE.contains(&name.as_ref()) {
             return false;
         }
-        !name.starts_with('.') || HIDDEN_KEEP.contains(&name.as_ref())
+        !name.starts_with('.') || hidden.contains(&name.as_ref())
     });
     let mut first_names: HashMap<&'static str, ()> = HashMap::new();
     for t in tools {
@@ -467,6 +444,13 @@ pub fn catalogue_text() -> String {
         }
         if !t.expands.is_empty() {
             s.push_str(&format!("{:<16}   expands: {}\n", "", t.expands.join(", ")));
+        }
+        let reads: Vec<&str> = t.key_vars.iter().map(|(v, _)| *v).chain(t.env_vars.iter().copied()).collect();
+        if !reads.is_empty() {
+            s.push_str(&format!("{:<16}   reads: {}\n", "", reads.join(", ")));
+        }
+        if !t.other_os.is_empty() {
+            s.push_str(&format!("{:<16}   elsewhere: {}\n", "", t.other_os.join(", ")));
         }
     }
     s.push_str("\nproviders:\n");

@@ -159,9 +159,8 @@ fn literal_again(site: &Value, opts: &Options) -> Result<Secret, String> {
     let line = site["source"]["line"].as_u64().unwrap_or(0);
     let want = site["key"]["fp"]["sha8"].as_str().ok_or("the literal key has no fingerprint")?;
     let name = site["tool"].as_str().unwrap_or("");
-    // Open WebUI's sites come from the generic .env reader.
-    let t: &'static Tool =
-        tool::get(if name == "open-webui" { "dotenv" } else { name }).ok_or(format!("unknown tool {name:?}"))?;
+    // A tool whose sites another entry's reader finds is read again through it.
+    let t: &'static Tool = tool::get(name).map(Tool::reader).ok_or(format!("unknown tool {name:?}"))?;
     let path = Path::new(file);
     let kind = scan::kind_for(t, path, &opts.home).ok_or(format!("{file} is not a file {name} reads"))?;
     let ex =

@@ -23,8 +23,12 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".continuerc.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".continue/.env", kind: FileKind::Dotenv(Flavor::Node) },
     ],
+    sniffed_files: &[],
+    walk_into: &[],
+    sniff: &[Sniff::Yaml, Sniff::Json],
     other_os: &["%USERPROFILE%\\.continue\\config.yaml", "$CONTINUE_GLOBAL_DIR/config.yaml"],
     expands: &["secrets"],
+    key_vars: &[],
     env_vars: &[],
     // The CLI's order (measured): process env first, then these files.
     dotenv: &[
@@ -32,9 +36,31 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: ".continue/.env", flavor: Flavor::Node, overrides_env: false },
         DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false },
     ],
+    empty_is_unset: true,
+    unset_sends: &[
+        // measured, Continue CLI 1.5.47: the unresolved secret is re-rendered with its location
+        WhenUnset { syntax: Some("secrets"), any_syntax: false, sends: "${{ secrets.//{var} }}" },
+        // measured: no apiKey → an empty Bearer
+        WhenUnset { syntax: None, any_syntax: false, sends: "" },
+    ],
     url_join: UrlJoin::TrimAndAppend,
     trims_key: true,
     process_family: &["continue.continue", "@continuedev/cli", "/cn ", "continuedev"],
+    in_extension_host: true,
+    fixes: Fixes {
+        placeholder: &[
+            "write apiKey: ${{ secrets.{var} }}",
+            "put {var}=… in ~/.continue/.env (or the project's .continue/.env)",
+        ],
+        // It does not read OPENROUTER_API_KEY by itself.
+        no_key: &[
+            "add apiKey: ${{ secrets.OPENROUTER_API_KEY }} to the model",
+            "put OPENROUTER_API_KEY=… in ~/.continue/.env",
+        ],
+        header: &[],
+    },
+    found_by: None,
+    yields: false,
     extract,
 };
 

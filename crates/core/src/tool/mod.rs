@@ -221,21 +221,171 @@ pub struct Tool {
     /// Files in project directories (the paths given to keyhole-find, and
     /// projects found under the home).
     pub workspace_files: &'static [FileRule],
-    /// The same files on macOS and Windows, for people and man pages.
+    /// Workspace patterns so generic (`config.yaml`) that a file is the
+    /// tool's only when its content says so: one that does not parse is
+    /// skipped with a note, not reported as an error.
+    pub sniffed_files: &'static [&'static str],
+    /// Hidden directories the bounded walk of projects enters besides the
+    /// first component of each workspace pattern (`.continue/…` is entered
+    /// already).
+    pub walk_into: &'static [&'static str],
+    /// The kinds of file, guessed from the name, the tool is offered when a
+    /// file named on the command line matches no rule.
+    pub sniff: &'static [Sniff],
+    /// The same files on macOS and Windows, and paths set by variables:
+    /// for people (`keyhole-find --list-tools`).
     pub other_os: &'static [&'static str],
     /// Substitution syntaxes the tool expands in key fields (see `syntax`).
     pub expands: &'static [&'static str],
-    /// Variables the tool reads on its own, in its precedence order.
+    /// Key variables of the tool's own, with the provider each holds a key
+    /// for: a file that assigns one is a site (`AIDER_OPENAI_API_KEY`).
+    pub key_vars: &'static [(&'static str, &'static str)],
+    /// Other variables the tool reads on its own (providers' key variables,
+    /// base URLs, switches), in its precedence order: for people
+    /// (`keyhole-find --list-tools`).
     pub env_vars: &'static [&'static str],
     /// `.env` files the tool loads, highest precedence first.
     pub dotenv: &'static [DotenvRule],
+    /// An empty value counts as unset: the tool goes on to its next source
+    /// (Continue's secrets, measured).
+    pub empty_is_unset: bool,
+    /// What the tool sends in place of a key it cannot resolve, by the key
+    /// reference's syntax; when none applies it sends no credential header
+    /// at all (LiteLLM, measured).
+    pub unset_sends: &'static [WhenUnset],
     pub url_join: UrlJoin,
     /// The tool strips whitespace around the key before sending it (Continue
     /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
     pub trims_key: bool,
     /// Substrings of a process command line that mark the tool's processes.
     pub process_family: &'static [&'static str],
+    /// The tool runs in an editor's extension host (VS Code, Cursor): those
+    /// processes, and the editor's server, are its family too.
+    pub in_extension_host: bool,
+    /// How to fix what keyhole-classify finds, in this tool's own terms.
+    pub fixes: Fixes,
+    /// The tool's sites are found by another entry's reader (Open WebUI's
+    /// variables in a generic `.env` file): a key is read again through it.
+    pub found_by: Option<&'static str>,
+    /// A reader of last resort (generic `.env` files): a file another tool
+    /// also reads is left to that tool.
+    pub yields: bool,
     pub extract: fn(&FileCtx, &Parsed) -> Vec<Draft>,
+}
+
+/// What a tool sends when the variable a key reference names is unset.
+#[derive(Clone, Copy, Debug)]
+pub struct WhenUnset {
+    /// The key reference's syntax: `Some("secrets")`; `None` for a reference
+    /// without one (no key configured, or a variable the tool reads itself).
+    pub syntax: Option<&'static str>,
+    /// Applies whatever the syntax.
+    pub any_syntax: bool,
+    /// The text sent as the key (may be empty: `Bearer ` and nothing);
+    /// `{var}` stands for the variable's name.
+    pub sends: &'static str,
+}
+
+/// Fix texts in a tool's own terms; `{var}` stands for the variable the key
+/// reference names, `{var_upper}` for it in upper case. An empty list takes
+/// keyhole-classify's generic text.
+#[derive(Clone, Copy, Debug)]
+pub struct Fixes {
+    /// A key field the tool sends as literal text (`key.placeholder`).
+    pub placeholder: &'static [&'static str],
+    /// No key configured (`key.none`).
+    pub no_key: &'static [&'static str],
+    /// The key travels in a header the API does not read
+    /// (`header.wrong_scheme`): by the header the API reads, `None` for any.
+    pub header: &'static [(Option<AuthHeader>, &'static str)],
+}
+
+impl Fixes {
+    pub const NONE: Fixes = Fixes { placeholder: &[], no_key: &[], header: &[] };
+}
+
+/// A file kind guessed from a file's name alone, for a file named on the
+/// command line that matches no rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sniff {
+    /// `.yaml`, `.yml`
+    Yaml,
+    /// `.json`, `.jsonc`, `.json5`
+    Json,
+    /// `.toml`
+    Toml,
+    /// a name with `env` in it, read as python-dotenv does
+    Dotenv,
+    /// `.sh`, `…rc`, `…profile`, read as a POSIX shell file
+    Shell,
+}
+
+impl Sniff {
+    /// What a file name suggests, the first test that holds winning (in the
+    /// order of the variants: `.env.yaml` is YAML).
+    pub fn of_name(name: &str) -> Option<Sniff> {
+        let name = name.to_ascii_lowercase();
+        Some(if name.ends_with(".yaml") || name.ends_with(".yml") {
+            Sniff::Yaml
+        } else if name.ends_with(".json") || name.ends_with(".jsonc") || name.ends_with(".json5") {
+            Sniff::Json
+        } else if name.ends_with(".toml") {
+            Sniff::Toml
+        } else if name.contains("env") {
+            Sniff::Dotenv
+        } else if name.ends_with(".sh") || name.ends_with("rc") || name.ends_with("profile") {
+            Sniff::Shell
+        } else {
+            return None;
+        })
+    }
+
+    pub fn kind(self) -> FileKind {
+        match self {
+            Sniff::Yaml => FileKind::Doc(Format::Yaml),
+            Sniff::Json => FileKind::Doc(Format::Json),
+            Sniff::Toml => FileKind::Doc(Format::Toml),
+            Sniff::Dotenv => FileKind::Dotenv(Flavor::Python),
+            Sniff::Shell => FileKind::Shell(Dialect::Posix),
+        }
+    }
+}
+
+/// Fill a fix or `unset_sends` template: `{var_upper}`, then `{var}`.
+pub fn fill(template: &str, var: &str) -> String {
+    template.replace("{var_upper}", &var.to_ascii_uppercase()).replace("{var}", var)
+}
+
+impl Tool {
+    /// What the tool sends when the variable its key reference names is
+    /// unset (or, with `syntax` `None` and an empty `var`, when no key is
+    /// configured).
+    pub fn unset_sends(&self, syntax: Option<&str>, var: &str) -> Unset {
+        match self.unset_sends.iter().find(|w| w.any_syntax || w.syntax == syntax) {
+            Some(w) => Unset::Text(fill(w.sends, var)),
+            None => Unset::NoHeader,
+        }
+    }
+
+    /// The entry whose reader finds this tool's sites (itself, or `found_by`).
+    pub fn reader(&'static self) -> &'static Tool {
+        self.found_by.and_then(get).unwrap_or(self)
+    }
+
+    /// The hidden directories of a project the walk enters for this tool.
+    pub fn hidden_dirs(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.workspace_files
+            .iter()
+            .filter_map(|r| r.pattern.split_once('/').map(|(first, _)| first))
+            .filter(|d| d.starts_with('.'))
+            .chain(self.walk_into.iter().copied())
+    }
+
+    /// The fix for a key sent in a header `reads` does not name, if the
+    /// tool has its own words for it.
+    pub fn header_fix(&self, reads: AuthHeader) -> Option<&'static str> {
+        self.fixes.header.iter().find(|(h, _)| h.is_none_or(|h| h == reads)).map(|(_, f)| *f)
+    }
 }
 
 pub static TOOLS: &[&Tool] = &[
@@ -384,23 +534,34 @@ pub fn pairs_from_shell(assignments: &[shell::Assignment]) -> Vec<(String, u32, 
         .collect()
 }
 
-/// Well-known key variables beyond the providers' own (tool-specific ones).
-const EXTRA_KEY_VARS: &[(&str, &str)] = &[
-    ("OPENSPACE_LLM_API_KEY", "openrouter"),
-    ("AIDER_OPENAI_API_KEY", "openai"),
-    ("AIDER_ANTHROPIC_API_KEY", "anthropic"),
-];
-
+/// The provider of a well-known key variable: a provider's own
+/// (`OPENROUTER_API_KEY`), else one a tool reads (`AIDER_OPENAI_API_KEY`).
 pub fn key_var_provider(name: &str) -> Option<&'static Provider> {
-    provider::by_key_var(name)
-        .or_else(|| EXTRA_KEY_VARS.iter().find(|(v, _)| *v == name).and_then(|(_, p)| provider::get(p)))
+    provider::by_key_var(name).or_else(|| {
+        TOOLS.iter().flat_map(|t| t.key_vars.iter()).find(|(v, _)| *v == name).and_then(|(_, p)| provider::get(p))
+    })
 }
 
 /// Every well-known key variable, for scanners and keyhole-env.
 pub fn well_known_key_vars() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = provider::PROVIDERS.iter().flat_map(|p| p.key_vars.iter().copied()).collect();
-    v.extend(EXTRA_KEY_VARS.iter().map(|(n, _)| *n));
+    v.extend(TOOLS.iter().flat_map(|t| t.key_vars.iter().map(|(n, _)| *n)));
     v
+}
+
+/// What a tool sends in place of a key it cannot resolve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unset {
+    /// No credential header at all (LiteLLM, measured; gptel).
+    NoHeader,
+    /// This text as the key (possibly empty: `Bearer ` with nothing after it).
+    Text(String),
+}
+
+/// What the named tool sends when the variable its key reference names is
+/// unset (an unknown tool: no header).
+pub fn unset_sends(tool: &str, syntax: Option<&str>, var: &str) -> Unset {
+    get(tool).map_or(Unset::NoHeader, |t| t.unset_sends(syntax, var))
 }
 
 #[cfg(test)]
@@ -423,30 +584,55 @@ mod tests {
         names.dedup();
         assert_eq!(n, names.len());
     }
-}
 
-/// What a tool sends when the variable its key reference names is unset
-/// (or, with `syntax` `None` and an empty `var`, when no key is configured).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Unset {
-    /// No credential header at all (LiteLLM, measured; gptel).
-    NoHeader,
-    /// This text as the key (possibly empty: `Bearer ` with nothing after it).
-    Text(String),
-}
+    #[test]
+    fn what_tools_send_for_an_unset_key() {
+        let t = |n: &str, syntax: Option<&str>, var: &str| unset_sends(n, syntax, var);
+        assert_eq!(t("continue", Some("secrets"), "X"), Unset::Text("${{ secrets.//X }}".into()));
+        assert_eq!(t("continue", None, ""), Unset::Text(String::new()));
+        assert_eq!(t("opencode", Some("brace_env"), "X"), Unset::Text(String::new()));
+        assert_eq!(t("kilo", Some("brace_env"), "X"), Unset::Text(String::new()));
+        assert_eq!(t("librechat", Some("dollar_brace"), "X"), Unset::Text("${X}".into()));
+        assert_eq!(t("openclaw", Some("dollar_brace"), "X"), Unset::Text("${X}".into()));
+        assert_eq!(t("roo", Some("anything"), "X"), Unset::Text("not-provided".into()));
+        assert_eq!(t("hermes", Some("key_env"), "X"), Unset::Text(String::new()));
+        assert_eq!(t("hermes", None, "X"), Unset::NoHeader);
+        assert_eq!(t("litellm", Some("os_environ"), "X"), Unset::NoHeader);
+        assert_eq!(t("nonesuch", None, ""), Unset::NoHeader);
+    }
 
-pub fn unset_sends(tool: &str, syntax: Option<&str>, var: &str) -> Unset {
-    match (tool, syntax) {
-        // measured, Continue CLI 1.5.47: the unresolved secret is re-rendered with its location
-        ("continue", Some("secrets")) => Unset::Text(format!("${{{{ secrets.//{var} }}}}")),
-        // measured: no apiKey → an empty Bearer
-        ("continue", None) => Unset::Text(String::new()),
-        // measured, opencode 1.18.33: {env:X} of an unset variable becomes ""
-        ("opencode" | "kilo", Some("brace_env")) => Unset::Text(String::new()),
-        // LibreChat returns the original string; OpenClaw leaves it "visibly unresolved"
-        ("librechat" | "openclaw", Some("dollar_brace")) => Unset::Text(format!("${{{var}}}")),
-        ("roo", _) => Unset::Text("not-provided".into()),
-        ("hermes", Some("key_env")) => Unset::Text(String::new()),
-        _ => Unset::NoHeader,
+    #[test]
+    fn file_names_suggest_kinds() {
+        assert_eq!(Sniff::of_name("My.YAML"), Some(Sniff::Yaml));
+        assert_eq!(Sniff::of_name("x.env.yaml"), Some(Sniff::Yaml));
+        assert_eq!(Sniff::of_name("env.json"), Some(Sniff::Json));
+        assert_eq!(Sniff::of_name(".envrc"), Some(Sniff::Dotenv));
+        assert_eq!(Sniff::of_name("bashrc"), Some(Sniff::Shell));
+        assert_eq!(Sniff::of_name("notes.txt"), None);
+    }
+
+    #[test]
+    fn the_walk_enters_the_hidden_directories_of_workspace_files() {
+        let mut dirs: Vec<&str> = TOOLS.iter().flat_map(|t| t.hidden_dirs()).collect();
+        dirs.sort();
+        dirs.dedup();
+        let want = ".claude .continue .homeassistant .kilo .kilocode .opencode .storage .vscode .zed";
+        assert_eq!(dirs.join(" "), want);
+    }
+
+    #[test]
+    fn references_between_entries_resolve() {
+        for t in TOOLS {
+            if let Some(r) = t.found_by {
+                assert!(get(r).is_some(), "{}: found_by {r}", t.name);
+            }
+            for (var, p) in t.key_vars {
+                assert!(provider::get(p).is_some(), "{}: {var} names provider {p}", t.name);
+            }
+        }
+        assert_eq!(get("open-webui").unwrap().reader().name, "dotenv");
+        assert_eq!(get("continue").unwrap().reader().name, "continue");
+        assert_eq!(key_var_provider("AIDER_ANTHROPIC_API_KEY").unwrap().name, "anthropic");
+        assert_eq!(key_var_provider("OPENSPACE_LLM_API_KEY").unwrap().name, "openrouter");
     }
 }
