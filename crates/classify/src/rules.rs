@@ -1,11 +1,90 @@
 //! The diagnosis table: `rules.toml`, embedded, plus a user's `--rules FILE`.
-//! Adding an error body is one `[[rule]]` there and one row in its test.
+//! A rule names a provider's error text by reference, `{{openrouter.user-not-found}}`
+//! (the answer's message) or `{{openai.quota:code}}` (its code): the words
+//! themselves live in the provider's file (crates/core/src/provider/). Adding
+//! an error body is one answer there, one `[[rule]]` here and one row in its test.
 
 use keyhole_core::doc::{self, Node};
+use keyhole_core::provider;
 use regex::Regex;
 use serde_json::Value;
 
-pub const EMBEDDED: &str = include_str!("rules.toml");
+/// The embedded table as written, references and all.
+pub const SOURCE: &str = include_str!("rules.toml");
+
+/// The embedded table as `--print-rules` shows it: [`SOURCE`] with every
+/// reference replaced by the provider's words, itself a valid `--rules` file.
+pub const EMBEDDED: Embedded = Embedded;
+
+pub struct Embedded;
+
+impl std::fmt::Display for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for line in SOURCE.split_inclusive('\n') {
+            let key = line.split_once('=').map(|(k, _)| k.trim()).unwrap_or("");
+            match field_kind(key) {
+                // The embedded file writes references inside "…" strings only.
+                Some(escape) => match expand(line, escape, toml_escape) {
+                    Ok(l) => f.write_str(&l)?,
+                    Err(_) => f.write_str(line)?,
+                },
+                None => f.write_str(line)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fields that may hold references, and whether theirs is a regex.
+fn field_kind(key: &str) -> Option<bool> {
+    match key {
+        "message" | "keywords" => Some(false),
+        "regex" | "log" => Some(true),
+        _ => None,
+    }
+}
+
+/// The text a reference stands for: `provider.answer` is the answer's
+/// message, `provider.answer:code` its code.
+fn resolve(name: &str) -> Result<&'static str, String> {
+    let (id, part) = name.split_once(':').unwrap_or((name, "message"));
+    let a = provider::answer(id).ok_or_else(|| format!("no provider answer {{{{{id}}}}}"))?;
+    match part {
+        "message" => Ok(a.message),
+        "code" => a.code.ok_or_else(|| format!("{{{{{name}}}}}: the answer has no code")),
+        other => Err(format!("{{{{{name}}}}}: unknown part {other:?} (message or code)")),
+    }
+}
+
+/// Replace every `{{provider.answer}}` in `text`; in a regex the words are
+/// escaped. `quote` writes the result into its context (identity, or TOML).
+fn expand(text: &str, regex: bool, quote: fn(&str) -> String) -> Result<String, String> {
+    let is_ref = |n: &str| {
+        n.contains('.') && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._:-".contains(c))
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        let Some(len) = rest[i + 2..].find("}}") else { break };
+        let name = &rest[i + 2..i + 2 + len];
+        if !is_ref(name) {
+            out.push_str(&rest[..i + 2]);
+            rest = &rest[i + 2..];
+            continue;
+        }
+        let words = resolve(name)?;
+        out.push_str(&rest[..i]);
+        out.push_str(&quote(&if regex { regex::escape(words) } else { words.to_string() }));
+        rest = &rest[i + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Text as it is written inside a TOML basic string ("…").
+fn toml_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
 
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -79,7 +158,7 @@ impl Table {
         if let Some(x) = extra {
             rules.extend(parse(x).map_err(|e| format!("--rules: {e}"))?);
         }
-        rules.extend(parse(EMBEDDED).map_err(|e| format!("embedded rules: {e}"))?);
+        rules.extend(parse(SOURCE).map_err(|e| format!("embedded rules: {e}"))?);
         Ok(Table { rules })
     }
 
@@ -113,9 +192,13 @@ fn parse(text: &str) -> Result<Vec<Rule>, String> {
     let mut out = Vec::new();
     for (i, r) in root.get("rule").map(Node::items).unwrap_or_default().iter().enumerate() {
         let at = |what: &str| format!("rule {} (line {}): {what}", i + 1, r.line);
+        let words = |t: String| expand(&t, false, str::to_string).map_err(|e| at(&e));
         let re = |k: &str| -> Result<Option<Regex>, String> {
             match s(r, k) {
-                Some(p) => Regex::new(&p).map(Some).map_err(|e| at(&format!("bad {k}: {e}"))),
+                Some(p) => {
+                    let p = expand(&p, true, str::to_string).map_err(|e| at(&e))?;
+                    Regex::new(&p).map(Some).map_err(|e| at(&format!("bad {k}: {e}")))
+                }
                 None => Ok(None),
             }
         };
@@ -125,14 +208,15 @@ fn parse(text: &str) -> Result<Vec<Rule>, String> {
             severity: s(r, "severity").unwrap_or_else(|| "error".into()),
             provider: s(r, "provider"),
             status: s(r, "status").and_then(|v| v.parse().ok()),
-            message: s(r, "message"),
+            message: s(r, "message").map(words).transpose()?,
             regex: re("regex")?,
             log: re("log")?,
             summary: s(r, "summary").ok_or_else(|| at("no summary"))?,
             fix: r.get("fix").map(|f| f.items().iter().filter_map(Node::scalar_text).collect()).unwrap_or_default(),
             keywords: r
                 .get("keywords")
-                .map(|f| f.items().iter().filter_map(Node::scalar_text).collect())
+                .map(|f| f.items().iter().filter_map(Node::scalar_text).map(words).collect::<Result<_, _>>())
+                .transpose()?
                 .unwrap_or_default(),
         };
         if rule.log.is_some() && rule.keywords.is_empty() {
@@ -144,4 +228,46 @@ fn parse(text: &str) -> Result<Vec<Rule>, String> {
         out.push(rule);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(rules: &[Rule]) -> Vec<String> {
+        rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?}",
+                    r.id,
+                    r.message,
+                    r.regex.as_ref().map(Regex::as_str),
+                    r.log.as_ref().map(Regex::as_str),
+                    r.keywords,
+                    r.fix
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_printed_table_is_the_embedded_one_with_the_words_filled_in() {
+        let printed = EMBEDDED.to_string();
+        assert!(printed.lines().all(|l| l.starts_with('#') || !l.contains("{{")), "every reference is expanded");
+        assert_eq!(summary(&parse(&printed).unwrap()), summary(&parse(SOURCE).unwrap()));
+        assert!(printed.contains(provider::answer("openrouter.no-credentials").unwrap().message));
+    }
+
+    #[test]
+    fn references_name_provider_answers() {
+        let t = parse("[[rule]]\nid = \"x\"\ncode = \"auth.missing\"\nsummary = \"s\"\nmessage = \"{{anthropic.no-key}}\"\nregex = \"a|{{openai.quota:code}}\"\n").unwrap();
+        assert_eq!(t[0].message.as_deref(), Some(provider::answer("anthropic.no-key").unwrap().message));
+        assert_eq!(t[0].regex.as_ref().unwrap().as_str(), "a|insufficient_quota");
+        let bad = parse("[[rule]]\nid = \"x\"\ncode = \"c\"\nsummary = \"s\"\nmessage = \"{{openrouter.nonesuch}}\"\n");
+        assert!(bad.unwrap_err().contains("no provider answer"));
+        // A regex's own braces are not references.
+        let t = parse("[[rule]]\nid = \"x\"\ncode = \"c\"\nsummary = \"s\"\nregex = \"a{2}\"\n").unwrap();
+        assert_eq!(t[0].regex.as_ref().unwrap().as_str(), "a{2}");
+    }
 }
