@@ -1,15 +1,12 @@
-//! keyhole-env: thin main over the library.
+//! keyhole-env: flags, then the stage (docs/records.md#env).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-use keyhole_core::cli::{self, Generate, HomeArgs};
-use keyhole_core::jsonl::{note, InputItem, JsonlReader, JsonlWriter, WriteStop};
-use keyhole_core::record::host_name;
-use keyhole_core::Status;
-use keyhole_env::{Options, TOOL_NAME};
-use serde_json::{json, Value};
+use clap::Parser;
+use keyhole_core::cli::{self, EnvArgs, GenerateArgs, HomeArgs};
+use keyhole_core::stage::{self, Ctx};
+use keyhole_env::{EnvStage, Options, TOOL_NAME};
 
 /// Which launch contexts and running processes see an API-key variable.
 ///
@@ -32,12 +29,8 @@ struct Args {
     vars: Vec<String>,
     #[command(flatten)]
     home: HomeArgs,
-    /// Analyse this environment (NAME=VALUE lines, or NUL-separated like /proc/PID/environ) instead of keyhole-env's own
-    #[arg(long, value_name = "FILE")]
-    env_file: Option<PathBuf>,
-    /// Where to read processes from
-    #[arg(long, value_name = "DIR", default_value = "/proc")]
-    proc_root: PathBuf,
+    #[command(flatten)]
+    env: EnvArgs,
     /// Where the system files are (/etc/profile, /etc/bash.bashrc, /etc/environment…)
     #[arg(long, value_name = "DIR", default_value = "/etc")]
     etc: PathBuf,
@@ -50,94 +43,22 @@ struct Args {
     /// No notes on stderr
     #[arg(short, long)]
     quiet: bool,
-    #[arg(long, value_enum, hide = true)]
-    generate: Option<Generate>,
+    #[command(flatten)]
+    generate: GenerateArgs,
 }
 
 const AFTER_HELP: &str = "Exit status: 0 done; 2 an input line was not a record, or bad arguments.\n\
 Examples:\n  keyhole-find | keyhole-env | jq -c '{id, contexts: .env.contexts, effective: .env.effective.from}'\n  keyhole-env OPENROUTER_API_KEY --exec";
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse();
-    if let Some(g) = args.generate {
-        return if cli::generate(Args::command(), g).is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) };
-    }
-    let env = match keyhole_core::envfile::load(args.env_file.as_deref()) {
-        Ok(e) => e,
-        Err(m) => {
-            note(TOOL_NAME, m);
-            return ExitCode::from(2);
-        }
-    };
-    let shell = args.shell.clone().unwrap_or_else(|| keyhole_env::shell_of(&env));
-    let opts = Options {
-        home: args.home.resolve(),
-        etc: cli::absolute(args.etc.clone()),
-        proc_root: args.proc_root.clone(),
-        env,
-        shell,
-    };
-    let mut w = JsonlWriter::stdout();
-    let mut notes = Vec::new();
-    let mut status = Status::Ok;
-    let analyse = |var: &str, site: Option<&Value>, notes: &mut Vec<String>| {
-        let mut e = keyhole_env::analyse(var, site, &opts, notes);
-        if args.exec {
-            let real = keyhole_env::exec_contexts(var, &opts);
-            let disagree: Vec<Value> = real
-                .iter()
-                .filter(|(c, v)| !v.is_null() && e["contexts"][c.as_str()] != **v)
-                .map(|(c, v)| json!({"context": c, "static": e["contexts"][c.as_str()], "real": v}))
-                .collect();
-            e["exec"] = Value::Object(real);
-            e["exec_disagrees"] = Value::Array(disagree);
-        }
-        e
-    };
-    let result: Result<(), WriteStop> = (|| {
-        if !args.vars.is_empty() {
-            let host = host_name();
-            for v in &args.vars {
-                let e = analyse(v, None, &mut notes);
-                w.write(&json!({"type": "env", "v": 1, "host": host, "var": v, "env": e}))?;
-            }
-            return Ok(());
-        }
-        let mut input = JsonlReader::stdin(TOOL_NAME);
-        for item in input.items() {
-            match item {
-                InputItem::Record(mut r) => {
-                    if r["type"] == "site" && r["key"]["from"] == "env" {
-                        if let Some(var) = r["key"]["var"].as_str().map(str::to_string) {
-                            r["env"] = analyse(&var, Some(&r), &mut notes);
-                        }
-                    }
-                    w.write(&r)?;
-                }
-                InputItem::Bad(e) => {
-                    status = Status::Failed;
-                    w.write(&e)?;
-                }
-            }
-        }
-        if input.read_failed() {
-            status = Status::Failed;
-        }
-        Ok(())
-    })();
-    if !args.quiet {
-        notes.sort();
-        notes.dedup();
-        for n in &notes {
-            note(TOOL_NAME, n);
-        }
-    }
-    match result {
-        Ok(()) => status.code(),
-        Err(WriteStop::BrokenPipe) => ExitCode::SUCCESS,
-        Err(e) => {
-            note(TOOL_NAME, e);
-            ExitCode::from(2)
-        }
-    }
+    let a: Args = cli::parse();
+    cli::main::<Args>(TOOL_NAME, &a.generate, || {
+        let opts = Options::new(a.home.resolve(), a.env.load()?, a.env.proc_root.clone());
+        let opts = Options { etc: cli::absolute(a.etc.clone()), shell: a.shell.clone().unwrap_or(opts.shell), ..opts };
+        let stage = EnvStage::new(opts, a.exec);
+        let ctx = Ctx::new(TOOL_NAME);
+        let status = if a.vars.is_empty() { stage::run(&stage, &ctx) } else { stage.run_vars(&a.vars, &ctx) };
+        ctx.say_notes(a.quiet);
+        status
+    })
 }

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use keyhole_core::record::env::{LaunchContext, Role};
+use keyhole_core::stage::Ctx;
 use keyhole_core::tool::{Tool, TOOLS};
 
 pub struct Proc {
     pub pid: u32,
-    pub role: String,
+    pub role: Role<'static>,
     /// Seconds since the epoch.
     pub started: Option<f64>,
     pub value: Option<Vec<u8>>,
@@ -17,36 +19,41 @@ pub struct Proc {
     pub ppid: Option<u32>,
 }
 
-/// (role, markers): a process whose command line contains any marker has the role.
-pub type Family = (String, Vec<String>);
-
-pub fn families(tool: Option<&Tool>) -> Vec<Family> {
-    let ide: Vec<Family> = vec![
-        ("vscode-extension-host".into(), vec!["--type=extensionHost".into()]),
-        (
-            "vscode-server".into(),
-            vec![
-                "server-main.js".into(),
-                "/code-server".into(),
-                ".vscode-server/".into(),
-                ".cursor-server/".into(),
-                ".windsurf-server/".into(),
-            ],
-        ),
-    ];
-    let own = |t: &Tool| -> Family { (t.name.to_string(), t.process_family.iter().map(|s| s.to_string()).collect()) };
-    match tool {
-        Some(t) if t.in_extension_host => {
-            let mut v = ide;
-            v.push(own(t));
-            v
+impl Proc {
+    /// The launch context the process most likely came from.
+    pub fn launched_as(&self) -> LaunchContext {
+        match self.role {
+            Role::ExtensionHost => LaunchContext::VscodeResolved,
+            Role::EditorServer => LaunchContext::SshCommand,
+            Role::Tool(_) if self.ppid == Some(1) => LaunchContext::NonInteractive,
+            Role::Tool(_) => LaunchContext::Interactive,
         }
+    }
+}
+
+/// (role, markers): a process whose command line contains any marker has the role.
+pub type Family = (Role<'static>, &'static [&'static str]);
+
+/// The processes of VS Code and its forks that a tool running in their
+/// extension host lives in.
+const EDITOR: [Family; 2] = [
+    (Role::ExtensionHost, &["--type=extensionHost"]),
+    (
+        Role::EditorServer,
+        &["server-main.js", "/code-server", ".vscode-server/", ".cursor-server/", ".windsurf-server/"],
+    ),
+];
+
+/// The families to look for: the tool's own (and its editor's, when it runs
+/// in an extension host), or every family when there is no tool.
+pub fn families(tool: Option<&'static Tool>) -> Vec<Family> {
+    let own = |t: &'static Tool| -> Family { (Role::Tool(t.name), t.process_family) };
+    match tool {
+        Some(t) if t.in_extension_host => EDITOR.into_iter().chain([own(t)]).collect(),
         Some(t) if !t.process_family.is_empty() => vec![own(t)],
         Some(_) => Vec::new(),
         None => {
-            let mut v = ide;
-            v.extend(TOOLS.iter().filter(|t| !t.process_family.is_empty()).map(|t| own(t)));
-            v
+            EDITOR.into_iter().chain(TOOLS.iter().filter(|t| !t.process_family.is_empty()).map(|t| own(t))).collect()
         }
     }
 }
@@ -97,13 +104,15 @@ pub fn parse_environ(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-pub fn scan(root: &Path, families: &[Family], var: &str, notes: &mut Vec<String>) -> Vec<Proc> {
+/// The user's own processes of `families` under `root`; the others, and
+/// those that vanish while being read, are skipped with a note.
+pub fn scan(root: &Path, families: &[Family], var: &str, ctx: &Ctx) -> Vec<Proc> {
     let mut out = Vec::new();
     if families.is_empty() {
         return out;
     }
     let Ok(rd) = std::fs::read_dir(root) else {
-        notes.push(format!("{} cannot be read; no process checked", root.display()));
+        ctx.note(format!("{} cannot be read; no process checked", root.display()));
         return out;
     };
     let mut pids: Vec<u32> = rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
@@ -119,32 +128,32 @@ pub fn scan(root: &Path, families: &[Family], var: &str, notes: &mut Vec<String>
         let dir = root.join(pid.to_string());
         let Ok(cmd) = std::fs::read(dir.join("cmdline")) else { continue }; // vanished
         let cmdline = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let Some((role, _)) = families.iter().find(|(_, markers)| markers.iter().any(|m| cmdline.contains(m.as_str())))
-        else {
+        let Some(&(role, _)) = families.iter().find(|(_, markers)| markers.iter().any(|m| cmdline.contains(m))) else {
             continue;
         };
+        let name = role.as_str();
         let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
         if let Some(uid) = uid_of(&status) {
             if uid != me {
-                notes.push(format!("process {pid} ({role}) belongs to uid {uid}, not you; skipped"));
+                ctx.note(format!("process {pid} ({name}) belongs to uid {uid}, not you; skipped"));
                 continue;
             }
         }
         let environ = match std::fs::read(dir.join("environ")) {
             Ok(b) => parse_environ(&b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                notes.push(format!("process {pid} ({role}) ended while being read; skipped"));
+                ctx.note(format!("process {pid} ({name}) ended while being read; skipped"));
                 continue;
             }
             Err(e) => {
-                notes.push(format!("process {pid} ({role}): its environment cannot be read ({e}); skipped"));
+                ctx.note(format!("process {pid} ({name}): its environment cannot be read ({e}); skipped"));
                 continue;
             }
         };
         let stat = std::fs::read_to_string(dir.join("stat")).ok();
         let started = stat.as_deref().and_then(start_ticks).zip(boot).map(|(t, b)| b + t / hz);
         let ppid = stat.as_deref().and_then(ppid);
-        out.push(Proc { pid, role: role.clone(), started, value: environ.get(var).cloned(), environ, ppid });
+        out.push(Proc { pid, role, started, value: environ.get(var).cloned(), environ, ppid });
     }
     out
 }

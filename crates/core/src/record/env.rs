@@ -127,11 +127,82 @@ pub enum LacksBecause {
     Unknown,
 }
 
+/// A launch context (docs/launch-contexts.md#launch-contexts): how a process
+/// starts, which decides the startup files its environment comes from. Its
+/// name keys `contexts`, `context_sources` and `exec`, and is `launched_as`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LaunchContext {
+    Interactive,
+    Login,
+    NonInteractive,
+    SshCommand,
+    VscodeResolved,
+    SystemdUser,
+    Gui,
+}
+
+impl LaunchContext {
+    /// Every context, in output order.
+    pub const ALL: [LaunchContext; 7] = [
+        LaunchContext::Interactive,
+        LaunchContext::Login,
+        LaunchContext::NonInteractive,
+        LaunchContext::SshCommand,
+        LaunchContext::VscodeResolved,
+        LaunchContext::SystemdUser,
+        LaunchContext::Gui,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchContext::Interactive => "interactive",
+            LaunchContext::Login => "login",
+            LaunchContext::NonInteractive => "non_interactive",
+            LaunchContext::SshCommand => "ssh_command",
+            LaunchContext::VscodeResolved => "vscode_resolved",
+            LaunchContext::SystemdUser => "systemd_user",
+            LaunchContext::Gui => "gui",
+        }
+    }
+}
+
+/// Whose a running process is (`role`, docs/launch-contexts.md#live-processes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role<'a> {
+    /// A VS Code-family server (`vscode-server`).
+    EditorServer,
+    /// A VS Code-family extension host (`vscode-extension-host`).
+    ExtensionHost,
+    /// The tool's own process: the tool's name.
+    Tool(&'a str),
+}
+
+impl<'a> Role<'a> {
+    pub fn as_str(self) -> &'a str {
+        match self {
+            Role::EditorServer => "vscode-server",
+            Role::ExtensionHost => "vscode-extension-host",
+            Role::Tool(name) => name,
+        }
+    }
+    pub fn of(role: &'a str) -> Role<'a> {
+        match role {
+            "vscode-server" => Role::EditorServer,
+            "vscode-extension-host" => Role::ExtensionHost,
+            name => Role::Tool(name),
+        }
+    }
+    /// An editor's process rather than the tool's own.
+    pub fn is_editor(self) -> bool {
+        !matches!(self, Role::Tool(_))
+    }
+}
+
 /// A running process of the tool's family.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessFact {
     pub pid: u32,
-    /// The tool's name, or `vscode-server` / `vscode-extension-host`.
+    /// The tool's name, or `vscode-server` / `vscode-extension-host` ([`Role`]).
     pub role: String,
     /// When it started (RFC 3339, UTC).
     pub started: Option<String>,
@@ -146,6 +217,12 @@ pub struct ProcessFact {
     pub lacks_because: Option<LacksBecause>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl ProcessFact {
+    pub fn role(&self) -> Role<'_> {
+        Role::of(&self.role)
+    }
 }
 
 /// What the tool will really get.

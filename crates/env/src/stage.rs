@@ -1,0 +1,82 @@
+//! keyhole-env as a stage of the stream (docs/records.md#env): the same
+//! value serves `keyhole-env` and `keyhole doctor`.
+
+use keyhole_core::error::Result;
+use keyhole_core::record::{host_name, Env, EnvRecord, Extra, KeySource, Record, Site, VERSION};
+use keyhole_core::stage::{Ctx, Output, Stage};
+use keyhole_core::Status;
+
+use crate::{analyse, exec, Options};
+
+/// Adds `env` to every site whose key comes from a variable; every other
+/// record passes through unchanged.
+#[derive(Clone, Debug)]
+pub struct EnvStage {
+    pub opts: Options,
+    /// Also ask the real shells (`--exec`): this runs the user's startup files.
+    pub exec: bool,
+}
+
+impl EnvStage {
+    pub fn new(opts: Options, exec: bool) -> Self {
+        EnvStage { opts, exec }
+    }
+
+    /// The `env` object for `var`, of `site` when there is one.
+    pub fn env_of(&self, var: &str, site: Option<&Site>, ctx: &Ctx) -> Env {
+        let mut env = analyse(var, site, &self.opts, ctx);
+        if self.exec {
+            exec::add_exec(&mut env, exec::exec_contexts(var, &self.opts));
+        }
+        env
+    }
+
+    /// `keyhole-env VAR…`: one `env` record per variable, no site.
+    pub fn run_vars(&self, vars: &[String], ctx: &Ctx) -> Result<Status> {
+        let mut out = Output::stdout();
+        let host = host_name();
+        for var in vars {
+            let env = self.env_of(var, None, ctx);
+            let r = EnvRecord { v: VERSION, host: host.clone(), var: var.clone(), env, extra: Extra::new() };
+            out.write(&Record::Env(r))?;
+        }
+        Ok(ctx.status())
+    }
+}
+
+impl Stage for EnvStage {
+    fn apply(&self, record: &mut Record, ctx: &Ctx) {
+        let Some(site) = record.site_mut() else { return };
+        if site.key.from != KeySource::Env {
+            return;
+        }
+        if let Some(var) = site.key.var.clone() {
+            site.env = Some(self.env_of(&var, Some(&*site), ctx));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyhole_core::stage::run_on;
+
+    const SITE: &str = r#"{"type":"site","v":1,"id":"i","host":"h","tool":"aider","source":{"file":"/nowhere/p/.aider.conf.yml","line":1},"provider":"openrouter","model":null,"base_url":"u","base_url_from":"default","auth":{"header":"authorization","scheme":"bearer"},"key":{"from":"env","var":"OPENROUTER_API_KEY"},"mine":1}"#;
+
+    #[test]
+    fn env_sites_get_env_and_the_rest_pass_through() {
+        let opts = Options::new("/nowhere".into(), Default::default(), "/nowhere/proc".into());
+        let literal = SITE.replace(r#"{"from":"env","var":"OPENROUTER_API_KEY"}"#, r#"{"from":"none"}"#);
+        let input = format!("{SITE}\n{literal}\n{SITE}\n");
+        let (mut out, ctx) = (Vec::new(), Ctx::new("t"));
+        let st = run_on(&EnvStage::new(opts, false), input.as_bytes(), &mut out, &ctx).unwrap();
+        assert_eq!(st, Status::Ok);
+        let recs: Vec<Record> =
+            String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
+        let env = recs[0].site().unwrap().env.as_ref().expect("an env site gets env");
+        assert_eq!((env.var.as_str(), env.current.set, env.effective.is_none()), ("OPENROUTER_API_KEY", false, true));
+        assert!(recs[1].site().unwrap().env.is_none());
+        assert!(recs[1].site().unwrap().extra.contains_key("mine"));
+        assert_eq!(ctx.take_notes(), vec!["/nowhere/proc cannot be read; no process checked".to_string()]);
+    }
+}
