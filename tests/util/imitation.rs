@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use keyhole_core::provider::{self, ErrorBody};
+
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub method: String,
@@ -194,27 +196,35 @@ fn reply(mut c: &TcpStream, status: u16, reason: &str, headers: &[(&str, &str)],
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// A provider's error body, from its file in keyhole-core (the same bodies
+/// keyhole-classify's rules and keyhole-capture read).
+fn answer(id: &str) -> &'static ErrorBody {
+    provider::answer(id).unwrap_or_else(|| panic!("no provider answer {id}"))
+}
+
 /// A canary's 4-character tag chooses the account state the imitation answers with.
-fn account_state(key: &str) -> Option<(u16, &'static str)> {
-    Some(match &key[key.len() - 4..] {
-        "C402" => (
-            402,
-            r#"{"error":{"message":"This request requires more credits, or fewer max_tokens. You requested up to 32000 tokens, but can only afford 27342. To increase, visit https://openrouter.ai/settings/credits and upgrade to a paid account","code":402,"metadata":{"provider_name":null}},"user_id":"user_x"}"#,
-        ),
-        "L403" => (
-            403,
-            r#"{"error":{"message":"Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys","code":403}}"#,
-        ),
-        "R429" => (
-            429,
-            r#"{"error":{"message":"Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day","code":429,"metadata":{"headers":{"X-RateLimit-Limit":"50","X-RateLimit-Remaining":"0"}}}}"#,
-        ),
-        "BYOK" => (
-            401,
-            r#"{"error":{"message":"Provider returned error","code":401,"metadata":{"raw":"{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}","provider_name":"Anthropic","isDownstreamPipeClean":true,"isErrorUpstreamFault":true}}}"#,
-        ),
+fn account_state(key: &str) -> Option<&'static ErrorBody> {
+    Some(answer(match &key[key.len() - 4..] {
+        "C402" => "openrouter.credits",
+        "L403" => "openrouter.key-limit",
+        "R429" => "openrouter.free-daily-limit",
+        "BYOK" => "openrouter.byok-rejected",
         _ => return None,
-    })
+    }))
+}
+
+/// Reply with a provider's error body (`echo` fills a `{key}` it holds).
+fn reply_error(c: &TcpStream, a: &ErrorBody, echo: &str) {
+    let reason = match a.status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let ct = ("content-type", a.content_type());
+    let headers: &[(&str, &str)] = if a.status == 429 { &[ct, ("retry-after", "1")] } else { &[ct] };
+    reply(c, a.status, reason, headers, &a.render(echo))
 }
 
 /// Answer one request on `c`; whether the connection stays open for the next.
@@ -264,29 +274,17 @@ fn handle(
                 b.starts_with("sk-or-v1-") && b.len() == 73 && !known(b) && account_state(b).is_some()
             }) =>
         {
-            let (status, body) = account_state(bearer.unwrap_or("")).unwrap_or((500, ""));
-            let reason = if status == 429 { "Too Many Requests" } else { "Error" };
-            let retry: &[(&str, &str)] = if status == 429 { &[JSON, ("retry-after", "1")] } else { &[JSON] };
-            reply(c, status, reason, retry, body)
+            match account_state(bearer.unwrap_or("")) {
+                Some(a) => reply_error(c, a, ""),
+                None => reply(c, 500, "Error", &[JSON], ""),
+            }
         }
         "/api/v1/chat/completions" if bearer.is_some_and(known) => {
             let text = String::from_utf8_lossy(&body).to_string();
             if text.contains("nonexistent/") {
-                reply(
-                    c,
-                    400,
-                    "Bad Request",
-                    &[JSON],
-                    r#"{"error":{"message":"nonexistent/not-a-model:free is not a valid model ID","code":400},"user_id":"user_x"}"#,
-                )
+                reply_error(c, answer("openrouter.invalid-model"), "")
             } else if text.contains("notools/") {
-                reply(
-                    c,
-                    404,
-                    "Not Found",
-                    &[JSON],
-                    r#"{"error":{"message":"No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/guides/routing/provider-selection","code":404}}"#,
-                )
+                reply_error(c, answer("openrouter.no-tool-endpoints"), "")
             } else {
                 reply(
                     c,
@@ -299,13 +297,9 @@ fn handle(
         }
         // OpenRouter key check (docs/wire.md#openrouter)
         "/api/v1/key" | "/api/v1/auth/key" | "/api/v1/chat/completions" => match bearer {
-            None if auth.is_none() && s.header("x-api-key").is_none() => reply(
-                c,
-                401,
-                "Unauthorized",
-                &[JSON],
-                r#"{"error":{"message":"No cookie auth credentials found","code":401}}"#,
-            ),
+            None if auth.is_none() && s.header("x-api-key").is_none() => {
+                reply_error(c, answer("openrouter.no-credentials"), "")
+            }
             Some(b) if known(b) => reply(
                 c,
                 200,
@@ -313,43 +307,17 @@ fn handle(
                 &[JSON, ("cache-control", "private, no-store")],
                 r#"{"data":{"label":"sk-or-v1-c...KEY","usage":25.5,"limit":100,"limit_remaining":74.5,"is_free_tier":false,"is_management_key":false,"rate_limit":{"requests":-1,"interval":"10s"}}}"#,
             ),
-            Some(b) if b.starts_with("sk-or-v1-") => {
-                reply(c, 401, "Unauthorized", &[JSON], r#"{"error":{"message":"User not found.","code":401}}"#)
-            }
-            _ => reply(
-                c,
-                401,
-                "Unauthorized",
-                &[JSON],
-                r#"{"error":{"message":"Missing Authentication header","code":401}}"#,
-            ),
+            Some(b) if b.starts_with("sk-or-v1-") => reply_error(c, answer("openrouter.user-not-found"), ""),
+            _ => reply_error(c, answer("openrouter.missing-auth"), ""),
         },
         // OpenAI echoes the key it got (the real one masks the middle); keyhole must redact it.
-        "/openai/v1/models" => {
-            let got = bearer.unwrap_or("");
-            let body = format!(
-                r#"{{"error":{{"message":"Incorrect API key provided: {got}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#
-            );
-            reply(c, 401, "Unauthorized", &[JSON], &body)
-        }
+        "/openai/v1/models" => reply_error(c, answer("openai.incorrect-key"), bearer.unwrap_or("")),
         // Anthropic without anthropic-version / with a bad key
         "/anthropic/v1/models" => {
             if s.header("anthropic-version").is_none() {
-                reply(
-                    c,
-                    400,
-                    "Bad Request",
-                    &[JSON],
-                    r#"{"type":"error","error":{"type":"invalid_request_error","message":"anthropic-version: header is required"}}"#,
-                )
+                reply_error(c, answer("anthropic.no-version"), "")
             } else {
-                reply(
-                    c,
-                    401,
-                    "Unauthorized",
-                    &[JSON],
-                    r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#,
-                )
+                reply_error(c, answer("anthropic.invalid-key"), "")
             }
         }
         "/redirect-same/api/v1/key" => reply(c, 301, "Moved", &[("location", "/api/v1/key")], ""),
@@ -417,14 +385,8 @@ fn handle(
             let mut c = c;
             let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nZZZZ\r\nnot a chunk\r\n");
         }
-        "/html/api/v1/key" => reply(
-            c,
-            404,
-            "Not Found",
-            &[("content-type", "text/html")],
-            "<!DOCTYPE html><html lang=\"en\"><body>404</body></html>",
-        ),
-        _ => reply(c, 404, "Not Found", &[JSON], r#"{"error":{"message":"Not Found","code":404}}"#),
+        "/html/api/v1/key" => reply_error(c, answer("openrouter.not-found-html"), ""),
+        _ => reply_error(c, answer("openrouter.not-found"), ""),
     }
     // The fault routes end their connection (a reset one with a TCP reset).
     let fault = matches!(
