@@ -500,6 +500,36 @@ fn redirect_hops_say_what_common_clients_do() {
 }
 
 #[test]
+fn a_protocol_relative_location_is_another_origin_and_gets_no_key() {
+    // `Location: //host:port/x` names another origin (RFC 3986 §4.2): the hop
+    // goes there, without the key (it used to be taken as a path on the first origin).
+    let known = or_canary("GOOD");
+    let other = Imitation::start(&known, None);
+    let imi = Imitation::start(&known, Some(other.port));
+    let t = TempDir::new("probe-relative");
+    t.write(
+        ".continue/config.yaml",
+        format!(
+            "models:\n  - provider: openrouter\n    apiBase: {}/redirect-relative/api/v1\n    apiKey: {known}\n",
+            imi.base()
+        ),
+    );
+    let r = find_probe(t.path(), &["--timeout", "5"], "");
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let p = &by_frag(&r, "/models/0")["probe"];
+    let hop = &p["redirects"][0];
+    assert_eq!(hop["status"], 301, "{p}");
+    assert_eq!(hop["to"], format!("{}/api/v1/key", other.base()));
+    assert_eq!(hop["auth_kept"], false);
+    assert_eq!(hop["clients"]["curl"], false);
+    assert_eq!(p["response"]["body"]["error"]["message"], "No cookie auth credentials found", "{p}");
+    let there = other.requests();
+    assert_eq!(there.len(), 1, "the other host got the request");
+    assert!(there.iter().all(|s| s.header("authorization").is_none()), "the key went to another origin");
+    assert!(imi.requests().iter().all(|s| !s.path.starts_with("//")), "not a path on the first origin");
+}
+
+#[test]
 fn progress_shows_on_a_terminal_after_a_second() {
     if Command::new("script").arg("--version").output().is_err() {
         panic!("the test needs `script` (util-linux) to give the probe a terminal");

@@ -41,7 +41,11 @@ pub fn redact_userinfo(s: &str) -> String {
         Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
             let _ = u.set_password(None);
             let _ = u.set_username("");
-            let text = String::from(u);
+            let mut text = String::from(u);
+            // The parser writes an empty path as `/`: keep the URL as it was written.
+            if !s.trim_end().ends_with('/') && text.ends_with('/') && !text.contains(['?', '#']) {
+                text.pop();
+            }
             match text.split_once("://") {
                 Some((scheme, rest)) => format!("{scheme}://(credentials redacted)@{rest}"),
                 None => text,
@@ -74,5 +78,8 @@ mod tests {
         assert!(parse("ftp://x/").is_none());
         let r = redact_userinfo("http://me:s3cr3t@proxy.example:3128");
         assert!(!r.contains("s3cr3t") && r.contains("proxy.example:3128"), "{r}");
+        assert_eq!(r, "http://(credentials redacted)@proxy.example:3128");
+        assert_eq!(redact_userinfo("http://u:p@h.example/x/"), "http://(credentials redacted)@h.example/x/");
+        assert_eq!(redact_userinfo("http://h.example:3128"), "http://h.example:3128");
     }
 }

@@ -6,15 +6,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::Value;
+type Job<T> = Box<dyn FnOnce() -> T + Send>;
 
-type Job = Box<dyn FnOnce() -> Value + Send>;
-
-#[derive(Default)]
-struct State {
+struct State<T> {
     /// Every request of the run by its key: `None` while queued or in flight.
-    answers: HashMap<String, Option<Arc<Value>>>,
-    queue: VecDeque<(String, Job)>,
+    answers: HashMap<String, Option<Arc<T>>>,
+    queue: VecDeque<(String, Job<T>)>,
     senders: usize,
     /// Senders waiting for work that no submitter has woken yet.
     idle: usize,
@@ -25,38 +22,44 @@ struct State {
     done: usize,
 }
 
-#[derive(Default)]
-struct Inner {
-    state: Mutex<State>,
+impl<T> Default for State<T> {
+    fn default() -> Self {
+        State { answers: HashMap::new(), queue: VecDeque::new(), senders: 0, idle: 0, wakeups: 0, running: 0, done: 0 }
+    }
+}
+
+struct Inner<T> {
+    state: Mutex<State<T>>,
     /// Idle senders wait here for a request.
     work: Condvar,
     /// Callers wait here for answers.
     answered: Condvar,
 }
 
-/// The run's requests: queued, in flight, answered.
-pub struct Dispatch {
-    inner: Arc<Inner>,
+/// The run's requests: queued, in flight, answered (each answer a `T`).
+pub struct Dispatch<T> {
+    inner: Arc<Inner<T>>,
     jobs: usize,
 }
 
-impl std::fmt::Debug for Dispatch {
+impl<T: Default + Send + Sync + 'static> std::fmt::Debug for Dispatch<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (done, total) = self.progress();
         write!(f, "Dispatch({done}/{total} answered, at most {} at once)", self.jobs)
     }
 }
 
-impl Dispatch {
-    pub fn new(jobs: usize) -> Dispatch {
-        Dispatch { inner: Arc::default(), jobs: jobs.max(1) }
+impl<T: Default + Send + Sync + 'static> Dispatch<T> {
+    pub fn new(jobs: usize) -> Dispatch<T> {
+        let inner = Inner { state: Mutex::default(), work: Condvar::new(), answered: Condvar::new() };
+        Dispatch { inner: Arc::new(inner), jobs: jobs.max(1) }
     }
 
     /// Send `job` under `key`, unless a request with that key was submitted
     /// already this run (its answer is shared). With `alone` (nothing else
     /// to do meanwhile), no sender thread is started for it: the caller of
     /// [`wait`](Self::wait) sends it, which saves a thread's start.
-    pub fn submit(&self, key: String, job: impl FnOnce() -> Value + Send + 'static, alone: bool) {
+    pub fn submit(&self, key: String, job: impl FnOnce() -> T + Send + 'static, alone: bool) {
         let mut st = lock(&self.inner.state);
         if st.answers.contains_key(&key) {
             return;
@@ -79,7 +82,7 @@ impl Dispatch {
     }
 
     /// The answer to the request submitted under `key` (`None`: never submitted).
-    pub fn wait(&self, key: &str) -> Option<Arc<Value>> {
+    pub fn wait(&self, key: &str) -> Option<Arc<T>> {
         let mut st = lock(&self.inner.state);
         loop {
             match st.answers.get(key)? {
@@ -104,16 +107,16 @@ impl Dispatch {
     }
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(m: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A job that panics must not leave its waiters waiting: its answer is null.
-fn run(job: Job) -> Arc<Value> {
-    Arc::new(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or(Value::Null))
+/// A job that panics must not leave its waiters waiting: its answer is `T`'s default.
+fn run<T: Default>(job: Job<T>) -> Arc<T> {
+    Arc::new(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_default())
 }
 
-fn sender(inner: &Inner, jobs: usize) {
+fn sender<T: Default>(inner: &Inner<T>, jobs: usize) {
     let mut st = lock(&inner.state);
     loop {
         let next = if st.running < jobs { st.queue.pop_front() } else { None };
@@ -137,7 +140,11 @@ fn sender(inner: &Inner, jobs: usize) {
 }
 
 /// Run one queued job with the lock released, record its answer and wake the waiters.
-fn send_one<'a>(inner: &'a Inner, mut st: MutexGuard<'a, State>, (key, job): (String, Job)) -> MutexGuard<'a, State> {
+fn send_one<'a, T: Default>(
+    inner: &'a Inner<T>,
+    mut st: MutexGuard<'a, State<T>>,
+    (key, job): (String, Job<T>),
+) -> MutexGuard<'a, State<T>> {
     st.running += 1;
     drop(st);
     let v = run(job);
@@ -152,6 +159,7 @@ fn send_one<'a>(inner: &'a Inner, mut st: MutexGuard<'a, State>, (key, job): (St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
@@ -187,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_answers_null_instead_of_hanging() {
-        let d = Dispatch::new(2);
+        let d: Dispatch<Value> = Dispatch::new(2);
         d.submit("p".into(), || panic!("test panic"), false);
         assert_eq!(*d.wait("p").unwrap(), Value::Null);
         d.submit("q".into(), || panic!("test panic"), true);

@@ -61,6 +61,8 @@ struct Shared {
 pub struct Pool {
     shared: Arc<Shared>,
     helpers: usize,
+    /// One task at a time: callers on several threads take turns.
+    turn: Mutex<()>,
 }
 
 impl Pool {
@@ -75,7 +77,7 @@ impl Pool {
                 started += 1;
             }
         }
-        Pool { shared, helpers: started }
+        Pool { shared, helpers: started, turn: Mutex::new(()) }
     }
 
     /// Run `task` on the helpers and the caller's thread; returns when every
@@ -88,6 +90,7 @@ impl Pool {
             job.work();
             return;
         }
+        let _turn = self.turn.lock().unwrap_or_else(|e| e.into_inner());
         {
             let mut st = lock(&self.shared.state);
             st.job = Some(job.clone());

@@ -112,6 +112,17 @@ pub struct HttpAnswer {
     pub extra: Extra,
 }
 
+impl HttpAnswer {
+    /// The message of an error body: `error.message` (OpenAI's shape, which
+    /// OpenRouter and Anthropic share) or a top-level `message`.
+    pub fn error_message(&self) -> Option<&str> {
+        self.body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .or_else(|| self.body.pointer("/message").and_then(Value::as_str))
+    }
+}
+
 /// Why no HTTP answer came, in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProbeError {
