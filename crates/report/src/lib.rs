@@ -21,11 +21,12 @@ use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-report";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a report is written as (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Markdown,
-    /// The records passed through (only the exit status is added).
+    // The records passed through (only the exit status is added).
     Json,
 }
 

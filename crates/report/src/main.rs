@@ -7,13 +7,6 @@ use keyhole_core::cli::{self, GenerateArgs, HomeArgs};
 use keyhole_report::{Format, Style, TOOL_NAME};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum Fmt {
-    Text,
-    Markdown,
-    Json,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Color {
     Auto,
     Always,
@@ -31,8 +24,8 @@ enum Color {
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-report", version, after_help = AFTER_HELP)]
 struct Args {
-    #[arg(long, value_enum, default_value_t = Fmt::Text)]
-    format: Fmt,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
     #[command(flatten)]
@@ -47,16 +40,11 @@ Examples:\n  keyhole-find | keyhole-env | keyhole-probe | keyhole-classify | key
 fn main() -> ExitCode {
     let a: Args = cli::parse();
     cli::main::<Args>(TOOL_NAME, &a.generate, || {
-        let format = match a.format {
-            Fmt::Text => Format::Text,
-            Fmt::Markdown => Format::Markdown,
-            Fmt::Json => Format::Json,
-        };
         let style = Style::for_stdout(match a.color {
             Color::Auto => None,
             Color::Always => Some(true),
             Color::Never => Some(false),
         });
-        keyhole_report::run(format, &style, &a.home.resolve())
+        keyhole_report::run(a.format, &style, &a.home.resolve())
     })
 }
