@@ -325,6 +325,11 @@ fn handle(
             let to = format!("http://127.0.0.1:{}/api/v1/key", other.unwrap_or(port));
             reply(c, 301, "Moved", &[("location", to.as_str())], "")
         }
+        // A protocol-relative Location: another origin (RFC 3986 §4.2), not a path on this one.
+        "/redirect-relative/api/v1/key" => {
+            let to = format!("//127.0.0.1:{}/api/v1/key", other.unwrap_or(port));
+            reply(c, 301, "Moved", &[("location", to.as_str())], "")
+        }
         "/loop/api/v1/key" => reply(c, 302, "Found", &[("location", "/loop/api/v1/key")], ""),
         "/stall/api/v1/key" => thread::sleep(Duration::from_secs(30)),
         "/reset/api/v1/key" => {
