@@ -395,3 +395,49 @@ pub fn write_words(words: &str) -> Result<()> {
     io::stdout().lock().write_all(words.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(key: &str, diagnoses: &str) -> Record {
+        Record::from_json(&format!(
+            r#"{{"type":"site","v":1,"id":"t:/h/c#/0","host":"h","tool":"t","source":{{"file":"/h/c","line":3}},"provider":"p","model":null,"base_url":"u","base_url_from":"default","auth":{{"header":"authorization","scheme":"bearer"}},"key":{key}{diagnoses}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn key_lines_name_where_the_key_comes_from() {
+        let line = |k: &str| key_line(site(k, "").site().unwrap());
+        assert_eq!(line(r#"{"from":"env","var":"X"}"#), "$X (read implicitly)");
+        assert_eq!(line(r#"{"from":"placeholder","text":"${env:X}"}"#), "placeholder ${env:X}");
+        assert_eq!(line(r#"{"from":"none"}"#), "none");
+        assert_eq!(
+            line(r#"{"from":"literal","fp":{"prefix":"sk-","last4":"ab\n","len":9,"sha8":"0","flaws":["quoted"]}}"#),
+            "literal key sk-…ab\\n (9 bytes) flaws: quoted"
+        );
+    }
+
+    #[test]
+    fn the_root_cause_decides_the_tally_and_unclassified_sites_say_so() {
+        let d = |sev: &str| format!(r#"{{"code":"unknown","severity":"{sev}","summary":"s"}}"#);
+        let recs = vec![
+            site(r#"{"from":"none"}"#, &format!(r#","diagnoses":[{},{}]"#, d("warning"), d("error"))),
+            site(r#"{"from":"none"}"#, &format!(r#","diagnoses":[{}]"#, d("error"))),
+            site(r#"{"from":"none"}"#, ""),
+        ];
+        assert_eq!(tally(&recs), (1, 1, 0));
+        let t = text(&recs, &Style { color: false });
+        assert!(t.starts_with("keyhole: 3 checked — 1 failing, 1 with warnings, 0 fine\n"), "{t}");
+        assert!(t.contains("not classified: pipe the records through keyhole-classify"), "{t}");
+    }
+
+    #[test]
+    fn a_provider_error_body_gives_its_message() {
+        let body: Value = serde_json::from_str(r#"{"error":{"message":"User not found.","code":401}}"#).unwrap();
+        assert_eq!(body_message(&body).as_deref(), Some("User not found."));
+        assert_eq!(body_message(&Value::String("x".into())), None);
+        assert_eq!(body_message(&serde_json::from_str(r#"{"error":"x"}"#).unwrap()), None);
+    }
+}
