@@ -7,12 +7,19 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use keyhole_core::diagnose;
+use keyhole_core::error::{Error, Result};
+use keyhole_core::jsonl::note;
 use keyhole_core::provider::{self, Arrived, Provider};
-use keyhole_core::secret::Fingerprint;
-use serde_json::{json, Value};
+use keyhole_core::record::{Capture, CapturedAuth, Extra, Record, Upstream, VERSION};
+use keyhole_core::secret::{redact_key_shapes, Fingerprint};
+use keyhole_core::stage::{self, Output};
+use keyhole_core::Status;
+use serde::Deserialize;
+use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-capture";
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -94,8 +101,17 @@ fn looks_like_placeholder(v: &str) -> bool {
         || ["not-provided", "no-key-required", "undefined", "null", "None"].contains(&v)
 }
 
-/// What arrived, as `capture.auth` (docs/records.md#capture-records).
-pub fn auth_of(req: &Request, p: &Provider) -> Value {
+/// What arrived, as `capture.auth` (docs/records.md#capture-records);
+/// `None` when no credential did.
+pub fn auth_of(req: &Request, p: &Provider) -> Option<CapturedAuth> {
+    let auth = |header: &str, scheme: &str, value: &str| {
+        let (fp, placeholder) = if looks_like_placeholder(value) {
+            (None, Some(value.to_string()))
+        } else {
+            (Some(Fingerprint::of(value.as_bytes(), Some(p))), None)
+        };
+        Some(CapturedAuth { header: header.into(), scheme: scheme.into(), fp, placeholder, extra: Extra::new() })
+    };
     for name in ["authorization", "x-api-key", "api-key", "x-goog-api-key"] {
         let Some(v) = req.header(name) else { continue };
         let (scheme, value) = if name == "authorization" {
@@ -107,62 +123,20 @@ pub fn auth_of(req: &Request, p: &Provider) -> Value {
         } else {
             ("raw", v)
         };
-        if looks_like_placeholder(value) {
-            return json!({"header": name, "scheme": scheme, "placeholder": value});
-        }
-        return json!({"header": name, "scheme": scheme, "fp": Fingerprint::of(value.as_bytes(), Some(p))});
+        return auth(name, scheme, value);
     }
     if let Some(q) = req.path.split_once('?').and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("key="))) {
-        return json!({"header": "query:key", "scheme": "raw", "fp": Fingerprint::of(q.as_bytes(), Some(p))});
+        // A key in the query is fingerprinted whatever it looks like.
+        let fp = Some(Fingerprint::of(q.as_bytes(), Some(p)));
+        return Some(CapturedAuth {
+            header: "query:key".into(),
+            scheme: "raw".into(),
+            fp,
+            placeholder: None,
+            extra: Extra::new(),
+        });
     }
-    Value::Null
-}
-
-/// Diagnoses of what arrived (capture records carry them: docs/records.md#capture-records).
-pub fn diagnose(auth: &Value, p: &Provider) -> Vec<Value> {
-    let d = |code: &str, sev: &str, summary: String| json!({"code": code, "severity": sev, "summary": summary, "evidence": [], "fix": []});
-    if auth.is_null() {
-        return vec![d("auth.missing", "error", "no credential header arrived".into())];
-    }
-    let mut out = Vec::new();
-    if let Some(t) = auth["placeholder"].as_str() {
-        out.push(d("key.placeholder", "error", format!("the tool sent the text {t} as the key")));
-    }
-    let h = auth["header"].as_str().unwrap_or("");
-    if !p.accepts(h) {
-        out.push(d(
-            "header.wrong_scheme",
-            "error",
-            format!("the key arrived in {h}; {} reads {}", p.display, p.auth_header.as_str()),
-        ));
-    }
-    let fp = &auth["fp"];
-    if fp.is_object() {
-        let flaws: Vec<&str> =
-            fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        if flaws.contains(&"foreign_prefix") {
-            out.push(d(
-                "key.wrong_provider",
-                "error",
-                format!("the key ({}…) belongs to another provider", fp["prefix"].as_str().unwrap_or("")),
-            ));
-        }
-        let bad: Vec<&&str> = flaws.iter().filter(|f| **f != "foreign_prefix" && **f != "empty").collect();
-        if !bad.is_empty() {
-            out.push(d(
-                "key.malformed",
-                "error",
-                format!("the key arrived with flaws: {}", bad.iter().map(|f| **f).collect::<Vec<_>>().join(", ")),
-            ));
-        }
-        if fp["len"] == 0 {
-            out.push(d("key.none", "error", "an empty credential arrived (Bearer with nothing after it)".into()));
-        }
-    }
-    if out.is_empty() {
-        out.push(d("ok", "info", "a well-formed credential arrived".into()));
-    }
-    out
+    None
 }
 
 fn respond(w: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> std::io::Result<()> {
@@ -183,30 +157,29 @@ fn respond(w: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> s
 }
 
 /// The provider's own answer to what arrived (docs/wire.md#providers).
-fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<u8>) {
+fn imitate(req: &Request, auth: Option<&CapturedAuth>, o: &Options) -> (u16, &'static str, Vec<u8>) {
     let path = req.path.split('?').next().unwrap_or("");
     let json_ct = "application/json";
     if path.ends_with("/models") && req.method == "GET" {
         return (200, json_ct, br#"{"data":[{"id":"anthropic/claude-sonnet-4.5","object":"model"}]}"#.to_vec());
     }
-    let well_formed = auth["fp"].is_object()
-        && auth["fp"]["flaws"].as_array().is_some_and(|f| f.is_empty())
-        && auth["fp"]["len"].as_u64().unwrap_or(0) > 0;
+    let fp = auth.and_then(|a| a.fp.as_ref());
+    let well_formed = fp.is_some_and(|f| f.flaws.is_empty() && f.len > 0);
     // --reply ok lets the tool go on whatever key it sent (not a placeholder, not empty).
-    let any_key = auth["fp"].is_object() && auth["fp"]["len"].as_u64().unwrap_or(0) > 0;
+    let any_key = fp.is_some_and(|f| f.len > 0);
     if o.reply == Reply::Ok && any_key {
         return ok_answer(req, o.provider);
     }
-    let prefix = auth["fp"]["prefix"].as_str().unwrap_or("");
+    let prefix = fp.map_or("", |f| f.prefix.as_str());
     let arrived = match () {
-        _ if auth.is_null() => Arrived::Nothing,
+        _ if auth.is_none() => Arrived::Nothing,
         _ if well_formed => Arrived::Key { prefix },
         _ => Arrived::Text,
     };
     // A provider that echoes the credential (OpenAI) gets it masked, as it masks it.
-    let shown = match auth["placeholder"].as_str() {
+    let shown = match auth.and_then(|a| a.placeholder.as_deref()) {
         Some(t) => t.to_string(),
-        None => format!("{prefix}****{}", auth["fp"]["last4"].as_str().unwrap_or("")),
+        None => format!("{prefix}****{}", fp.map_or("", |f| f.last4.as_str())),
     };
     match o.provider.answer_to(arrived) {
         Some(a) => (a.status, a.content_type(), a.render(&shown).into_bytes()),
@@ -214,49 +187,73 @@ fn imitate(req: &Request, auth: &Value, o: &Options) -> (u16, &'static str, Vec<
     }
 }
 
+/// The fields of a chat request that shape a minimal answer.
+#[derive(Deserialize, Default)]
+struct ChatRequest {
+    #[serde(default)]
+    model: Value,
+    #[serde(default)]
+    stream: Value,
+}
+
+/// A minimal valid answer (`--reply ok`) in the wire shape of the request:
+/// Anthropic's messages or an OpenAI-style completion, streamed when asked.
 fn ok_answer(req: &Request, p: &Provider) -> (u16, &'static str, Vec<u8>) {
-    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-    let model = body["model"].as_str().unwrap_or("keyhole/capture").to_string();
-    let stream = body["stream"] == true;
+    let body: ChatRequest = serde_json::from_slice(&req.body).unwrap_or_default();
+    let model = serde_json::to_string(body.model.as_str().unwrap_or("keyhole/capture")).unwrap_or_default();
+    let fill = |t: &str| t.replace("{model}", &model);
+    let stream = body.stream == Value::Bool(true);
     if p.name == "anthropic" || req.path.contains("/messages") {
         if stream {
             let events = [
-                (
-                    "message_start",
-                    json!({"type":"message_start","message":{"id":"msg_keyhole","type":"message","role":"assistant","model":model,"content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":0}}}),
-                ),
+                ("message_start", fill(ANTHROPIC_START)),
                 (
                     "content_block_start",
-                    json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+                    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.into(),
                 ),
                 (
                     "content_block_delta",
-                    json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"4"}}),
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"4"}}"#.into(),
                 ),
-                ("content_block_stop", json!({"type":"content_block_stop","index":0})),
+                ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#.into()),
                 (
                     "message_delta",
-                    json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}),
+                    r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}"#.into(),
                 ),
-                ("message_stop", json!({"type":"message_stop"})),
+                ("message_stop", r#"{"type":"message_stop"}"#.to_string()),
             ];
             let s: String = events.iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")).collect();
             return (200, "text/event-stream", s.into_bytes());
         }
-        let v = json!({"id":"msg_keyhole","type":"message","role":"assistant","model":model,"content":[{"type":"text","text":"4"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}});
-        return (200, "application/json", v.to_string().into_bytes());
+        return (200, "application/json", fill(ANTHROPIC_MESSAGE).into_bytes());
     }
     if stream {
-        let chunk = json!({"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":model,"choices":[{"index":0,"delta":{"role":"assistant","content":"4"},"finish_reason":null}]});
-        let end = json!({"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":model,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}});
+        let (chunk, end) = (fill(OPENAI_CHUNK), fill(OPENAI_END));
         return (200, "text/event-stream", format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n").into_bytes());
     }
-    let v = json!({"id":"gen-keyhole","object":"chat.completion","created":1700000000,"model":model,"choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}});
-    (200, "application/json", v.to_string().into_bytes())
+    (200, "application/json", fill(OPENAI_COMPLETION).into_bytes())
+}
+
+/// The answers of [`ok_answer`]; `{model}` is the model asked for, as JSON.
+const ANTHROPIC_START: &str = r#"{"type":"message_start","message":{"id":"msg_keyhole","type":"message","role":"assistant","model":{model},"content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":0}}}"#;
+const ANTHROPIC_MESSAGE: &str = r#"{"id":"msg_keyhole","type":"message","role":"assistant","model":{model},"content":[{"type":"text","text":"4"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+const OPENAI_CHUNK: &str = r#"{"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":{model},"choices":[{"index":0,"delta":{"role":"assistant","content":"4"},"finish_reason":null}]}"#;
+const OPENAI_END: &str = r#"{"id":"gen-keyhole","object":"chat.completion.chunk","created":1700000000,"model":{model},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+const OPENAI_COMPLETION: &str = r#"{"id":"gen-keyhole","object":"chat.completion","created":1700000000,"model":{model},"choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+
+/// The error message of an upstream's JSON answer (`error.message`).
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorMessage,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessage {
+    message: String,
 }
 
 /// Pass the request on to `base` + path, as it arrived (hop-by-hop headers dropped).
-fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Value) {
+fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Upstream) {
     let url = format!("{}{}", base.trim_end_matches('/'), req.path);
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
@@ -296,16 +293,24 @@ fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Val
                 .to_string();
             let mut body = Vec::new();
             let _ = resp.body_mut().as_reader().take(MAX_BODY as u64).read_to_end(&mut body);
-            let summary = serde_json::from_slice::<Value>(&body)
+            let summary = serde_json::from_slice::<ErrorEnvelope>(&body)
                 .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .map(|m| keyhole_core::secret::redact_key_shapes(&m).into_owned());
-            (status, ct, body, json!({"url": base, "status": status, "message": summary}))
+                .map(|v| redact_key_shapes(&v.error.message).into_owned());
+            let up = Upstream {
+                url: base.into(),
+                status: Some(status),
+                message: Some(summary),
+                error: None,
+                extra: Extra::new(),
+            };
+            (status, ct, body, up)
         }
         Err(e) => {
-            let msg = keyhole_core::secret::redact_key_shapes(&e).into_owned();
-            let body = json!({"error": {"message": format!("keyhole-capture could not reach the upstream: {msg}"), "code": 502}}).to_string();
-            (502, "application/json".into(), body.into_bytes(), json!({"url": base, "status": null, "error": msg}))
+            let msg = redact_key_shapes(&e).into_owned();
+            let text = serde_json::to_string(&format!("keyhole-capture could not reach the upstream: {msg}"));
+            let body = format!(r#"{{"error":{{"message":{},"code":502}}}}"#, text.unwrap_or_default());
+            let up = Upstream { url: base.into(), status: None, message: None, error: Some(msg), extra: Extra::new() };
+            (502, "application/json".into(), body.into_bytes(), up)
         }
     }
 }
@@ -327,7 +332,7 @@ fn now_rfc3339() -> String {
 
 /// Handle one connection: one or more requests (keep-alive is closed after each answer).
 /// Returns whether a request was recorded.
-pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) -> bool {
+pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Record)) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let Ok(read_half) = stream.try_clone() else { return false };
     let mut r = BufReader::new(read_half);
@@ -337,24 +342,32 @@ pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Value)) -> bool {
     let mut names: Vec<String> = req.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
     names.sort();
     names.dedup();
-    let mut rec = json!({
-        "type": "capture", "v": 1, "at": now_rfc3339(),
-        "method": req.method, "path": req.path.split('?').next().unwrap_or(""),
-        "auth": auth, "headers": names, "user_agent": req.header("user-agent"),
-        "as": o.provider.name,
-    });
+    let mut rec = Capture {
+        v: VERSION,
+        at: now_rfc3339(),
+        method: req.method.clone(),
+        path: req.path.split('?').next().unwrap_or("").to_string(),
+        auth,
+        headers: names,
+        user_agent: req.header("user-agent").map(str::to_string),
+        as_provider: Some(o.provider.name.to_string()),
+        answered: None,
+        upstream: None,
+        diagnoses: Vec::new(),
+        extra: Extra::new(),
+    };
     let (status, ct, body) = if let Some(base) = &o.forward {
         let (status, ct, body, upstream) = forward(&req, base, o);
-        rec["upstream"] = upstream;
+        rec.upstream = Some(upstream);
         (status, ct, body)
     } else {
-        let (status, ct, body) = imitate(&req, &rec["auth"], o);
-        rec["answered"] = json!(status);
+        let (status, ct, body) = imitate(&req, rec.auth.as_ref(), o);
+        rec.answered = Some(status);
         (status, ct.to_string(), body)
     };
-    rec["diagnoses"] = Value::Array(diagnose(&rec["auth"], o.provider));
+    rec.diagnoses = diagnose::arrived(rec.auth.as_ref(), o.provider);
     // The record first: whoever reads the answer may stop the capture at once.
-    emit(rec);
+    emit(Record::Capture(rec));
     let _ = respond(&mut w, status, &ct, &body);
     true
 }
@@ -365,7 +378,7 @@ pub fn serve(
     o: Options,
     count: Option<usize>,
     duration: Option<Duration>,
-    emit: Arc<dyn Fn(Value) + Send + Sync>,
+    emit: Arc<dyn Fn(Record) + Send + Sync>,
 ) -> std::io::Result<()> {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     // A blocking accept loop: no polling delay on the first request.
@@ -406,4 +419,31 @@ pub fn serve(
 
 pub fn provider_named(name: &str) -> Option<&'static Provider> {
     provider::normalize(name)
+}
+
+/// Listen on `listen` and serve (see [`serve`]), one `capture` record per
+/// request on standard output. Exit status 1 when what arrived had an
+/// error-severity diagnosis; a reader that went away ends nothing early.
+pub fn run(listen: &str, o: Options, count: Option<usize>, duration: Option<Duration>) -> Result<Status> {
+    let listener = TcpListener::bind(listen)
+        .map_err(|e| Error::failed(format!("cannot listen on {listen}: {e} (pick another --listen port)")))?;
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    note(TOOL_NAME, format!("listening on http://{addr} as {} — point the tool's base URL here", o.provider.name));
+    // The worst status so far, and the first write that failed.
+    let state = Arc::new(Mutex::new((Status::Ok, None::<Error>)));
+    let out = Arc::new(Mutex::new(Output::stdout()));
+    let (st, w) = (state.clone(), out.clone());
+    let emit = Arc::new(move |rec: Record| {
+        let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 = st.0.worst(stage::findings(std::slice::from_ref(&rec)));
+        if let Err(e) = w.lock().unwrap_or_else(|e| e.into_inner()).write(&rec) {
+            st.1.get_or_insert(e);
+        }
+    });
+    serve(listener, o, count, duration, emit).map_err(|e| Error::failed(format!("stopped: {e}")))?;
+    let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+    match st.1.take() {
+        Some(e) => Err(e),
+        None => Ok(st.0),
+    }
 }

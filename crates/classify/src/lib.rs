@@ -1,304 +1,283 @@
 //! keyhole-classify: names the root cause and the fix (docs/records.md#diagnoses and #diagnosis-codes), from
 //! the evidence of every earlier tool: the site's static facts, keyhole-env's
 //! facts and the probe's answer. Also reads raw HTTP (`curl -si`) and logs.
+//!
+//! [`ClassifyStage`] is the stage keyhole-classify runs over a record stream
+//! and `keyhole doctor` runs in-process; [`run_http`] and [`run_log`] are the
+//! `--http` and `--log` modes.
 
 pub mod logscan;
 pub mod rawhttp;
 pub mod rules;
 
-use keyhole_core::provider;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use keyhole_core::cli;
+use keyhole_core::diagnose;
+use keyhole_core::error::{Error, Result};
+use keyhole_core::provider::{self, AuthHeader, Provider};
+use keyhole_core::record::env::{Definition, DefinitionKind, Env, GuardKind, LacksBecause, ProcessFact, Role};
+use keyhole_core::record::probe::{ErrorKind, Probe};
+use keyhole_core::record::{Code, Diagnosis, Extra, KeySource, Record, Response, Severity, Site, Source, VERSION};
 use keyhole_core::secret::redact_key_shapes;
-use keyhole_core::tool;
+use keyhole_core::stage::{self, Ctx, Output, Stage};
+use keyhole_core::tool::{self, Tool};
+use keyhole_core::Status;
 use rules::{Answer, Rule, Table};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-classify";
 
-pub fn diag(code: &str, severity: &str, summary: impl Into<String>, evidence: Vec<String>, fix: Vec<String>) -> Value {
-    json!({"code": code, "severity": severity, "summary": summary.into(), "evidence": evidence, "fix": fix})
+/// The classify stage: adds `diagnoses` to every `site`, root cause first;
+/// other records pass through. Exit status 1 when a site has an
+/// error-severity diagnosis.
+pub struct ClassifyStage {
+    pub table: Table,
+}
+
+impl ClassifyStage {
+    pub fn new(table: Table) -> Self {
+        ClassifyStage { table }
+    }
+
+    /// The embedded rules, with the rules of `--rules FILE` in front.
+    pub fn load(rules: Option<&Path>) -> Result<Self> {
+        let extra = match rules {
+            Some(f) => Some(
+                keyhole_core::fsread::read_text(f, 4 * 1024 * 1024)
+                    .map_err(|e| Error::input(format!("--rules {} {e}", f.display())))?,
+            ),
+            None => None,
+        };
+        Ok(ClassifyStage::new(Table::load(extra.as_deref()).map_err(Error::input)?))
+    }
+}
+
+impl Stage for ClassifyStage {
+    fn apply(&self, record: &mut Record, _: &Ctx) {
+        if let Record::Site(site) = record {
+            site.diagnoses = Some(classify_site(site, &self.table));
+        }
+    }
+
+    fn status_of(&self, record: &Record) -> Status {
+        match record {
+            Record::Site(_) => stage::findings(std::slice::from_ref(record)),
+            _ => Status::Ok,
+        }
+    }
+}
+
+fn diag(
+    code: Code,
+    severity: Severity,
+    summary: impl Into<String>,
+    evidence: Vec<String>,
+    fix: Vec<String>,
+) -> Diagnosis {
+    Diagnosis::new(code, severity, summary).evidence(evidence).fix(fix)
 }
 
 /// A diagnosis from a table rule, its summary filled from the answer.
-pub fn from_rule(r: &Rule, a: &Answer, evidence: Vec<String>) -> Value {
+pub fn from_rule(r: &Rule, a: &Answer, evidence: Vec<String>) -> Diagnosis {
     let summary = r
         .summary
         .replace("{message}", &a.message)
         .replace("{status}", &a.status.map(|s| s.to_string()).unwrap_or_default())
         .replace("{provider}", a.provider.as_deref().unwrap_or("the API"));
-    let mut d = diag(&r.code, &r.severity, summary, evidence, r.fix.clone());
-    d["rule"] = json!(r.id);
+    let code = Code::parse(&r.code).unwrap_or(Code::Unknown);
+    let severity = Severity::parse(&r.severity).unwrap_or(Severity::Error);
+    let mut d = diag(code, severity, summary, evidence, r.fix.clone());
+    d.rule = Some(r.id.clone());
     d
 }
 
-fn at(site: &Value) -> String {
-    format!("{}:{}", site["source"]["file"].as_str().unwrap_or("?"), site["source"]["line"])
-}
-
-/// Tool-specific ways to write a key reference the tool really expands.
-fn placeholder_fix(tool: &str, var: &str) -> Vec<String> {
+/// Ways to write a key reference the tool really expands: the tool's own
+/// words, else the forms it expands.
+fn placeholder_fix(tool: Option<&Tool>, name: &str, var: &str) -> Vec<String> {
     let v = if var.is_empty() { "OPENROUTER_API_KEY" } else { var };
-    let t = tool::get(tool);
-    if let Some(own) = t.map(|t| t.fixes.placeholder).filter(|f| !f.is_empty()) {
+    if let Some(own) = tool.map(|t| t.fixes.placeholder).filter(|f| !f.is_empty()) {
         return own.iter().map(|f| tool::fill(f, v)).collect();
     }
-    let forms: Vec<&str> = t
+    let forms: Vec<&str> = tool
         .map(|t| t.expands.iter().filter_map(|s| keyhole_core::syntax::get(s).map(|x| x.form)).collect())
         .unwrap_or_default();
     if forms.is_empty() {
-        vec![format!("{tool} expands no variables here: write the key itself, or configure it where {tool} reads keys")]
+        vec![format!("{name} expands no variables here: write the key itself, or configure it where {name} reads keys")]
     } else {
-        vec![format!("write the reference as {tool} expands it: {}", forms.join(" or "))]
+        vec![format!("write the reference as {name} expands it: {}", forms.join(" or "))]
     }
 }
 
 fn restart_fix(role: &str) -> String {
-    match role {
-        "vscode-extension-host" | "vscode-server" => "VS Code resolves the shell environment once per server process: run \"Remote-SSH: Kill VS Code Server on Host\" and reconnect (remote), or quit every VS Code window (local); reloading the window is not enough".into(),
-        r => format!("restart the {r} process from a shell that has the variable"),
+    if Role::of(role).is_editor() {
+        "VS Code resolves the shell environment once per server process: run \"Remote-SSH: Kill VS Code Server on Host\" and reconnect (remote), or quit every VS Code window (local); reloading the window is not enough".into()
+    } else {
+        format!("restart the {role} process from a shell that has the variable")
     }
 }
 
 /// The ordered diagnoses of one site: root cause first.
-pub fn classify_site(site: &Value, table: &Table) -> Vec<Value> {
-    let tool_name = site["tool"].as_str().unwrap_or("?");
-    let pname = site["provider"].as_str().unwrap_or("");
+pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
+    let tool_name = site.tool.as_str();
+    let tool = tool::get(tool_name);
+    let pname = site.provider.as_str();
     let p = provider::get(pname);
-    let key = &site["key"];
-    let from = key["from"].as_str().unwrap_or("");
-    let var = key["var"].as_str().unwrap_or("");
-    let mut causes: Vec<Value> = Vec::new();
-    let mut symptoms: Vec<Value> = Vec::new();
-    let mut info: Vec<Value> = Vec::new();
+    let key = &site.key;
+    let from = key.from;
+    let var = key.var_name();
+    let mut causes: Vec<Diagnosis> = Vec::new();
+    let mut symptoms: Vec<Diagnosis> = Vec::new();
+    let mut info: Vec<Diagnosis> = Vec::new();
 
     // 1. The site's static facts.
+    let with_note = |mut ev: Vec<String>| {
+        ev.extend(key.note.clone());
+        ev
+    };
     match from {
-        "placeholder" => {
-            let text = key["text"].as_str().unwrap_or("");
-            let mut ev = vec![format!("{} the key is the text {text:?}", at(site))];
-            if let Some(n) = key["note"].as_str() {
-                ev.push(n.to_string());
-            }
-            causes.push(diag(
-                "key.placeholder",
-                "error",
-                format!("{tool_name} sends the text {text} as the key"),
-                ev,
-                placeholder_fix(tool_name, var),
-            ));
+        KeySource::Placeholder => {
+            let text = key.text.as_deref().unwrap_or("");
+            let ev = with_note(vec![format!("{} the key is the text {text:?}", site.at())]);
+            causes.push(diagnose::placeholder(tool_name, text, ev, placeholder_fix(tool, tool_name, var)));
         }
-        "none" if p.is_some_and(|p| p.auth_header != provider::AuthHeader::None) => {
-            let mut ev = vec![format!("{} configures no key", at(site))];
-            if let Some(n) = key["note"].as_str() {
-                ev.push(n.to_string());
-            }
-            let fix = match tool::get(tool_name).map(|t| t.fixes.no_key).filter(|f| !f.is_empty()) {
-                Some(own) => own.iter().map(|f| f.to_string()).collect(),
-                None => vec![format!("configure the {} key where {tool_name} reads it", p.map_or("API", |p| p.display))],
+        KeySource::None if p.is_some_and(|p| p.auth_header != AuthHeader::None) => {
+            let ev = with_note(vec![format!("{} configures no key", site.at())]);
+            let fix = match tool.map(|t| t.fixes.no_key).filter(|f| !f.is_empty()) {
+                Some(own) => own.iter().map(|f| tool::fill(f, var)).collect(),
+                None => {
+                    vec![format!("configure the {} key where {tool_name} reads it", p.map_or("API", |p| p.display))]
+                }
             };
             causes.push(diag(
-                "key.none",
-                "error",
+                Code::KeyNone,
+                Severity::Error,
                 format!("no key is configured for {tool_name}'s {pname} entry"),
                 ev,
                 fix,
             ));
         }
-        "store" => info.push(diag(
-            "key.store",
-            "info",
-            format!("the key is in {}, which keyhole cannot read", key["store"].as_str().unwrap_or("a store")),
-            vec![at(site)],
+        KeySource::Store => info.push(diag(
+            Code::KeyStore,
+            Severity::Info,
+            format!("the key is in {}, which keyhole cannot read", key.store.as_deref().unwrap_or("a store")),
+            vec![site.at()],
             vec!["see what the tool sends with keyhole-capture (point its base URL at it)".into()],
         )),
         _ => {}
     }
-    let fp = if from == "literal" { Some(&key["fp"]) } else { site["env"]["effective"].get("fp") };
-    if let Some(fp) = fp.filter(|f| f.is_object()) {
-        let trims = tool::get(tool_name).is_some_and(|t| t.trims_key);
-        fp_causes(site, fp, p, trims, &mut causes);
+    let fp = if from == KeySource::Literal {
+        key.fp.as_ref()
+    } else {
+        site.env.as_ref().and_then(|e| e.effective.as_ref()).and_then(|e| e.fp.as_ref())
+    };
+    if let Some(fp) = fp {
+        let trims = tool.is_some_and(|t| t.trims_key);
+        causes.extend(diagnose::key_flaws(fp, p, tool_name, trims, &[site.at()]));
     }
 
     // The header the key travels in must be one the API reads.
-    if let Some(p) = p {
-        let h = site["auth"]["header"].as_str().unwrap_or("");
-        let accepted = p.accepts(h) || h == "none" || p.name == "openai-compatible";
-        if !accepted && from != "none" {
-            causes.push(diag(
-                "header.wrong_scheme",
-                "error",
-                format!("{tool_name} sends the key in {h}, but {} reads {}", p.display, p.auth_header.as_str()),
-                vec![at(site)],
-                vec![tool::get(tool_name).and_then(|t| t.header_fix(p.auth_header)).map_or_else(
-                    || format!("configure {tool_name} to send the key as {}", p.auth_header.as_str()),
-                    str::to_string,
-                )],
-            ));
-        }
+    if let Some(p) = p.filter(|_| from != KeySource::None) {
+        let fix = tool.and_then(|t| t.header_fix(p.auth_header));
+        causes.extend(diagnose::wrong_header(p, &site.auth.header, tool_name, vec![site.at()], fix));
     }
 
     // 2. keyhole-env's facts.
-    if from == "env" {
-        if let Some(env) = site.get("env").filter(|e| e.is_object()) {
+    if from == KeySource::Env {
+        if let Some(env) = &site.env {
             env_causes(site, env, tool_name, var, &mut causes);
         }
     }
 
     // 3. The probe.
-    if let Some(probe) = site.get("probe").filter(|x| x.is_object()) {
+    if let Some(probe) = &site.probe {
         probe_diags(site, probe, p, table, &mut causes, &mut symptoms, &mut info);
     }
 
-    let has_ok = info.iter().any(|d| d["code"] == "ok");
+    let has_ok = info.iter().any(|d| d.code == Code::Ok);
     // The server's complaint is a symptom when something upstream explains it.
     if causes.is_empty() {
-        if let Some(first) = symptoms.first_mut() {
-            if first["code"] == "auth.missing" {
-                let checked = format!(
-                    "checked: key reference ({from}), {}, redirects {}, proxy {}",
-                    if site.get("env").is_some() { "launch contexts and processes" } else { "no keyhole-env facts" },
-                    site["probe"]["redirects"].as_array().map_or(0, |r| r.len()),
-                    if site["probe"]["proxy"].is_null() { "none" } else { "in effect" }
-                );
-                first["evidence"].as_array_mut().expect("evidence is an array").push(json!(checked));
-            }
+        if let Some(first) = symptoms.first_mut().filter(|d| d.code == Code::AuthMissing) {
+            let probe = site.probe.as_ref();
+            first.evidence.push(format!(
+                "checked: key reference ({from}), {}, redirects {}, proxy {}",
+                if site.env.is_some() { "launch contexts and processes" } else { "no keyhole-env facts" },
+                probe.map_or(0, |p| p.redirects.len()),
+                if probe.and_then(|p| p.proxy.as_ref()).is_none() { "none" } else { "in effect" }
+            ));
         }
     }
     let mut out = causes;
-    if has_ok && out.iter().all(|d| d["severity"] != "error") {
+    if has_ok && out.iter().all(|d| !d.is_error()) {
         // ok is the root when the probe proved the key works and nothing is wrong.
-        out.retain(|d| d["code"] != "ok");
-        let ok: Vec<Value> = info.iter().filter(|d| d["code"] == "ok").cloned().collect();
-        info.retain(|d| d["code"] != "ok");
-        let mut v = ok;
-        v.extend(out);
-        out = v;
+        out.retain(|d| d.code != Code::Ok);
+        let (ok, rest): (Vec<Diagnosis>, Vec<Diagnosis>) = info.into_iter().partition(|d| d.code == Code::Ok);
+        info = rest;
+        out = ok.into_iter().chain(out).collect();
     }
     out.extend(symptoms);
     out.extend(info);
     out
 }
 
-fn fp_causes(site: &Value, fp: &Value, p: Option<&provider::Provider>, trims: bool, causes: &mut Vec<Value>) {
-    let flaws: Vec<&str> =
-        fp["flaws"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let shown = format!(
-        "{}…{} ({} bytes)",
-        fp["prefix"].as_str().unwrap_or(""),
-        fp["last4"].as_str().unwrap_or("").escape_debug(),
-        fp["len"]
-    );
-    if flaws.contains(&"foreign_prefix") {
-        let owner = provider::known_prefix(fp["prefix"].as_str().unwrap_or(""))
-            .and_then(|(o, _)| provider::get(o))
-            .map_or("another provider's", |o| o.display);
-        causes.push(diag(
-            "key.wrong_provider",
-            "error",
-            format!("the key is an {owner} key ({shown}), sent to {}", p.map_or("this API", |p| p.display)),
-            vec![at(site)],
-            vec![format!("use a key of {} here", p.map_or("this API", |p| p.display))],
-        ));
-    }
-    let bad: Vec<&str> = flaws.iter().copied().filter(|f| *f != "foreign_prefix").collect();
-    if !bad.is_empty() {
-        let harmless =
-            |f: &&str| trims && matches!(*f, "leading_whitespace" | "trailing_whitespace" | "trailing_newline");
-        let sev = if bad == ["wrong_length"] || bad.iter().all(harmless) { "warning" } else { "error" };
-        let mut fix = Vec::new();
-        for f in &bad {
-            fix.push(match *f {
-                "trailing_newline" => "remove the newline at the end of the key (echo -n, or printf '%s')",
-                "leading_whitespace" | "trailing_whitespace" | "inner_whitespace" => {
-                    "remove the spaces around or inside the key"
-                }
-                "quoted" => "remove the quotes that are part of the value",
-                "bearer_prefix" => "store the key without 'Bearer ': the tool adds it",
-                "bom" => "save the file without a byte-order mark",
-                "wrong_length" => "check the key was copied whole (OpenRouter keys are 73 characters)",
-                "empty" => "the value is empty: put the key there",
-                _ => "remove the odd characters from the key",
-            });
-        }
-        fix.dedup();
-        let tail = if bad.iter().all(harmless) {
-            format!(
-                "; harmless for {}, which trims the key before sending",
-                site["tool"].as_str().unwrap_or("this tool")
-            )
-        } else {
-            String::new()
-        };
-        causes.push(diag(
-            "key.malformed",
-            sev,
-            format!("the key has flaws: {} ({shown}){tail}", bad.join(", ")),
-            vec![at(site)],
-            fix.into_iter().map(String::from).collect(),
-        ));
+/// A definition kind as the record writes it (`vscode_terminal`).
+fn kind_name(k: DefinitionKind) -> String {
+    match serde_json::to_value(k) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
-fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mut Vec<Value>) {
-    let defs: Vec<&Value> = env["definitions"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
-    let def_at = |d: &Value| format!("{}:{}", d["file"].as_str().unwrap_or("?"), d["line"]);
-    let eff = &env["effective"];
-    let procs: Vec<&Value> = env["processes"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
-    let stale: Vec<&&Value> = procs.iter().filter(|p| p["lacks_because"] == "stale").collect();
-    if eff.is_null() {
+fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut Vec<Diagnosis>) {
+    let defs = &env.definitions;
+    let def_at = |d: &Definition| format!("{}:{}", d.file, d.line);
+    let eff = env.effective.as_ref();
+    if eff.is_none() {
         if defs.is_empty() {
-            let near: Vec<&Value> = env["near_misses"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
             let mut ev = vec![
-                format!("{} reads {var}", at(site)),
+                format!("{} reads {var}", site.at()),
                 "no startup file, .env file or environment defines it".into(),
             ];
             let mut fix = vec![format!(
                 "export {var}=… in ~/.profile (every login and VS Code) or put it in the .env file {tool_name} loads"
             )];
-            for n in &near {
-                ev.push(format!(
-                    "{}:{} defines {} — a misspelling of {var}?",
-                    n["file"].as_str().unwrap_or("?"),
-                    n["line"],
-                    n["name"].as_str().unwrap_or("?")
-                ));
-                fix.insert(
-                    0,
-                    format!(
-                        "rename {} to {var} in {}",
-                        n["name"].as_str().unwrap_or("?"),
-                        n["file"].as_str().unwrap_or("?")
-                    ),
-                );
+            for n in &env.near_misses {
+                ev.push(format!("{}:{} defines {} — a misspelling of {var}?", n.file, n.line, n.name));
+                fix.insert(0, format!("rename {} to {var} in {}", n.name, n.file));
             }
-            causes.push(diag("key.env_unset", "error", format!("{var} is set nowhere {tool_name} can see"), ev, fix));
-        } else if let Some(d) = defs.iter().find(|d| d["exported"] == true && d["after_guard"].is_object()) {
-            let g = &d["after_guard"];
-            let kind = if g["kind"] == "tty" { "a tty guard" } else { "an interactive-only guard" };
             causes.push(diag(
-                "key.after_guard",
-                "error",
+                Code::KeyEnvUnset,
+                Severity::Error,
+                format!("{var} is set nowhere {tool_name} can see"),
+                ev,
+                fix,
+            ));
+        } else if let Some((d, g)) =
+            defs.iter().find_map(|d| d.after_guard.as_ref().filter(|_| d.exported).map(|g| (d, g)))
+        {
+            let kind = if g.kind == GuardKind::Tty { "a tty guard" } else { "an interactive-only guard" };
+            causes.push(diag(
+                Code::KeyAfterGuard,
+                Severity::Error,
                 format!("export {var} sits below {kind}: {tool_name} starts non-interactively and never reaches it"),
+                vec![format!("{} export {var}", def_at(d)), format!("{}:{} guard", g.file, g.line)],
                 vec![
-                    format!("{} export {var}", def_at(d)),
-                    format!("{}:{} guard", g["file"].as_str().unwrap_or("?"), g["line"]),
-                ],
-                vec![
-                    format!("move the export above line {} of {}", g["line"], g["file"].as_str().unwrap_or("?")),
+                    format!("move the export above line {} of {}", g.line, g.file),
                     "or put it in ~/.profile (login shells, VS Code) / ~/.zshenv (zsh)".into(),
                 ],
             ));
-        } else if let Some(d) = defs.iter().find(|d| d["exported"] == false) {
+        } else if let Some(d) = defs.iter().find(|d| !d.exported) {
             causes.push(diag(
-                "key.not_exported",
-                "error",
+                Code::KeyNotExported,
+                Severity::Error,
                 format!("{var} is assigned but not exported: child processes never get it"),
                 vec![format!("{} {var}=…", def_at(d))],
                 vec![format!("write export {var}=…")],
             ));
         } else {
-            let ev: Vec<String> =
-                defs.iter().map(|d| format!("{} ({})", def_at(d), d["kind"].as_str().unwrap_or(""))).collect();
-            let terminal_only = defs.iter().all(|d| d["kind"] == "vscode_terminal");
+            let ev: Vec<String> = defs.iter().map(|d| format!("{} ({})", def_at(d), kind_name(d.kind))).collect();
+            let terminal_only = defs.iter().all(|d| d.kind == DefinitionKind::VscodeTerminal);
             let fix = if terminal_only {
                 vec!["terminal.integrated.env.* reaches the integrated terminal only, never extensions: define the variable in ~/.profile or the tool's .env".to_string()]
             } else {
@@ -307,166 +286,148 @@ fn env_causes(site: &Value, env: &Value, tool_name: &str, var: &str, causes: &mu
                 )]
             };
             causes.push(diag(
-                "key.wrong_file",
-                "error",
+                Code::KeyWrongFile,
+                Severity::Error,
                 format!("{var} is defined only in files {tool_name}'s launch context never reads"),
                 ev,
                 fix,
             ));
         }
     }
-    for p in &stale {
+    for p in env.processes.iter().filter(|p| p.lacks_because == Some(LacksBecause::Stale)) {
         causes.push(diag(
-            "key.stale_process",
-            "error",
-            format!(
-                "process {} ({}) started before {var} was defined and does not have it",
-                p["pid"],
-                p["role"].as_str().unwrap_or("?")
-            ),
-            vec![format!("pid {} started {}", p["pid"], p["started"].as_str().unwrap_or("?"))],
-            vec![restart_fix(p["role"].as_str().unwrap_or(""))],
+            Code::KeyStaleProcess,
+            Severity::Error,
+            format!("process {} ({}) started before {var} was defined and does not have it", p.pid, p.role),
+            vec![format!("pid {} started {}", p.pid, p.started.as_deref().unwrap_or("?"))],
+            vec![restart_fix(&p.role)],
         ));
     }
-    for p in procs.iter().filter(|p| p["lacks_because"] == "after_guard" || p["lacks_because"] == "wrong_file") {
-        if causes.iter().any(|c| c["code"] == "key.after_guard" || c["code"] == "key.wrong_file") {
+    let lacks = |p: &&ProcessFact| matches!(p.lacks_because, Some(LacksBecause::AfterGuard | LacksBecause::WrongFile));
+    for p in env.processes.iter().filter(lacks) {
+        if causes.iter().any(|c| matches!(c.code, Code::KeyAfterGuard | Code::KeyWrongFile)) {
             break;
         }
-        let code = if p["lacks_because"] == "after_guard" { "key.after_guard" } else { "key.wrong_file" };
+        let code =
+            if p.lacks_because == Some(LacksBecause::AfterGuard) { Code::KeyAfterGuard } else { Code::KeyWrongFile };
         causes.push(diag(
             code,
-            "error",
+            Severity::Error,
             format!(
                 "process {} ({}) lacks {var}: its launch context ({}) never reads the definition",
-                p["pid"],
-                p["role"].as_str().unwrap_or("?"),
-                p["launched_as"].as_str().unwrap_or("?")
+                p.pid, p.role, p.launched_as
             ),
-            defs.iter().map(|d| def_at(d)).collect(),
+            defs.iter().map(def_at).collect(),
             vec![format!(
                 "define {var} in ~/.profile (read by VS Code's resolver and login shells), then {}",
-                restart_fix(p["role"].as_str().unwrap_or(""))
+                restart_fix(&p.role)
             )],
         ));
     }
-    if let (Some(cur), Some(e)) = (env["current"]["fp"]["sha8"].as_str(), eff["fp"]["sha8"].as_str()) {
-        if cur != e {
+    let current = env.current.fp.as_ref();
+    if let (Some(cur), Some((eff, efp))) = (current, eff.and_then(|e| e.fp.as_ref().map(|f| (e, f)))) {
+        if cur.sha8 != efp.sha8 {
             causes.push(diag(
-                "key.shadowed",
-                "warning",
+                Code::KeyShadowed,
+                Severity::Warning,
                 format!(
                     "{tool_name} gets {var} from {} (…{}), not the one in your shell (…{})",
-                    eff["from"].as_str().unwrap_or("?"),
-                    eff["fp"]["last4"].as_str().unwrap_or(""),
-                    env["current"]["fp"]["last4"].as_str().unwrap_or("")
+                    eff.from, efp.last4, cur.last4
                 ),
-                vec![format!("{} effective", eff["from"].as_str().unwrap_or("?"))],
+                vec![format!("{} effective", eff.from)],
                 vec!["remove or update the stale definition; keyhole-env lists every one".into()],
             ));
         }
     }
 }
 
+/// The JSON null, for a probe that has no answer body.
+static NO_BODY: Value = Value::Null;
+
 fn probe_diags(
-    site: &Value,
-    probe: &Value,
-    p: Option<&provider::Provider>,
+    site: &Site,
+    probe: &Probe,
+    p: Option<&Provider>,
     table: &Table,
-    causes: &mut Vec<Value>,
-    symptoms: &mut Vec<Value>,
-    info: &mut Vec<Value>,
+    causes: &mut Vec<Diagnosis>,
+    symptoms: &mut Vec<Diagnosis>,
+    info: &mut Vec<Diagnosis>,
 ) {
-    let err = &probe["error"];
-    if err.is_object() {
-        let kind = err["kind"].as_str().unwrap_or("");
-        let msg = err["message"].as_str().unwrap_or("").to_string();
-        if probe["request"]["header_invalid"] == true {
+    let req = probe.request.as_ref();
+    let url = req.map_or("", |r| r.url.as_str());
+    if let Some(err) = &probe.error {
+        let msg = err.message.clone();
+        if req.is_some_and(|r| r.header_invalid) {
             causes.push(diag(
-                "key.malformed",
-                "error",
+                Code::KeyMalformed,
+                Severity::Error,
                 "the key holds a newline or control character: no HTTP client sends it",
-                vec![at(site), msg],
+                vec![site.at(), msg],
                 vec!["remove the newline at the end of the key".into()],
             ));
             return;
         }
-        match kind {
-            "dns" | "connect" | "tls" | "timeout" | "proxy" => causes.push(diag(
-                &format!("net.{kind}"),
-                "error",
-                format!("no HTTP answer: {msg}"),
-                vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))],
-                vec![net_fix(kind)],
-            )),
-            "protocol" | "too_large" => causes.push(diag(
-                "net.connect",
-                "error",
+        match err.kind {
+            ErrorKind::Dns | ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Timeout | ErrorKind::Proxy => causes
+                .push(diag(
+                    err.kind.code(),
+                    Severity::Error,
+                    format!("no HTTP answer: {msg}"),
+                    vec![format!("probe {url}")],
+                    vec![net_fix(err.kind)],
+                )),
+            ErrorKind::Protocol | ErrorKind::TooLarge => causes.push(diag(
+                Code::NetConnect,
+                Severity::Error,
                 format!("no usable HTTP answer: {msg}"),
-                vec![format!("probe {}", probe["request"]["url"].as_str().unwrap_or(""))],
+                vec![format!("probe {url}")],
                 vec!["check the base URL: it must be the provider's HTTP API".into()],
             )),
-            _ => info.push(diag("unknown", "info", format!("not probed: {msg}"), vec![at(site)], vec![])),
+            ErrorKind::Unresolved => {
+                info.push(diag(Code::Unknown, Severity::Info, format!("not probed: {msg}"), vec![site.at()], vec![]))
+            }
         }
         return;
     }
-    let key_sent = probe["request"]["auth_header"].as_str().is_some_and(|h| h != "none");
-    for hop in probe["redirects"].as_array().into_iter().flatten() {
-        if hop["auth_kept"] == false && key_sent {
-            let clients = &hop["clients"];
-            let dropped: Vec<&str> = clients
-                .as_object()
-                .map(|o| o.iter().filter(|(_, v)| **v == false).map(|(k, _)| k.as_str()).collect())
-                .unwrap_or_default();
-            causes.push(diag(
-                "header.dropped_redirect",
-                "error",
-                "the base URL redirects to another origin, and clients drop the Authorization header on the way",
-                vec![
-                    format!(
-                        "{} {} → {}",
-                        hop["status"],
-                        hop["from"].as_str().unwrap_or(""),
-                        hop["to"].as_str().unwrap_or("")
-                    ),
-                    format!("drop it: {}", dropped.join(", ")),
-                ],
-                vec![format!(
-                    "set the base URL to the final one: {}",
-                    hop["to"].as_str().unwrap_or("").trim_end_matches(|c| c != '/')
-                )],
-            ));
-            break;
-        }
-    }
-    if probe["stripped_by"] == "proxy" {
+    let sent_in = req.map(|r| r.auth_header.as_str());
+    let key_sent = sent_in.is_some_and(|h| h != "none");
+    if let Some(hop) = probe.redirects.iter().find(|hop| !hop.auth_kept && key_sent) {
+        let dropped: Vec<&str> =
+            hop.clients.iter().flatten().filter(|(_, kept)| !**kept).map(|(k, _)| k.as_str()).collect();
         causes.push(diag(
-            "header.dropped_proxy",
-            "error",
+            Code::HeaderDroppedRedirect,
+            Severity::Error,
+            "the base URL redirects to another origin, and clients drop the Authorization header on the way",
+            vec![format!("{} {} → {}", hop.status, hop.from, hop.to), format!("drop it: {}", dropped.join(", "))],
+            vec![format!("set the base URL to the final one: {}", hop.to.trim_end_matches(|c| c != '/'))],
+        ));
+    }
+    if probe.stripped_by.as_deref() == Some("proxy") {
+        let direct = probe.differential.as_ref().and_then(|d| d.get(1)).and_then(|l| l.status);
+        causes.push(diag(
+            Code::HeaderDroppedProxy,
+            Severity::Error,
             "the key was sent, but the proxy in between strips it: the same request sent directly works",
             vec![
-                format!("proxy {}", probe["proxy"].as_str().unwrap_or("?")),
-                format!("direct: {}", probe["differential"][1]["status"]),
+                format!("proxy {}", probe.proxy.as_deref().unwrap_or("?")),
+                format!("direct: {}", direct.map_or("null".to_string(), |s| s.to_string())),
             ],
             vec!["exempt the API host from the proxy (NO_PROXY), or have the proxy pass Authorization".into()],
         ));
     }
-    let resp = &probe["response"];
-    let status = resp["status"].as_u64().map(|s| s as u16);
-    if status.is_some_and(|s| (200..300).contains(&s)) {
+    let status = probe.status();
+    if let Some(s) = status.filter(|s| (200..300).contains(s)) {
         info.push(diag(
-            "ok",
-            "info",
-            format!("the key was accepted ({})", status.unwrap_or(200)),
-            vec![format!(
-                "probe {} {}",
-                probe["request"]["method"].as_str().unwrap_or(""),
-                probe["request"]["url"].as_str().unwrap_or("")
-            )],
+            Code::Ok,
+            Severity::Info,
+            format!("the key was accepted ({s})"),
+            vec![format!("probe {} {url}", req.map_or("", |r| r.method.as_str()))],
             vec![],
         ));
         return;
     }
-    let a = Answer::from_body(status, &resp["body"], p.map(|p| p.name));
+    let body = probe.response.as_ref().map_or(&NO_BODY, |r| &r.body);
+    let a = Answer::from_body(status, body, p.map(|p| p.name));
     let ev =
         vec![format!("probe: {} {}", status.map(|s| s.to_string()).unwrap_or_default(), redact_key_shapes(&a.message))];
     match table.match_answer(&a) {
@@ -476,24 +437,24 @@ fn probe_diags(
             let no_creds = p.is_some_and(|p| p.says_no_credentials(&a.message));
             if no_creds
                 && key_sent
-                && causes.iter().all(|c| c["code"] != "header.dropped_redirect" && c["code"] != "header.dropped_proxy")
+                && causes.iter().all(|c| !matches!(c.code, Code::HeaderDroppedRedirect | Code::HeaderDroppedProxy))
             {
                 causes.push(diag(
-                    "header.dropped_proxy",
-                    "error",
+                    Code::HeaderDroppedProxy,
+                    Severity::Error,
                     "the key was sent, but the API says no credential arrived: something in between strips it",
-                    vec![format!("probe sent {}", probe["request"]["auth_header"].as_str().unwrap_or("")), d["evidence"][0].as_str().unwrap_or("").to_string()],
+                    vec![format!("probe sent {}", sent_in.unwrap_or("")), d.evidence[0].clone()],
                     vec!["look for a proxy, gateway or redirect between the tool and the API (HTTPS_PROXY, a LiteLLM chain): keyhole-capture shows each hop".into()],
                 ));
             }
-            if d["code"] == "ok" {
-                d["severity"] = json!("info");
+            if d.code == Code::Ok {
+                d.severity = Severity::Info;
             }
             symptoms.push(d);
         }
         None => symptoms.push(diag(
-            "unknown",
-            "warning",
+            Code::Unknown,
+            Severity::Warning,
             format!(
                 "the API answered {}: {}",
                 status.map(|s| s.to_string()).unwrap_or_default(),
@@ -505,12 +466,12 @@ fn probe_diags(
     }
 }
 
-fn net_fix(kind: &str) -> String {
+fn net_fix(kind: ErrorKind) -> String {
     match kind {
-        "dns" => "check the base URL's host name and the machine's DNS".into(),
-        "connect" => "check the base URL's host and port, and that the server runs".into(),
-        "tls" => "pass the CA with keyhole-probe --cacert, or fix the server's certificate; Node tools need NODE_EXTRA_CA_CERTS for a corporate CA".into(),
-        "timeout" => "the server did not answer in time: check the network, the proxy, or raise --timeout".into(),
+        ErrorKind::Dns => "check the base URL's host name and the machine's DNS".into(),
+        ErrorKind::Connect => "check the base URL's host and port, and that the server runs".into(),
+        ErrorKind::Tls => "pass the CA with keyhole-probe --cacert, or fix the server's certificate; Node tools need NODE_EXTRA_CA_CERTS for a corporate CA".into(),
+        ErrorKind::Timeout => "the server did not answer in time: check the network, the proxy, or raise --timeout".into(),
         _ => "check HTTPS_PROXY / NO_PROXY".into(),
     }
 }
@@ -524,26 +485,142 @@ pub fn response_record(
     table: &Table,
     provider: Option<&str>,
     extra: Option<&Rule>,
-) -> Value {
+) -> Record {
     let a = Answer::from_body(status, &body, provider);
     let ev = vec![format!("{file}:{line}")];
     let mut diagnoses = Vec::new();
     if let Some(r) = table.match_answer(&a).or(extra) {
-        diagnoses.push(from_rule(r, &a, ev.clone()));
+        diagnoses.push(from_rule(r, &a, ev));
     } else if a.status.is_some_and(|s| s >= 400) {
-        diagnoses.push(diag(
-            "unknown",
-            "warning",
-            format!("{} {}", a.status.unwrap_or(0), redact_key_shapes(&a.message)),
-            ev,
-            vec![],
-        ));
+        let summary = format!("{} {}", a.status.unwrap_or(0), redact_key_shapes(&a.message));
+        diagnoses.push(diag(Code::Unknown, Severity::Warning, summary, ev, vec![]));
     } else if a.status.is_some_and(|s| (200..300).contains(&s)) {
-        diagnoses.push(diag("ok", "info", format!("{} OK", a.status.unwrap_or(200)), ev, vec![]));
+        diagnoses.push(diag(Code::Ok, Severity::Info, format!("{} OK", a.status.unwrap_or(200)), ev, vec![]));
     }
     let body = match body {
         Value::String(s) => Value::String(redact_key_shapes(&s).into_owned()),
         other => serde_json::from_str(&redact_key_shapes(&other.to_string())).unwrap_or(Value::Null),
     };
-    json!({"type": "response", "v": 1, "source": {"file": file, "line": line}, "status": a.status, "body": body, "diagnoses": diagnoses})
+    Record::Response(Response {
+        v: VERSION,
+        source: Source::new(file, u32::try_from(line).unwrap_or(u32::MAX), None),
+        status: a.status,
+        body,
+        diagnoses,
+        extra: Extra::new(),
+    })
+}
+
+/// `--http`: a `response` record for every HTTP answer in `curl -si`
+/// output, from each file (`-`, or none given: standard input).
+pub fn run_http<W: Write>(
+    files: &[PathBuf],
+    table: &Table,
+    provider: Option<&str>,
+    out: &mut Output<W>,
+    ctx: &Ctx,
+) -> Result<Status> {
+    let stdin = [PathBuf::from("-")];
+    for f in if files.is_empty() { &stdin[..] } else { files } {
+        let (name, bytes) = match read_input(f) {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.note(e.message);
+                ctx.raise(Status::Failed);
+                continue;
+            }
+        };
+        let found = rawhttp::parse(&bytes);
+        if found.is_empty() {
+            ctx.note(format!("{name}: no HTTP status line found (expected curl -si output)"));
+            ctx.raise(Status::Failed);
+        }
+        for r in found {
+            let rec = response_record(&name, r.line, Some(r.status), r.body, table, provider, None);
+            ctx.raise(stage::findings(std::slice::from_ref(&rec)));
+            out.write(&rec)?;
+        }
+    }
+    Ok(ctx.status())
+}
+
+/// `--log`: a `response` record for every line of each log that a rule can
+/// match, scanned on `threads` threads (default: one per CPU, at most 8).
+pub fn run_log<W: Write>(
+    files: &[PathBuf],
+    threads: Option<usize>,
+    table: &Table,
+    provider: Option<&str>,
+    out: &mut Output<W>,
+    ctx: &Ctx,
+) -> Result<Status> {
+    let pre = logscan::Prefilter::new(table);
+    let mut opts = logscan::Options::default();
+    if let Some(n) = threads {
+        opts.threads = n;
+    }
+    for f in files {
+        let name = cli::absolute(f.clone()).display().to_string();
+        let file = match open_log(f) {
+            Ok(file) => file,
+            Err(e) => {
+                ctx.note(e.message);
+                ctx.raise(Status::Failed);
+                continue;
+            }
+        };
+        let mut stop: Option<Error> = None;
+        let scanned = logscan::scan(&file, table, &pre, opts, |h| {
+            let mut rec = response_record(&name, h.line, h.status, h.body, table, provider, h.log_rule);
+            if let (Some(g), Record::Response(r)) = (h.model_group, &mut rec) {
+                if let Some(d) = r.diagnoses.first_mut() {
+                    d.evidence.push(format!("the LiteLLM proxy passed this on for model group '{g}' (no fallback)"));
+                }
+            }
+            ctx.raise(stage::findings(std::slice::from_ref(&rec)));
+            match out.write(&rec) {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    stop = Some(e);
+                    Ok(false)
+                }
+            }
+        });
+        if let Some(e) = stop {
+            return Err(e);
+        }
+        if let Err(e) = scanned {
+            ctx.note(format!("{name}: read error after part of the file: {e}"));
+            ctx.raise(Status::Failed);
+        }
+    }
+    Ok(ctx.status())
+}
+
+/// A file's name for records and its bytes; `-` is standard input.
+fn read_input(f: &Path) -> Result<(String, Vec<u8>)> {
+    if f.as_os_str() == "-" {
+        let mut b = Vec::new();
+        io::stdin().take(256 * 1024 * 1024).read_to_end(&mut b).map_err(|e| Error::input(format!("stdin: {e}")))?;
+        return Ok(("-".into(), b));
+    }
+    let bytes = keyhole_core::fsread::read_bytes(f, 256 * 1024 * 1024)
+        .map_err(|e| Error::input(format!("{} {e}", f.display())))?;
+    Ok((cli::absolute(f.to_path_buf()).display().to_string(), bytes))
+}
+
+/// Open a log safely (no FIFO block, no device), for streaming any size.
+fn open_log(f: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: io::Error| Error::input(format!("{}: {e}", f.display()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK) // a FIFO named like a log must not block the open
+        .open(f)
+        .map_err(failed)?;
+    let md = file.metadata().map_err(failed)?;
+    if !md.is_file() {
+        return Err(Error::input(format!("{} is not a regular file; skipped", f.display())));
+    }
+    Ok(file)
 }

@@ -4,6 +4,7 @@
 //! config parsers, and the tool and provider catalogues (docs/catalogue.md).
 
 pub mod cli;
+pub mod diagnose;
 pub mod doc;
 pub mod dotenv;
 pub mod envfile;

@@ -319,10 +319,42 @@ pub struct Capture {
     /// Header names that arrived, lower case, sorted.
     pub headers: Vec<String>,
     pub user_agent: Option<String>,
+    /// The provider imitated.
+    #[serde(rename = "as", skip_serializing_if = "Option::is_none", default)]
+    pub as_provider: Option<String>,
+    /// The status keyhole-capture answered (imitation mode).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub answered: Option<u16>,
+    /// With `--forward`: what the upstream answered.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub upstream: Option<Upstream>,
     #[serde(default)]
     pub diagnoses: Vec<Diagnosis>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// What the upstream answered a request keyhole-capture passed on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Upstream {
+    /// The base URL passed on to.
+    pub url: String,
+    /// null: no answer came (`error` says why).
+    pub status: Option<u16>,
+    /// When it answered: its error message, redacted (null: none).
+    #[serde(skip_serializing_if = "Option::is_none", default, deserialize_with = "present")]
+    #[schemars(with = "Option<String>")]
+    pub message: Option<Option<String>>,
+    /// When no answer came: why.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A field that is present, null or not: `Some(None)` for null.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// `keyhole-env VAR`: one variable, no site.
