@@ -6,7 +6,7 @@ CARGO  ?= cargo
 BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture
 RELEASE = target/release
 
-.PHONY: all build test unit integration man completions install bench conformance doctor fuzz fmt lint clean
+.PHONY: schema all build test unit integration man completions install bench conformance doctor fuzz fmt lint clean
 
 all: build
 
@@ -17,6 +17,10 @@ build:
 test:
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# docs/records.schema.json comes from the record types (crates/core/src/record/), and is committed.
+schema:
+	KEYHOLE_WRITE_SCHEMA=1 $(CARGO) test -p keyhole-core --lib committed_schema_is_current
 
 # Man pages come from each binary's one clap definition, and are committed.
 man:

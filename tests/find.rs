@@ -230,51 +230,40 @@ fn shell_startup_and_generic_dotenv() {
     assert_eq!(r.records.len(), 1);
 }
 
-/// docs/records.md#site-records and #fingerprints, frozen: every field of every site is one the contract names.
+/// docs/records.md#site-records and #fingerprints: every field of every site
+/// is one the record types name (crates/core/src/record/), nothing lands in
+/// the pass-through `extra` of any level, and the values keep the contract.
 #[test]
-fn schema_of_every_site_is_frozen() {
-    let site_fields: BTreeSet<&str> =
-        ["type", "v", "id", "host", "tool", "source", "provider", "model", "base_url", "base_url_from", "auth", "key"]
-            .into();
-    let key_fields: BTreeSet<&str> = ["from", "fp", "text", "var", "syntax", "path", "cmd", "store", "note"].into();
-    let fp_fields: BTreeSet<&str> = ["prefix", "last4", "len", "sha8", "flaws"].into();
-    let froms: BTreeSet<&str> = ["literal", "env", "placeholder", "file", "command", "store", "none"].into();
-    let headers: BTreeSet<&str> =
-        ["authorization", "x-api-key", "api-key", "x-goog-api-key", "query:key", "none"].into();
+fn every_site_fits_the_typed_contract() {
+    use keyhole_core::record::{KeySource, Record};
     let mut n = 0;
     for dir in std::fs::read_dir(fixtures().join("homes")).unwrap() {
         let tool = dir.unwrap().file_name().to_string_lossy().into_owned();
         let r = find_home(&tool);
         assert!(!r.records.is_empty(), "fixture home {tool} yields no site");
-        for s in &r.records {
+        for v in &r.records {
             n += 1;
-            let obj = s.as_object().unwrap();
-            for k in obj.keys() {
-                assert!(site_fields.contains(k.as_str()), "unknown site field {k} in {s}");
+            let rec = Record::from_value(v.clone()).unwrap_or_else(|e| panic!("{tool}: {}: {v}", e.0));
+            let s = rec.site().unwrap_or_else(|| panic!("{tool}: not a site: {v}"));
+            for (level, extra) in [("site", &s.extra), ("source", &s.source.extra), ("auth", &s.auth.extra), ("key", &s.key.extra)] {
+                assert!(extra.is_empty(), "{tool}: {level} field(s) the contract does not name: {extra:?} in {v}");
             }
-            assert_eq!(s["type"], "site");
-            assert_eq!(s["v"], 1);
-            assert!(s["host"].as_str().is_some_and(|h| !h.is_empty()));
-            assert!(s["source"]["file"].as_str().unwrap().starts_with('/'), "paths are absolute");
-            assert!(s["source"]["line"].as_u64().unwrap() >= 1);
-            assert!(!s.to_string().contains("\"~/"), "~ is never written: {s}");
-            assert!(headers.contains(s["auth"]["header"].as_str().unwrap()));
-            assert!(["bearer", "raw"].contains(&s["auth"]["scheme"].as_str().unwrap()));
-            assert!(
-                ["config", "default"].contains(&s["base_url_from"].as_str().unwrap())
-                    || s["base_url_from"].as_str().unwrap().starts_with("env:")
-            );
-            let k = s["key"].as_object().unwrap();
-            for f in k.keys() {
-                assert!(key_fields.contains(f.as_str()), "unknown key field {f} in {s}");
+            assert!(s.env.is_none() && s.probe.is_none() && s.diagnoses.is_none(), "find adds no later stage's field");
+            assert_eq!(s.v, 1);
+            assert!(!s.host.is_empty());
+            assert!(s.source.file.starts_with('/'), "paths are absolute");
+            assert!(s.source.line >= 1);
+            assert!(!v.to_string().contains("\"~/"), "~ is never written: {v}");
+            assert!(["authorization", "x-api-key", "api-key", "x-goog-api-key", "query:key", "none"]
+                .contains(&s.auth.header.as_str()));
+            assert!(["bearer", "raw"].contains(&s.auth.scheme.as_str()));
+            assert!(["config", "default"].contains(&s.base_url_from.as_str()) || s.base_url_from.starts_with("env:"));
+            if s.key.from == KeySource::Literal {
+                let fp = s.key.fp.as_ref().expect("a literal key has a fingerprint");
+                assert!(fp.sha8.len() == 8 && fp.sha8.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
             }
-            assert!(froms.contains(k["from"].as_str().unwrap()));
-            if k["from"] == "literal" {
-                let fp = k["fp"].as_object().unwrap();
-                assert_eq!(fp.keys().map(String::as_str).collect::<BTreeSet<_>>(), fp_fields);
-                let sha8 = fp["sha8"].as_str().unwrap();
-                assert!(sha8.len() == 8 && sha8.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
-            }
+            // The round trip through the types is lossless.
+            assert_eq!(&serde_json::to_value(&rec).unwrap(), v, "{tool}: round trip changed the record");
         }
         // Ids are unique within a run.
         let ids: BTreeSet<_> = r.records.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();

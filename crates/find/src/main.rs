@@ -1,4 +1,4 @@
-//! keyhole-find: flags, then the library (docs/records.md#site).
+//! keyhole-find: flags, then the library (docs/records.md#site-records).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -60,16 +60,22 @@ pub enum ValueFrom {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DefinitionKind {
-    /// A POSIX shell startup file (bash, zsh, sh).
+    /// A POSIX shell startup file (bash, zsh, sh) or a file it sources.
     Shell,
-    /// A fish file or a fish universal variable.
+    /// A fish file (`config.fish`, `conf.d`).
     Fish,
+    /// A fish universal variable (`set -Ux`, `fish_variables`).
+    FishUniversal,
+    /// `/etc/environment` (pam_env).
+    EtcEnvironment,
+    /// `~/.pam_environment`.
+    PamEnvironment,
+    /// `environment.d` (systemd user units, some desktop sessions).
+    EnvironmentD,
+    /// VS Code's `terminal.integrated.env.*` (terminals only).
+    VscodeTerminal,
     /// A `.env` file a tool loads itself.
     Dotenv,
-    /// `/etc/environment`, `~/.pam_environment`, `environment.d`.
-    Environment,
-    /// An editor setting (`terminal.integrated.env.*`).
-    Editor,
 }
 
 /// One assignment of the variable.
