@@ -50,7 +50,7 @@ impl ClassifyStage {
             ),
             None => None,
         };
-        Ok(ClassifyStage::new(Table::load(extra.as_deref()).map_err(Error::input)?))
+        Ok(ClassifyStage::new(Table::load(extra.as_deref())?))
     }
 }
 
@@ -86,9 +86,7 @@ pub fn from_rule(r: &Rule, a: &Answer, evidence: Vec<String>) -> Diagnosis {
         .replace("{message}", &a.message)
         .replace("{status}", &a.status.map(|s| s.to_string()).unwrap_or_default())
         .replace("{provider}", a.provider.as_deref().unwrap_or("the API"));
-    let code = Code::parse(&r.code).unwrap_or(Code::Unknown);
-    let severity = Severity::parse(&r.severity).unwrap_or(Severity::Error);
-    let mut d = diag(code, severity, summary, evidence, r.fix.clone());
+    let mut d = diag(r.code, r.severity, summary, evidence, r.fix.clone());
     d.rule = Some(r.id.clone());
     d
 }

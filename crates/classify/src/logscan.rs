@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, Input, MatchKind};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::rules::Table;
+use crate::rules::{Body, Table};
 
 /// Bytes per block of work (measured: 512 KiB reads beat 128 KiB and 2 MiB on 1 GiB).
 const BLOCK: usize = 512 * 1024;
@@ -94,9 +94,9 @@ fn classify_line<'a>(
     match json_in(text) {
         // LiteLLM's proxy wraps the upstream error as a string inside its own.
         Some(v) => {
-            let inner = v["error"]["message"].as_str().and_then(json_in);
+            let inner = Body(&v).error_message().and_then(json_in);
             let body = match inner {
-                Some(i) if i.get("error").is_some() => i,
+                Some(i) if Body(&i).has_error() => i,
                 _ => v,
             };
             (status, body, None, group)

@@ -5,7 +5,9 @@
 //! an error body is one answer there, one `[[rule]]` here and one row in its test.
 
 use keyhole_core::doc::{self, Node};
+use keyhole_core::error::{Error, Result};
 use keyhole_core::provider;
+use keyhole_core::record::{Code, Severity};
 use regex::Regex;
 use serde_json::Value;
 
@@ -46,19 +48,19 @@ fn field_kind(key: &str) -> Option<bool> {
 
 /// The text a reference stands for: `provider.answer` is the answer's
 /// message, `provider.answer:code` its code.
-fn resolve(name: &str) -> Result<&'static str, String> {
+fn resolve(name: &str) -> Result<&'static str> {
     let (id, part) = name.split_once(':').unwrap_or((name, "message"));
-    let a = provider::answer(id).ok_or_else(|| format!("no provider answer {{{{{id}}}}}"))?;
+    let a = provider::answer(id).ok_or_else(|| Error::input(format!("no provider answer {{{{{id}}}}}")))?;
     match part {
         "message" => Ok(a.message),
-        "code" => a.code.ok_or_else(|| format!("{{{{{name}}}}}: the answer has no code")),
-        other => Err(format!("{{{{{name}}}}}: unknown part {other:?} (message or code)")),
+        "code" => a.code.ok_or_else(|| Error::input(format!("{{{{{name}}}}}: the answer has no code"))),
+        other => Err(Error::input(format!("{{{{{name}}}}}: unknown part {other:?} (message or code)"))),
     }
 }
 
 /// Replace every `{{provider.answer}}` in `text`; in a regex the words are
 /// escaped. `quote` writes the result into its context (identity, or TOML).
-fn expand(text: &str, regex: bool, quote: fn(&str) -> String) -> Result<String, String> {
+fn expand(text: &str, regex: bool, quote: fn(&str) -> String) -> Result<String> {
     let is_ref = |n: &str| {
         n.contains('.') && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._:-".contains(c))
     };
@@ -89,8 +91,8 @@ fn toml_escape(s: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
-    pub code: String,
-    pub severity: String,
+    pub code: Code,
+    pub severity: Severity,
     pub provider: Option<String>,
     pub status: Option<u16>,
     pub message: Option<String>,
@@ -114,33 +116,64 @@ pub struct Answer {
 
 impl Answer {
     pub fn from_body(status: Option<u16>, body: &Value, provider: Option<&str>) -> Answer {
-        let message = error_message(body).unwrap_or_else(|| match body {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-        let text = match body {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let b = Body(body);
+        let text = b.text();
+        let message = b.message().map_or_else(|| text.clone(), str::to_string);
         // OpenRouter puts the HTTP status in error.code too; LiteLLM as a string.
-        let status = status.or_else(|| {
-            let c = &body["error"]["code"];
-            c.as_u64().map(|n| n as u16).or_else(|| c.as_str().and_then(|s| s.parse().ok()))
-        });
+        let status = status.or_else(|| b.code());
         Answer { provider: provider.map(str::to_string), status, message, text }
+    }
+}
+
+/// An answer's body as the rules read it. The body is free-form JSON (or
+/// text); this is the one place keyhole-classify looks into it, for the
+/// error envelopes docs/wire.md names.
+#[derive(Clone, Copy, Debug)]
+pub struct Body<'a>(pub &'a Value);
+
+impl<'a> Body<'a> {
+    fn str_at(self, pointer: &str) -> Option<&'a str> {
+        self.0.pointer(pointer).and_then(Value::as_str)
+    }
+
+    /// Whether the body has an `error` member (of any shape).
+    pub fn has_error(self) -> bool {
+        self.0.pointer("/error").is_some()
+    }
+
+    /// `error.message`, when it is text.
+    pub fn error_message(self) -> Option<&'a str> {
+        self.str_at("/error/message")
+    }
+
+    /// The human error message of any of the envelopes: `error.message`, an
+    /// `error` string, `message`, `detail`, or `error.error.message`.
+    pub fn message(self) -> Option<&'a str> {
+        self.error_message()
+            .or_else(|| self.str_at("/error"))
+            .or_else(|| self.str_at("/message"))
+            .or_else(|| self.str_at("/detail"))
+            .or_else(|| self.str_at("/error/error/message"))
+    }
+
+    /// `error.code` as an HTTP status: a number, or a numeric string.
+    pub fn code(self) -> Option<u16> {
+        let c = self.0.pointer("/error/code")?;
+        c.as_u64().map(|n| n as u16).or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+    }
+
+    /// The whole body as text (a string body as it is, else its JSON).
+    pub fn text(self) -> String {
+        match self.0 {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
     }
 }
 
 /// The human error message of any of the envelopes docs/wire.md names.
 pub fn error_message(body: &Value) -> Option<String> {
-    let e = &body["error"];
-    e["message"]
-        .as_str()
-        .or_else(|| e.as_str())
-        .or_else(|| body["message"].as_str())
-        .or_else(|| body["detail"].as_str())
-        .or_else(|| body["error"]["error"]["message"].as_str())
-        .map(str::to_string)
+    Body(body).message().map(str::to_string)
 }
 
 pub struct Table {
@@ -153,12 +186,12 @@ fn s(n: &Node, k: &str) -> Option<String> {
 
 impl Table {
     /// The embedded table, with `extra` (a user's rules) in front of it.
-    pub fn load(extra: Option<&str>) -> Result<Table, String> {
+    pub fn load(extra: Option<&str>) -> Result<Table> {
         let mut rules = Vec::new();
         if let Some(x) = extra {
-            rules.extend(parse(x).map_err(|e| format!("--rules: {e}"))?);
+            rules.extend(parse(x).map_err(|e| Error::input(format!("--rules: {e}")))?);
         }
-        rules.extend(parse(SOURCE).map_err(|e| format!("embedded rules: {e}"))?);
+        rules.extend(parse(SOURCE).map_err(|e| Error::failed(format!("embedded rules: {e}")))?);
         Ok(Table { rules })
     }
 
@@ -187,25 +220,33 @@ impl Table {
     }
 }
 
-fn parse(text: &str) -> Result<Vec<Rule>, String> {
-    let root = doc::parse_toml(text).map_err(|e| format!("line {}: {}", e.line.unwrap_or(0), e.message))?;
+fn parse(text: &str) -> Result<Vec<Rule>> {
+    let root =
+        doc::parse_toml(text).map_err(|e| Error::input(format!("line {}: {}", e.line.unwrap_or(0), e.message)))?;
     let mut out = Vec::new();
     for (i, r) in root.get("rule").map(Node::items).unwrap_or_default().iter().enumerate() {
-        let at = |what: &str| format!("rule {} (line {}): {what}", i + 1, r.line);
-        let words = |t: String| expand(&t, false, str::to_string).map_err(|e| at(&e));
-        let re = |k: &str| -> Result<Option<Regex>, String> {
+        let at = |what: &str| Error::input(format!("rule {} (line {}): {what}", i + 1, r.line));
+        let words = |t: String| expand(&t, false, str::to_string).map_err(|e| at(&e.message));
+        let re = |k: &str| -> Result<Option<Regex>> {
             match s(r, k) {
                 Some(p) => {
-                    let p = expand(&p, true, str::to_string).map_err(|e| at(&e))?;
+                    let p = expand(&p, true, str::to_string).map_err(|e| at(&e.message))?;
                     Regex::new(&p).map(Some).map_err(|e| at(&format!("bad {k}: {e}")))
                 }
                 None => Ok(None),
             }
         };
+        let id = s(r, "id").ok_or_else(|| at("no id"))?;
+        let code = s(r, "code").ok_or_else(|| at("no code"))?;
+        let code = Code::parse(&code).ok_or_else(|| {
+            at(&format!("rule {id:?} has an unknown code {code:?} (the codes: docs/records.md#diagnosis-codes)"))
+        })?;
+        let severity = s(r, "severity").unwrap_or_else(|| "error".into());
+        let severity = Severity::parse(&severity).ok_or_else(|| at("severity must be error, warning or info"))?;
         let rule = Rule {
-            id: s(r, "id").ok_or_else(|| at("no id"))?,
-            code: s(r, "code").ok_or_else(|| at("no code"))?,
-            severity: s(r, "severity").unwrap_or_else(|| "error".into()),
+            id,
+            code,
+            severity,
             provider: s(r, "provider"),
             status: s(r, "status").and_then(|v| v.parse().ok()),
             message: s(r, "message").map(words).transpose()?,
@@ -221,9 +262,6 @@ fn parse(text: &str) -> Result<Vec<Rule>, String> {
         };
         if rule.log.is_some() && rule.keywords.is_empty() {
             return Err(at("a log rule needs keywords (literals for the prefilter)"));
-        }
-        if !["error", "warning", "info"].contains(&rule.severity.as_str()) {
-            return Err(at("severity must be error, warning or info"));
         }
         out.push(rule);
     }
@@ -264,10 +302,22 @@ mod tests {
         let t = parse("[[rule]]\nid = \"x\"\ncode = \"auth.missing\"\nsummary = \"s\"\nmessage = \"{{anthropic.no-key}}\"\nregex = \"a|{{openai.quota:code}}\"\n").unwrap();
         assert_eq!(t[0].message.as_deref(), Some(provider::answer("anthropic.no-key").unwrap().message));
         assert_eq!(t[0].regex.as_ref().unwrap().as_str(), "a|insufficient_quota");
-        let bad = parse("[[rule]]\nid = \"x\"\ncode = \"c\"\nsummary = \"s\"\nmessage = \"{{openrouter.nonesuch}}\"\n");
-        assert!(bad.unwrap_err().contains("no provider answer"));
+        let bad =
+            parse("[[rule]]\nid = \"x\"\ncode = \"unknown\"\nsummary = \"s\"\nmessage = \"{{openrouter.nonesuch}}\"\n");
+        assert!(bad.unwrap_err().message.contains("no provider answer"));
         // A regex's own braces are not references.
-        let t = parse("[[rule]]\nid = \"x\"\ncode = \"c\"\nsummary = \"s\"\nregex = \"a{2}\"\n").unwrap();
+        let t = parse("[[rule]]\nid = \"x\"\ncode = \"unknown\"\nsummary = \"s\"\nregex = \"a{2}\"\n").unwrap();
         assert_eq!(t[0].regex.as_ref().unwrap().as_str(), "a{2}");
+    }
+
+    #[test]
+    fn codes_and_severities_are_read_at_load() {
+        let t = parse("[[rule]]\nid = \"corp.x\"\ncode = \"header.dropped_proxy\"\nseverity = \"warning\"\nsummary = \"s\"\nmessage = \"m\"\n").unwrap();
+        assert_eq!((t[0].code, t[0].severity), (Code::HeaderDroppedProxy, Severity::Warning));
+        let e = parse("[[rule]]\nid = \"corp.x\"\ncode = \"header.droped\"\nsummary = \"s\"\n").unwrap_err().message;
+        assert!(e.contains("\"corp.x\"") && e.contains("unknown code \"header.droped\""), "{e}");
+        let e =
+            parse("[[rule]]\nid = \"x\"\ncode = \"ok\"\nseverity = \"fatal\"\nsummary = \"s\"\n").unwrap_err().message;
+        assert!(e.contains("severity must be"), "{e}");
     }
 }
