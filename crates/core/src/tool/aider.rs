@@ -16,11 +16,7 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".aider.conf.yml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".aider.model.settings.yml", kind: FileKind::Doc(Format::Yaml) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["%USERPROFILE%\\.aider.conf.yml"],
-    expands: &[],
     key_vars: &[("AIDER_OPENAI_API_KEY", "openai"), ("AIDER_ANTHROPIC_API_KEY", "anthropic")],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AIDER_API_KEY"],
     // Loaded in this order with override=True: the last file wins, and beats the shell.
@@ -29,16 +25,9 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: "~/.env", flavor: Flavor::Python, overrides_env: true },
         DotenvRule { path: "~/.aider/oauth-keys.env", flavor: Flavor::Python, overrides_env: true },
     ],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["aider"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -17,24 +17,14 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".claude/settings.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".claude/settings.local.json", kind: FileKind::Doc(Format::Json) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &[
         "/etc/claude-code/managed-settings.json",
         "%USERPROFILE%\\.claude\\settings.json",
         "$CLAUDE_CONFIG_DIR/settings.json",
     ],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
     url_join: UrlJoin::AnthropicSdk,
-    trims_key: false,
     process_family: &["claude", "@anthropic-ai/claude-code", "anthropic.claude-code"],
-    in_extension_host: false,
     fixes: Fixes {
         placeholder: &[],
         no_key: &[],
@@ -43,9 +33,8 @@ pub static TOOL: Tool = Tool {
             (None, "use ANTHROPIC_AUTH_TOKEN (sent as Authorization: Bearer) and set ANTHROPIC_API_KEY=\"\""),
         ],
     },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

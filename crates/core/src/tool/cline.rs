@@ -14,29 +14,17 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/Cursor/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
         FileRule { pattern: ".vscode-server/data/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &[
         "$CLINE_DIR/data",
         "$CLINE_PROVIDER_SETTINGS_PATH",
         "%APPDATA%\\Code\\User\\globalStorage\\state.vscdb",
     ],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
     trims_key: true,
     process_family: &["saoudrizwan.claude-dev", "cline"],
     in_extension_host: true,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 /// Secret names of the classic and 4.x generations, with their provider.

@@ -10,25 +10,12 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".codex/config.toml", kind: FileKind::Doc(Format::Toml) },
         FileRule { pattern: ".codex/auth.json", kind: FileKind::Doc(Format::Json) },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Toml],
     other_os: &["$CODEX_HOME/config.toml", "%USERPROFILE%\\.codex\\config.toml"],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["codex"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 const BUILT_IN: &[&str] = &["openai", "oss", "ollama", "lmstudio"];

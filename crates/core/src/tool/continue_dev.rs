@@ -23,13 +23,9 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".continuerc.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".continue/.env", kind: FileKind::Dotenv(Flavor::Node) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Yaml, Sniff::Json],
     other_os: &["%USERPROFILE%\\.continue\\config.yaml", "$CONTINUE_GLOBAL_DIR/config.yaml"],
     expands: &["secrets"],
-    key_vars: &[],
-    env_vars: &[],
     // The CLI's order (measured): process env first, then these files.
     dotenv: &[
         DotenvRule { path: "~/.continue/.env", flavor: Flavor::Node, overrides_env: false },
@@ -43,7 +39,6 @@ pub static TOOL: Tool = Tool {
         // measured: no apiKey → an empty Bearer
         WhenUnset { syntax: None, any_syntax: false, sends: "" },
     ],
-    url_join: UrlJoin::TrimAndAppend,
     trims_key: true,
     process_family: &["continue.continue", "@continuedev/cli", "/cn ", "continuedev"],
     in_extension_host: true,
@@ -59,9 +54,8 @@ pub static TOOL: Tool = Tool {
         ],
         header: &[],
     },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

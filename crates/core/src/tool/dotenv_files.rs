@@ -12,24 +12,10 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".env.*", kind: FileKind::Dotenv(Flavor::Python) },
         FileRule { pattern: "*.env", kind: FileKind::Dotenv(Flavor::Python) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Dotenv],
-    other_os: &[],
-    expands: &[],
-    key_vars: &[],
-    env_vars: &[],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
-    process_family: &[],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
     yields: true,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -10,25 +10,11 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/goose/config.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".config/goose/secrets.yaml", kind: FileKind::Doc(Format::Yaml) },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["$GOOSE_PATH_ROOT/config/config.yaml", "%APPDATA%\\Block\\goose\\config\\config.yaml"],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOSE_PROVIDER", "GOOSE_DISABLE_KEYRING"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["goose"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

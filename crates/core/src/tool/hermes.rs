@@ -13,30 +13,19 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".hermes/profiles/*/config.yaml", kind: FileKind::Doc(Format::Yaml) },
         FileRule { pattern: ".hermes/profiles/*/.env", kind: FileKind::Dotenv(Flavor::Python) },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
-    other_os: &[],
     expands: &["dollar_brace"],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"],
     // PR #1434: startup loads ~/.hermes/.env over stale shell exports.
     dotenv: &[DotenvRule { path: "~/.hermes/.env", flavor: Flavor::Python, overrides_env: true }],
-    empty_is_unset: false,
     unset_sends: &[WhenUnset { syntax: Some("key_env"), any_syntax: false, sends: "" }],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["hermes"],
-    in_extension_host: false,
     fixes: Fixes {
         placeholder: &["set key_env to the name of the variable that holds the key, or api_key to the key"],
         no_key: &[],
         header: &[],
     },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -12,24 +12,11 @@ pub static TOOL: Tool = Tool {
         kind: FileKind::Doc(Format::Json),
     }],
     workspace_files: &[FileRule { pattern: ".storage/core.config_entries", kind: FileKind::Doc(Format::Json) }],
-    sniffed_files: &[],
     walk_into: &[".homeassistant"],
-    sniff: &[],
     other_os: &["/config/.storage/core.config_entries", "/usr/share/hassio/homeassistant/.storage/core.config_entries"],
-    expands: &[],
-    key_vars: &[],
-    env_vars: &[],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["homeassistant", "hass"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 const DOMAINS: &[(&str, &str)] = &[

@@ -24,27 +24,18 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".kilocode/kilo.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".kilo/kilo.json", kind: FileKind::Doc(Format::Json) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["$XDG_DATA_HOME/kilo/auth.json", "/etc/kilo", "%ProgramData%\\kilo"],
     expands: &["brace_env", "brace_file"],
-    key_vars: &[],
     env_vars: &["KILO_AUTH_CONTENT", "OPENROUTER_API_KEY"],
-    dotenv: &[],
-    empty_is_unset: false,
     unset_sends: &[
         // as opencode, whose config code it shares
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["kilo", "kilocode.kilo-code"],
     in_extension_host: true,
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

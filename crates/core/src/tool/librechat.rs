@@ -6,33 +6,24 @@ use super::*;
 pub static TOOL: Tool = Tool {
     name: "librechat",
     display: "LibreChat",
-    home_files: &[],
     workspace_files: &[FileRule { pattern: "librechat.yaml", kind: FileKind::Doc(Format::Yaml) }],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Yaml],
     other_os: &["$CONFIG_PATH", "/app/librechat.yaml"],
     expands: &["dollar_brace"],
-    key_vars: &[],
     env_vars: &["OPENROUTER_KEY"],
     dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false }],
-    empty_is_unset: false,
     unset_sends: &[
         // LibreChat returns the original string
         WhenUnset { syntax: Some("dollar_brace"), any_syntax: false, sends: "${{var}}" },
     ],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["librechat", "api/server/index.js"],
-    in_extension_host: false,
     fixes: Fixes {
         placeholder: &["set {var} in LibreChat's .env; an unset variable is sent as the literal text"],
         no_key: &[],
         header: &[],
     },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -18,28 +18,20 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: "config.yml", kind: FileKind::Doc(Format::Yaml) },
     ],
     sniffed_files: &["config.yaml", "config.yml"],
-    walk_into: &[],
     sniff: &[Sniff::Yaml],
     other_os: &["$CONFIG_FILE_PATH", "litellm --config PATH"],
     expands: &["os_environ"],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY", "OR_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
     // load_dotenv() without override, searched upward from the package directory.
     dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Python, overrides_env: false }],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["litellm", "proxy_cli"],
-    in_extension_host: false,
     fixes: Fixes {
         placeholder: &["write api_key: os.environ/{var}", "export {var} in the environment the proxy starts with"],
         no_key: &[],
         header: &[],
     },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -10,29 +10,15 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/io.datasette.llm/keys.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".config/io.datasette.llm/extra-openai-models.yaml", kind: FileKind::Doc(Format::Yaml) },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &[
         "$LLM_USER_PATH/keys.json",
         "~/Library/Application Support/io.datasette.llm/keys.json",
         "%APPDATA%\\io.datasette.llm\\keys.json",
     ],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["/llm ", "bin/llm"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -388,6 +388,38 @@ impl Tool {
     }
 }
 
+/// What an entry is when it says nothing else: no files, no syntaxes, no
+/// variables, URLs joined by trimming and appending, no fixes of its own.
+/// Each tool file writes only what differs (`..BASE`).
+pub const BASE: Tool = Tool {
+    name: "",
+    display: "",
+    home_files: &[],
+    workspace_files: &[],
+    sniffed_files: &[],
+    walk_into: &[],
+    sniff: &[],
+    other_os: &[],
+    expands: &[],
+    key_vars: &[],
+    env_vars: &[],
+    dotenv: &[],
+    empty_is_unset: false,
+    unset_sends: &[],
+    url_join: UrlJoin::TrimAndAppend,
+    trims_key: false,
+    process_family: &[],
+    in_extension_host: false,
+    fixes: Fixes::NONE,
+    found_by: None,
+    yields: false,
+    extract: extract_nothing,
+};
+
+fn extract_nothing(_: &FileCtx, _: &Parsed) -> Vec<Draft> {
+    Vec::new()
+}
+
 pub static TOOLS: &[&Tool] = &[
     &continue_dev::TOOL,
     &litellm::TOOL,

@@ -7,26 +7,12 @@ use super::*;
 pub static TOOL: Tool = Tool {
     name: "open-webui",
     display: "Open WebUI",
-    home_files: &[],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["$DATA_DIR/webui.db"],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENAI_API_KEYS", "OPENAI_API_BASE_URLS", "OPENAI_API_KEY", "OPENAI_API_BASE_URL"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["open-webui", "open_webui"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
     found_by: Some("dotenv"),
-    yields: false,
     extract,
+    ..BASE
 };
 
 /// Called by the generic `.env` reader when a file sets Open WebUI's variables.

@@ -15,32 +15,22 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".clawdbot/clawdbot.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".moltbot/moltbot.json", kind: FileKind::Doc(Format::Json) },
     ],
-    workspace_files: &[],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["$OPENCLAW_CONFIG_PATH", "$OPENCLAW_STATE_DIR/openclaw.json", "$OPENCLAW_HOME/.openclaw/openclaw.json"],
     expands: &["dollar_brace_upper"],
-    key_vars: &[],
     env_vars: &["OPENCLAW_LIVE_OPENROUTER_KEY", "OPENROUTER_API_KEYS", "OPENROUTER_API_KEY"],
     // Never override: process env → ./.env → ~/.openclaw/.env → config env block.
     dotenv: &[
         DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false },
         DotenvRule { path: "~/.openclaw/.env", flavor: Flavor::Node, overrides_env: false },
     ],
-    empty_is_unset: false,
     unset_sends: &[
         // left "visibly unresolved"
         WhenUnset { syntax: Some("dollar_brace"), any_syntax: false, sends: "${{var}}" },
     ],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["openclaw", "clawdbot", "moltbot"],
-    in_extension_host: false,
     fixes: Fixes { placeholder: &["use an upper-case name: ${{var_upper}}"], no_key: &[], header: &[] },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -19,27 +19,18 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".opencode/opencode.json", kind: FileKind::Doc(Format::Json) },
         FileRule { pattern: ".opencode/opencode.jsonc", kind: FileKind::Doc(Format::Json) },
     ],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Json],
     other_os: &["$OPENCODE_CONFIG", "$XDG_DATA_HOME/opencode/auth.json", "/etc/opencode/opencode.json"],
     expands: &["brace_env", "brace_file"],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
-    dotenv: &[],
-    empty_is_unset: false,
     unset_sends: &[
         // measured, opencode 1.18.33: {env:X} of an unset variable becomes ""
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["opencode"],
-    in_extension_host: false,
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -6,26 +6,14 @@ use super::*;
 pub static TOOL: Tool = Tool {
     name: "openspace",
     display: "OpenSpace",
-    home_files: &[],
     workspace_files: &[FileRule { pattern: "openspace/.env", kind: FileKind::Dotenv(Flavor::Python) }],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
-    other_os: &[],
-    expands: &[],
     key_vars: &[("OPENSPACE_LLM_API_KEY", "openrouter")],
     env_vars: &["OPENROUTER_API_KEY", "OR_API_KEY"],
     dotenv: &[DotenvRule { path: "openspace/.env", flavor: Flavor::Python, overrides_env: false }],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
     trims_key: true,
     process_family: &["openspace"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

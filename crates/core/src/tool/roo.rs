@@ -17,24 +17,14 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/Code/User/settings.json", kind: FileKind::Doc(Format::Json) },
     ],
     workspace_files: &[FileRule { pattern: "roo-code-settings.json", kind: FileKind::Doc(Format::Json) }],
-    sniffed_files: &[],
     walk_into: &[".vscode"],
-    sniff: &[],
     other_os: &["%APPDATA%\\Code\\User\\globalStorage\\state.vscdb"],
-    expands: &[],
-    key_vars: &[],
-    env_vars: &[],
-    dotenv: &[],
-    empty_is_unset: false,
     unset_sends: &[WhenUnset { syntax: None, any_syntax: true, sends: "not-provided" }],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["rooveterinaryinc.roo-cline", "roo-cline"],
     in_extension_host: true,
     fixes: Fixes { placeholder: &["enter the key in Roo Code's provider profile"], no_key: &[], header: &[] },
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

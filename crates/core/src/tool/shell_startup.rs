@@ -22,24 +22,10 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".pam_environment", kind: FileKind::Dotenv(Flavor::Python) },
     ],
     workspace_files: &[FileRule { pattern: ".envrc", kind: FileKind::Shell(Dialect::Posix) }],
-    sniffed_files: &[],
-    walk_into: &[],
     sniff: &[Sniff::Shell],
     other_os: &["/etc/environment", "/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc"],
-    expands: &[],
-    key_vars: &[],
-    env_vars: &[],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
-    process_family: &[],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {

@@ -8,24 +8,11 @@ pub static TOOL: Tool = Tool {
     display: "Zed",
     home_files: &[FileRule { pattern: ".config/zed/settings.json", kind: FileKind::Doc(Format::Json) }],
     workspace_files: &[FileRule { pattern: ".zed/settings.json", kind: FileKind::Doc(Format::Json) }],
-    sniffed_files: &[],
-    walk_into: &[],
-    sniff: &[],
     other_os: &["%APPDATA%\\Zed\\settings.json"],
-    expands: &[],
-    key_vars: &[],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"],
-    dotenv: &[],
-    empty_is_unset: false,
-    unset_sends: &[],
-    url_join: UrlJoin::TrimAndAppend,
-    trims_key: false,
     process_family: &["zed-editor", "/zed"],
-    in_extension_host: false,
-    fixes: Fixes::NONE,
-    found_by: None,
-    yields: false,
     extract,
+    ..BASE
 };
 
 fn extract(_ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
