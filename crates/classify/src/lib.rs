@@ -442,7 +442,7 @@ fn probe_diags(
                     Severity::Error,
                     "the key was sent, but the API says no credential arrived: something in between strips it",
                     vec![format!("probe sent {}", sent_in.unwrap_or("")), d.evidence[0].clone()],
-                    vec!["look for a proxy, gateway or redirect between the tool and the API (HTTPS_PROXY, a LiteLLM chain): keyhole-capture shows each hop".into()],
+                    vec!["look for a proxy, gateway or redirect between the tool and the API (HTTPS_PROXY, a gateway chain): keyhole-capture shows each hop".into()],
                 ));
             }
             if d.code == Code::Ok {
@@ -570,9 +570,9 @@ pub fn run_log<W: Write>(
         let mut stop: Option<Error> = None;
         let scanned = logscan::scan(&file, table, &pre, opts, |h| {
             let mut rec = response_record(&name, h.line, h.status, h.body, table, provider, h.log_rule);
-            if let (Some(g), Record::Response(r)) = (h.model_group, &mut rec) {
+            if let (Some(said), Record::Response(r)) = (h.relayed, &mut rec) {
                 if let Some(d) = r.diagnoses.first_mut() {
-                    d.evidence.push(format!("the LiteLLM proxy passed this on for model group '{g}' (no fallback)"));
+                    d.evidence.push(said);
                 }
             }
             ctx.raise(stage::findings(std::slice::from_ref(&rec)));

@@ -21,7 +21,10 @@ static STATUS_NEAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:Error code:|HTTP/[\d.]+|status(?:_code)?[=: ]+|Error |API Error: |^|\D)\s*([45]\d\d)\b")
         .expect("re")
 });
-static MODEL_GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"model group '([^']+)' failed").expect("re"));
+/// The gateways' relay lines (crates/core/src/provider/), each with its evidence template.
+static RELAYS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    keyhole_core::provider::RELAYS.iter().map(|r| (Regex::new(r.pattern).expect("relay pattern"), r.evidence)).collect()
+});
 
 pub struct Prefilter {
     ac: AhoCorasick,
@@ -81,7 +84,8 @@ pub struct Hit<'a> {
     pub status: Option<u16>,
     pub body: Value,
     pub log_rule: Option<&'a crate::rules::Rule>,
-    pub model_group: Option<String>,
+    /// What a gateway's relay line says of this answer (evidence, in words).
+    pub relayed: Option<String>,
 }
 
 fn classify_line<'a>(
@@ -90,9 +94,9 @@ fn classify_line<'a>(
     table: &'a Table,
 ) -> (Option<u16>, Value, Option<&'a crate::rules::Rule>, Option<String>) {
     let status = STATUS_NEAR.captures(text).and_then(|c| c[1].parse().ok());
-    let group = MODEL_GROUP.captures(text).map(|c| c[1].to_string());
+    let group = RELAYS.iter().find_map(|(re, evidence)| re.captures(text).map(|c| evidence.replace("{group}", &c[1])));
     match json_in(text) {
-        // LiteLLM's proxy wraps the upstream error as a string inside its own.
+        // A gateway may wrap the upstream error as a string inside its own.
         Some(v) => {
             let inner = Body(&v).error_message().and_then(json_in);
             let body = match inner {
@@ -444,8 +448,8 @@ fn scan_block<'a, S: Source + ?Sized>(
         };
         rel += memchr::memchr_iter(b'\n', &hay[counted..ms]).count() as u64;
         counted = ms;
-        let (status, body, log_rule, model_group) = classify_line(&text, (at - from) as usize, table);
-        out.hits.push(Hit { line: rel, status, body, log_rule, model_group });
+        let (status, body, log_rule, relayed) = classify_line(&text, (at - from) as usize, table);
+        out.hits.push(Hit { line: rel, status, body, log_rule, relayed });
         // A block of nothing but failures: hand its hits over in parts.
         if out.hits.len() >= HANDOVER && !part(BlockOut { newlines: 0, hits: std::mem::take(&mut out.hits) }) {
             return Ok(None);

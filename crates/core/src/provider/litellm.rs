@@ -51,3 +51,10 @@ pub const PROVIDER: Provider = Provider {
         },
     ],
 };
+
+/// The proxy's log line for a request it passed on to one model group and
+/// gave up on; its evidence names the group (docs/wire.md#litellm-proxy).
+pub const RELAY: Relay = Relay {
+    pattern: r"model group '([^']+)' failed",
+    evidence: "the LiteLLM proxy passed this on for model group '{group}' (no fallback)",
+};

@@ -251,6 +251,18 @@ pub const SK_KEY: &str = r"sk-[A-Za-z0-9_\-*.]{10,}";
 
 /// Every provider, in the order people read them (the first four are the
 /// ones keyhole knows best).
+/// A gateway's log line saying it passed a request on to a named group of
+/// upstreams (and gave up): `pattern` captures the group's name, `evidence`
+/// says it in words (`{group}`).
+#[derive(Clone, Copy, Debug)]
+pub struct Relay {
+    pub pattern: &'static str,
+    pub evidence: &'static str,
+}
+
+/// Every gateway's relay line, for log scanning.
+pub static RELAYS: &[Relay] = &[litellm::RELAY];
+
 pub static PROVIDERS: &[Provider] = &[
     openrouter::PROVIDER,
     openai::PROVIDER,
