@@ -6,7 +6,7 @@ CARGO  ?= cargo
 BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture
 RELEASE = target/release
 
-.PHONY: schema all build test unit integration man completions install bench conformance doctor fuzz fmt lint clean
+.PHONY: schema all build test unit integration man completions install bench conformance doctor fuzz fuzz-check fmt lint ci clean
 
 all: build
 
@@ -15,8 +15,8 @@ build:
 
 # Every test: unit tests of each crate, then the real binaries as processes.
 test:
-	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	$(CARGO) build --workspace --bins --locked
+	$(CARGO) test --workspace --locked
 
 # docs/records.schema.json comes from the record types (crates/core/src/record/), and is committed.
 schema:
@@ -63,21 +63,36 @@ conformance:
 	bash tests/conformance/run.sh
 
 # Fuzz every parser for FUZZ_SECONDS each (cargo-fuzz; RUSTC_BOOTSTRAP lets the stable toolchain build it).
+# The committed seeds (fuzz/seeds/<target>, read only) start each run; what the
+# fuzzer finds goes to fuzz/corpus/<target>, which git ignores (fuzz/README.md).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = config_yaml config_json config_toml dotenv shell_startup jsonl_reader raw_http log_scan fingerprint
 fuzz:
-	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  mkdir -p corpus/$$t && \
-	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
+
+# The fuzz targets compile against today's crates (no fuzzing, no nightly). The
+# fuzz crate is its own workspace with its own Cargo.lock; it checks into the
+# main target directory, so it reuses the dependencies `make lint` checked.
+fuzz-check:
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --target-dir target --locked -q -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
 
+# Format, clippy, and rustdoc without a warning (broken intra-doc links and the like).
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked -q -- -D warnings
+	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --workspace --no-deps --locked -q
+
+# Everything CI runs (.ci/run installs what the tests need first).
+ci:
+	bash .ci/run
 
 clean:
 	$(CARGO) clean

@@ -14,12 +14,8 @@ fuzz_target!(|data: &[u8]| {
     // cover the hand-over between threads, and spawning them here made the
     // target ~50x slower (and LeakSanitizer flags glibc's thread-exit list).
     let block = 1 + data.first().copied().unwrap_or(0) as usize;
-    let want: Vec<u64> = data
-        .split(|&c| c == b'\n')
-        .enumerate()
-        .filter(|(_, l)| PRE.is_match(l))
-        .map(|(i, _)| i as u64 + 1)
-        .collect();
+    let want: Vec<u64> =
+        data.split(|&c| c == b'\n').enumerate().filter(|(_, l)| PRE.is_match(l)).map(|(i, _)| i as u64 + 1).collect();
     let mut got = Vec::new();
     scan(data, &TABLE, &PRE, Options { threads: 1, block, turn: 2 }, |h| {
         got.push(h.line);
