@@ -116,7 +116,11 @@ pub struct GenerateArgs {
 /// The one shape of every main: `--generate` answered from the clap
 /// definition, else `run`, its outcome mapped to an exit status in one place
 /// ([`crate::error::exit`]).
-pub fn main<C: clap::CommandFactory>(tool: &str, generate: &GenerateArgs, run: impl FnOnce() -> Result<Status>) -> ExitCode {
+pub fn main<C: clap::CommandFactory>(
+    tool: &str,
+    generate: &GenerateArgs,
+    run: impl FnOnce() -> Result<Status>,
+) -> ExitCode {
     if let Some(g) = generate.generate {
         let done = self::generate(C::command(), g).map_err(Error::from);
         return crate::error::exit(tool, done.map(|()| Status::Ok));

@@ -1,12 +1,10 @@
-//! JSON lines in and out: one record per line, flushed per record, broken
-//! pipes end the tool quietly, malformed input lines become `error` records.
+//! JSON lines in and out, as bytes: the reader hands out numbered lines
+//! (the stage driver, crates/core/src/stage.rs, turns them into records),
+//! the writer writes one record per line and tells a broken pipe apart.
 
 use std::io::{self, BufRead, Write};
 
 use serde::Serialize;
-use serde_json::Value;
-
-use crate::record::{ErrorRecord, Record};
 
 /// Why writing stopped.
 #[derive(Debug)]
@@ -63,18 +61,12 @@ impl<W: Write> JsonlWriter<W> {
         Ok(())
     }
 
-    /// Write without flushing (for a batch that ends with [`flush`]).
+    /// Write without flushing (for a batch that ends with [`flush`](Self::flush)).
     pub fn write_buffered<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), WriteStop> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, record).map_err(|e| WriteStop::Io(io::Error::other(e)))?;
         self.buf.push(b'\n');
         self.inner.write_all(&self.buf)?;
-        Ok(())
-    }
-
-    /// Write lines already serialized (by [`line_with`]). Not flushed.
-    pub fn write_raw(&mut self, lines: &[u8]) -> Result<(), WriteStop> {
-        self.inner.write_all(lines)?;
         Ok(())
     }
 
@@ -84,57 +76,8 @@ impl<W: Write> JsonlWriter<W> {
     }
 }
 
-/// Append `record` as one line to `buf` with the field `name` set to `value`
-/// at its end (a field of that name it had is left out), without building
-/// the combined value: a value many records share (one probe answer for 100
-/// sites) is not copied into each. A record that is not an object is written
-/// as it is.
-pub fn line_with<U: Serialize + ?Sized>(
-    buf: &mut Vec<u8>,
-    record: &Value,
-    name: &str,
-    value: &U,
-) -> serde_json::Result<()> {
-    match record {
-        Value::Object(map) => {
-            buf.push(b'{');
-            let mut first = true;
-            for (k, v) in map.iter().filter(|(k, _)| k.as_str() != name) {
-                if !first {
-                    buf.push(b',');
-                }
-                first = false;
-                serde_json::to_writer(&mut *buf, k)?;
-                buf.push(b':');
-                serde_json::to_writer(&mut *buf, v)?;
-            }
-            if !first {
-                buf.push(b',');
-            }
-            serde_json::to_writer(&mut *buf, name)?;
-            buf.push(b':');
-            serde_json::to_writer(&mut *buf, value)?;
-            buf.push(b'}');
-        }
-        other => serde_json::to_writer(&mut *buf, other)?,
-    }
-    buf.push(b'\n');
-    Ok(())
-}
-
-/// One input line, read.
-#[derive(Debug)]
-pub enum InputItem {
-    /// A JSON object with a `type` field: a record.
-    Record(Value),
-    /// A line that is not a record; the tool writes this error record
-    /// (always a [`Record::Error`]) and goes on.
-    Bad(Record),
-}
-
-/// Read JSON-lines records from `r`. Blank lines are skipped; a line that is
-/// not a JSON object with a string `type` yields [`InputItem::Bad`] naming
-/// its line number. Invalid UTF-8 is reported, never panicked on.
+/// Numbered lines from `r`; blank lines are skipped (and counted). A read
+/// failure ends the lines, is said on stderr and remembered.
 pub struct JsonlReader<R: BufRead> {
     r: R,
     tool: &'static str,
@@ -173,18 +116,7 @@ impl<R: BufRead> JsonlReader<R> {
         self.line_no
     }
 
-    /// The items until the input ends or cannot be read; a read failure is
-    /// said on stderr and remembered for [`read_failed`](Self::read_failed).
-    pub fn items(&mut self) -> impl Iterator<Item = InputItem> + '_ {
-        std::iter::from_fn(move || match self.next()? {
-            Ok(item) => Some(item),
-            Err(e) => self.failed(e),
-        })
-    }
-
-    /// The non-blank lines with their line numbers, unparsed (for a tool
-    /// that parses them on several threads with [`parse_line`]); a read
-    /// failure ends them as in [`items`](Self::items).
+    /// The next non-blank line with its 1-based number.
     pub fn next_line(&mut self) -> Option<(u64, Vec<u8>)> {
         match self.read_line()? {
             Ok(()) => Some((self.line_no, std::mem::take(&mut self.buf))),
@@ -214,16 +146,9 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
-    /// Whether [`items`](Self::items) stopped on a read failure.
+    /// Whether the lines stopped on a read failure.
     pub fn read_failed(&self) -> bool {
         self.read_failed
-    }
-}
-
-impl<R: BufRead> Iterator for JsonlReader<R> {
-    type Item = io::Result<InputItem>;
-    fn next(&mut self) -> Option<Self::Item> {
-        Some(self.read_line()?.map(|()| parse_line(&self.buf, self.tool, self.line_no)))
     }
 }
 
@@ -231,26 +156,6 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
     let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
     &b[start..end]
-}
-
-/// Parse one input line (surrounding whitespace allowed) numbered `n`.
-pub fn parse_line(line: &[u8], tool: &str, n: u64) -> InputItem {
-    let line = trim_ascii(line);
-    let bad = |msg: String| InputItem::Bad(Record::Error(ErrorRecord::new(tool, msg).at_input_line(n)));
-    let text = match std::str::from_utf8(line) {
-        Ok(t) => t,
-        Err(e) => return bad(format!("input line {n} is not valid UTF-8 (at byte {}); skipped", e.valid_up_to())),
-    };
-    match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) if v.get("type").is_some_and(Value::is_string) => InputItem::Record(v),
-        Ok(Value::Object(_)) => bad(format!("input line {n} is a JSON object without a \"type\" field; skipped")),
-        Ok(_) => bad(format!("input line {n} is JSON but not a record object; skipped")),
-        Err(e) => bad(format!(
-            "input line {n} is not JSON ({}, column {}); skipped",
-            e.to_string().split(" at line").next().unwrap_or("parse error"),
-            e.column()
-        )),
-    }
 }
 
 /// A message for people on stderr, prefixed with the tool name. A closed
@@ -264,19 +169,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reader_passes_records_and_flags_bad_lines() {
-        let input = b"{\"type\":\"site\",\"v\":1}\n\nnot json\n[1]\n{\"x\":1}\n\xff\xfe\n{\"type\":\"x\"}\n";
-        let items: Vec<_> = JsonlReader::new(&input[..], "t").map(|r| r.unwrap()).collect();
-        assert_eq!(items.len(), 6);
-        assert!(matches!(items[0], InputItem::Record(_)));
-        match &items[1] {
-            InputItem::Bad(Record::Error(e)) => assert_eq!(e.input_line, Some(3)),
-            _ => panic!("expected bad line"),
+    fn reader_numbers_lines_and_skips_blank_ones() {
+        let input = b"{\"type\":\"site\"}\n\n  \nnot json\n\xff\xfe";
+        let mut r = JsonlReader::new(&input[..], "t");
+        let mut got = Vec::new();
+        while let Some((n, l)) = r.next_line() {
+            got.push((n, l));
         }
-        assert!(matches!(items[2], InputItem::Bad(_)));
-        assert!(matches!(items[3], InputItem::Bad(_)));
-        assert!(matches!(items[4], InputItem::Bad(_)));
-        assert!(matches!(items[5], InputItem::Record(_)));
+        assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 4, 5]);
+        assert_eq!(got[1].1, b"not json\n");
+        assert!(!r.read_failed());
     }
 
     #[test]
@@ -288,20 +190,5 @@ mod tests {
             w.write(&serde_json::json!({"type":"b"})).unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "{\"type\":\"a\"}\n{\"type\":\"b\"}\n");
-    }
-
-    #[test]
-    fn a_field_is_appended_without_building_the_value() {
-        let mut out = Vec::new();
-        let probe = serde_json::json!({"x": 1});
-        line_with(&mut out, &serde_json::json!({"type": "site", "id": "a"}), "probe", &probe).unwrap();
-        // An earlier field of that name is replaced, and moves to the end.
-        line_with(&mut out, &serde_json::json!({"probe": 0, "type": "site"}), "probe", &probe).unwrap();
-        line_with(&mut out, &serde_json::json!({}), "probe", &serde_json::json!(null)).unwrap();
-        line_with(&mut out, &serde_json::json!([1]), "probe", &probe).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"type\":\"site\",\"id\":\"a\",\"probe\":{\"x\":1}}\n{\"type\":\"site\",\"probe\":{\"x\":1}}\n{\"probe\":null}\n[1]\n"
-        );
     }
 }
