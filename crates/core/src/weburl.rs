@@ -11,7 +11,11 @@ pub fn parse(s: &str) -> Option<Url> {
 
 /// The host, lower case, without brackets for IPv6.
 pub fn host(s: &str) -> Option<String> {
-    let u = parse(s)?;
+    host_of(&parse(s)?)
+}
+
+/// [`host`] of a URL parsed already.
+pub fn host_of(u: &Url) -> Option<String> {
     match u.host()? {
         url::Host::Domain(d) => Some(d.to_ascii_lowercase()),
         url::Host::Ipv4(a) => Some(a.to_string()),
@@ -22,7 +26,11 @@ pub fn host(s: &str) -> Option<String> {
 /// `scheme://host:port`, the port always written: two URLs are the same
 /// origin when these are equal.
 pub fn origin(s: &str) -> Option<String> {
-    let u = parse(s)?;
+    origin_of(&parse(s)?)
+}
+
+/// [`origin`] of a URL parsed already.
+pub fn origin_of(u: &Url) -> Option<String> {
     let host = u.host_str()?.to_ascii_lowercase();
     Some(format!("{}://{host}:{}", u.scheme(), u.port_or_known_default()?))
 }

@@ -38,7 +38,7 @@ impl ProbeStage {
     /// Starts the helper threads (do it before reading the input: they are
     /// ready by the first batch) and checks `--cacert`.
     pub fn new(opts: Options, offline: bool) -> Result<ProbeStage> {
-        let pool = Pool::new(cpus() - 1);
+        let pool = Pool::with_warmup(cpus() - 1, (!offline).then_some(crate::net::warm_up as fn()));
         let dispatch = Arc::new(Dispatch::new(opts.jobs));
         Ok(ProbeStage { client: Arc::new(Client::new(opts)?), dispatch, pool, offline })
     }

@@ -3,7 +3,7 @@
 //! the `probe` object of docs/records.md#probe.
 //!
 //! [`ProbeStage`] is the stage (`keyhole-probe` and `keyhole doctor` run the
-//! same one); [`plan`] builds a site's request, [`Client`] sends it;
+//! same one); [`plan()`] builds a site's request, [`Client`] sends it;
 //! [`standalone`] is `keyhole-probe URL --key-env VAR`.
 
 use std::collections::BTreeMap;

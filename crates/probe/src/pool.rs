@@ -68,12 +68,26 @@ pub struct Pool {
 impl Pool {
     /// Start `helpers` threads (0: everything runs on the caller's thread).
     pub fn new(helpers: usize) -> Pool {
+        Pool::with_warmup(helpers, None)
+    }
+
+    /// The same, the first helper running `warm` before it waits for work:
+    /// one-time set-up (a regex compiled, code paged in) done while the
+    /// caller reads its input, instead of on its way.
+    pub fn with_warmup(helpers: usize, warm: Option<fn()>) -> Pool {
         let shared = Arc::new(Shared::default());
         let mut started = 0;
-        for _ in 0..helpers {
+        for i in 0..helpers {
             let s = shared.clone();
+            let warm = if i == 0 { warm } else { None };
             // A thread that cannot start only means less parallelism.
-            if std::thread::Builder::new().name("keyhole-probe-cpu".into()).spawn(move || helper(&s)).is_ok() {
+            let spawned = std::thread::Builder::new().name("keyhole-probe-cpu".into()).spawn(move || {
+                if let Some(w) = warm {
+                    let _ = std::panic::catch_unwind(w);
+                }
+                helper(&s)
+            });
+            if spawned.is_ok() {
                 started += 1;
             }
         }
@@ -158,6 +172,25 @@ mod tests {
         fn run(&self, i: usize) {
             self.out[i].set(i * i).unwrap();
         }
+    }
+
+    #[test]
+    fn the_warm_up_runs_once_on_a_helper() {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        fn warm() {
+            RUNS.fetch_add(1, Ordering::SeqCst);
+        }
+        let pool = Pool::with_warmup(3, Some(warm));
+        let t = Arc::new(Squares { out: (0..50).map(|_| Default::default()).collect() });
+        pool.run(t.clone(), 2);
+        for _ in 0..200 {
+            if RUNS.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+        assert!(t.out.iter().all(|o| o.get().is_some()));
     }
 
     #[test]
