@@ -71,6 +71,14 @@ pub static SYNTAXES: &[Syntax] = &[
 static COMPILED: LazyLock<Vec<Regex>> =
     LazyLock::new(|| SYNTAXES.iter().map(|s| Regex::new(s.pattern).expect("syntax regex")).collect());
 
+/// Whether `name` is a variable name: `[A-Za-z_][A-Za-z0-9_]*`, the only
+/// names keyhole treats as variables (docs/catalogue.md#substitution-syntaxes).
+/// Anything else is text: never looked up, never handed to a shell.
+pub fn is_identifier(name: &str) -> bool {
+    let mut c = name.bytes();
+    c.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') && c.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 pub fn get(name: &str) -> Option<&'static Syntax> {
     SYNTAXES.iter().find(|s| s.name == name)
 }
@@ -100,6 +108,16 @@ fn accepts(tool_syntax: &str, syntax: &Syntax, var: &str) -> bool {
 /// Returns `None` when the value holds no substitution syntax at all (a literal).
 pub fn classify(tool: &str, expands: &[&str], value: &str) -> Option<KeyRef> {
     let (syntax, captured) = detect(value)?;
+    if syntax.yields == Yields::Var && !is_identifier(&captured) {
+        // `${{ secrets.X;touch … }}`: the shape of a reference around a name
+        // that is none. No variable is read; the tool sends the text. The
+        // note does not repeat the text (it is in `key.text`).
+        let note = format!(
+            "{tool}: the name in this {} is not a variable name: no variable is read, the text is sent as it is",
+            syntax.form
+        );
+        return Some(KeyRef::placeholder(value, None, note));
+    }
     if expands.iter().any(|t| accepts(t, syntax, &captured)) {
         return Some(match syntax.yields {
             Yields::Var => KeyRef::env(&captured, Some(syntax.name)),
@@ -160,5 +178,33 @@ mod tests {
         assert!(classify("x", &[], "sk-or-v1-abc").is_none());
         let k = classify("opencode", &["brace_env", "brace_file"], "{file:~/.secrets/or}").unwrap();
         assert_eq!((k.from.as_str(), k.path.as_deref()), ("file", Some("~/.secrets/or")));
+    }
+
+    #[test]
+    fn only_identifiers_are_variables() {
+        for name in ["OPENROUTER_API_KEY", "_x", "a1"] {
+            assert!(is_identifier(name), "{name}");
+        }
+        for name in ["", "1A", "X;touch$IFS/tmp/p;true", "X`id`", "$(id)", "X'", "A-B", "A.B", "org/pkg/NAME", "É"] {
+            assert!(!is_identifier(name), "{name}");
+        }
+        for text in [
+            "${{ secrets.X;touch$IFS/tmp/p;true }}",
+            "${{ secrets.X`touch$IFS/tmp/p` }}",
+            "${{ secrets.$(touch$IFS/tmp/p) }}",
+            "${{ inputs.X';touch$IFS/tmp/p;' }}",
+            "${{ secrets.sk-or-v1-abc }}",
+        ] {
+            for (tool, expands) in [("continue", &["secrets", "inputs"][..]), ("aider", &[][..])] {
+                let k = classify(tool, expands, text).unwrap();
+                assert_eq!((k.from.as_str(), k.var.as_deref(), k.text.as_deref()), ("placeholder", None, Some(text)));
+                assert!(k.note.as_deref().is_some_and(|n| n.contains("not a variable name") && !n.contains("tmp")));
+            }
+        }
+        // Every syntax's variable part: the other patterns only match identifiers.
+        for text in ["${env:X;y}", "{env:X;y}", "${X;y}", "$X;y", "os.environ/X;y"] {
+            assert!(classify("t", &["vscode_env", "brace_env", "dollar_brace", "dollar", "os_environ"], text)
+                .is_none_or(|k| k.var.as_deref().is_none_or(is_identifier)));
+        }
     }
 }

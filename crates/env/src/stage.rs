@@ -26,7 +26,7 @@ impl EnvStage {
     pub fn env_of(&self, var: &str, site: Option<&Site>, ctx: &Ctx) -> Env {
         let mut env = analyse(var, site, &self.opts, ctx);
         if self.exec {
-            exec::add_exec(&mut env, exec::exec_contexts(var, &self.opts));
+            exec::add_exec(&mut env, &self.opts, ctx);
         }
         env
     }
