@@ -96,9 +96,12 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
     Ok(Some(req))
 }
 
+/// Substitution text, a fixed text some tool sends for an unset key (from
+/// the catalogue), or what a runtime prints for a missing value.
 fn looks_like_placeholder(v: &str) -> bool {
     keyhole_core::syntax::detect(v).is_some()
-        || ["not-provided", "no-key-required", "undefined", "null", "None"].contains(&v)
+        || keyhole_core::tool::TOOLS.iter().flat_map(|t| t.stand_ins).any(|s| *s == v)
+        || ["undefined", "null", "None"].contains(&v)
 }
 
 /// What arrived, as `capture.auth` (docs/records.md#capture-records);

@@ -18,6 +18,7 @@ pub static TOOL: Tool = Tool {
     // PR #1434: startup loads ~/.hermes/.env over stale shell exports.
     dotenv: &[DotenvRule { path: "~/.hermes/.env", flavor: Flavor::Python, overrides_env: true }],
     unset_sends: &[WhenUnset { syntax: Some("key_env"), any_syntax: false, sends: "" }],
+    stand_ins: &["no-key-required"],
     process_family: &["hermes"],
     fixes: Fixes {
         placeholder: &["set key_env to the name of the variable that holds the key, or api_key to the key"],

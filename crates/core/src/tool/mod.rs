@@ -253,6 +253,10 @@ pub struct Tool {
     /// reference's syntax; when none applies it sends no credential header
     /// at all (LiteLLM, measured).
     pub unset_sends: &'static [WhenUnset],
+    /// Fixed texts the tool sends in place of a key in some setups
+    /// (`not-provided`, `no-key-required`): what keyhole-capture recognises
+    /// as a stand-in rather than a key.
+    pub stand_ins: &'static [&'static str],
     pub url_join: UrlJoin,
     /// The tool strips whitespace around the key before sending it (Continue
     /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
@@ -406,6 +410,7 @@ pub const BASE: Tool = Tool {
     dotenv: &[],
     empty_is_unset: false,
     unset_sends: &[],
+    stand_ins: &[],
     url_join: UrlJoin::TrimAndAppend,
     trims_key: false,
     process_family: &[],
