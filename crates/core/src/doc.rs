@@ -4,8 +4,6 @@
 //! are parsed by real parsers that keep positions; the catalogue's tool
 //! extractors then read one shape, whatever the file's format.
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Yaml,
@@ -100,68 +98,244 @@ pub fn parse(text: &str, format: Format) -> Result<Node, ParseError> {
 
 // ---- YAML ----
 
+/// The most nodes that YAML anchors and aliases may copy in one document.
+/// Every alias is a copy of its anchored node (and every anchor is kept as
+/// one); 200 bytes of nested aliases (`b: [*a,*a,…]`, `c: [*b,*b,…]`…)
+/// copy billions of nodes, so a document that copies more is refused with a
+/// parse error instead of filling the memory. Real configs copy a few
+/// hundred (a shared `litellm_params` block per model).
+pub const MAX_YAML_ALIAS_NODES: usize = 100_000;
+
+/// The deepest YAML nesting read (as deep as the JSON parser's): a
+/// `- - - - …` line of a few hundred kilobytes is refused with a parse
+/// error rather than a stack overflow.
+pub const MAX_YAML_DEPTH: usize = 512;
+
+/// Parse the first YAML document (the others are checked for errors, as
+/// the whole stream must parse). The tree is built straight from the
+/// parser's events, without recursion (docs/README.md#design: parsers that
+/// keep line numbers), nested at most [`MAX_YAML_DEPTH`] deep and copying
+/// anchored nodes for aliases within [`MAX_YAML_ALIAS_NODES`].
 pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
-    let docs = MarkedYamlOwned::load_from_str(text)
-        .map_err(|e| ParseError { line: Some(e.marker().line() as u32), message: e.info().to_string() })?;
-    match docs.into_iter().next() {
-        Some(d) => Ok(from_yaml(&d, 1)),
-        None => Ok(Node { line: 1, kind: Kind::Null }),
+    let mut loader = YamlLoader::default();
+    for ev in saphyr_parser::Parser::new_from_str(text) {
+        let (ev, span) =
+            ev.map_err(|e| ParseError { line: Some(e.marker().line() as u32), message: e.info().to_string() })?;
+        loader.event(ev, span)?;
+    }
+    Ok(loader.root.map_or(Node { line: 1, kind: Kind::Null }, |b| b.node))
+}
+
+/// A node being built, with what a mapping needs when it is a key (the kind
+/// of plain scalar it is: a tagged, bad or collection key is left out), and
+/// how many nodes it holds.
+#[derive(Clone)]
+struct Built {
+    node: Node,
+    key_kind: Option<u8>,
+    size: usize,
+}
+
+impl Built {
+    /// The key's identity: two keys are the same key when these are equal
+    /// (`1` and `"1"` are not).
+    fn key(&self) -> Option<(u8, String)> {
+        let text = match &self.node.kind {
+            Kind::Null => "null".to_string(),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Num(s) | Kind::Str(s) => s.clone(),
+            Kind::Seq(_) | Kind::Map(_) => return None,
+        };
+        self.key_kind.map(|k| (k, text))
     }
 }
 
-fn from_yaml(y: &MarkedYamlOwned, fallback_line: u32) -> Node {
-    let line = match y.span.start.line() {
-        0 => fallback_line,
-        l => l as u32,
-    };
-    let kind = match &y.data {
-        YamlDataOwned::Value(s) => scalar(s),
-        YamlDataOwned::Representation(s, _, _) => Kind::Str(s.clone()),
-        YamlDataOwned::Sequence(items) => Kind::Seq(items.iter().map(|i| from_yaml(i, line)).collect()),
-        YamlDataOwned::Mapping(map) => {
-            let mut entries = Vec::with_capacity(map.len());
-            for (k, v) in map.iter() {
-                let key_line = match k.span.start.line() {
-                    0 => line,
-                    l => l as u32,
-                };
-                let key = match &k.data {
-                    YamlDataOwned::Value(s) => scalar_key(s),
-                    YamlDataOwned::Representation(s, _, _) => s.clone(),
-                    _ => continue,
-                };
-                entries.push((key, key_line, from_yaml(v, key_line)));
-            }
-            Kind::Map(entries)
+/// A collection still open, with the line its children fall back on.
+struct Open {
+    anchor: usize,
+    fallback: u32,
+    size: usize,
+    body: Body,
+}
+
+enum Body {
+    Seq(Vec<Node>),
+    Map {
+        /// Entries in order; a key seen again moves to the back (its first
+        /// line kept), the slot it left is `None`.
+        entries: Vec<Option<(String, u32, Node)>>,
+        index: std::collections::HashMap<(u8, String), usize>,
+        /// The key read, waiting for its value (`None` inside: a key left out).
+        key: Option<Option<((u8, String), u32)>>,
+    },
+}
+
+#[derive(Default)]
+struct YamlLoader {
+    /// Documents finished; only the first is built.
+    docs: usize,
+    root: Option<Built>,
+    stack: Vec<Open>,
+    anchors: std::collections::HashMap<usize, Built>,
+    /// Nodes copied for anchors and aliases so far.
+    copied: usize,
+}
+
+impl YamlLoader {
+    /// The line a node without a mark of its own takes: the line of the
+    /// key it is the value of, of the sequence it is in, or 1 for the root.
+    fn fallback(&self) -> u32 {
+        match self.stack.last() {
+            None => 1,
+            Some(Open { body: Body::Map { key: Some(Some((_, line))), .. }, .. }) => *line,
+            Some(o) => o.fallback,
         }
-        YamlDataOwned::Tagged(_, inner) => return from_yaml(inner, line),
-        _ => Kind::Null,
-    };
-    // A mapping's own span is not marked: it starts where its first key does.
-    let line = match &kind {
-        Kind::Map(m) if y.span.start.line() == 0 => m.first().map_or(line, |e| e.1),
-        _ => line,
-    };
-    Node { line, kind }
-}
+    }
 
-fn scalar(s: &ScalarOwned) -> Kind {
-    match s {
-        ScalarOwned::Null => Kind::Null,
-        ScalarOwned::Boolean(b) => Kind::Bool(*b),
-        ScalarOwned::Integer(i) => Kind::Num(i.to_string()),
-        ScalarOwned::FloatingPoint(f) => Kind::Num(f.to_string()),
-        ScalarOwned::String(s) => Kind::Str(s.clone()),
+    /// Count `size` more nodes copied for an anchor or an alias.
+    fn copy(&mut self, size: usize, line: u32) -> Result<(), ParseError> {
+        self.copied = self.copied.saturating_add(size);
+        if self.copied > MAX_YAML_ALIAS_NODES {
+            return Err(ParseError {
+                line: Some(line),
+                message: format!(
+                    "YAML anchors and aliases copy more than {MAX_YAML_ALIAS_NODES} nodes (an alias bomb?); not read"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, built: Built, anchor: usize) -> Result<(), ParseError> {
+        if anchor > 0 {
+            self.copy(built.size, built.node.line)?;
+            self.anchors.insert(anchor, built.clone());
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            if self.root.is_none() {
+                self.root = Some(built);
+            }
+            return Ok(());
+        };
+        parent.size = parent.size.saturating_add(built.size);
+        match &mut parent.body {
+            Body::Seq(items) => items.push(built.node),
+            Body::Map { entries, index, key } => match key.take() {
+                None => *key = Some(built.key().map(|k| (k, built.node.line))),
+                Some(None) => {}
+                Some(Some((id, line))) => {
+                    let (text, line) = match index.get(&id).and_then(|&i| entries[i].take()) {
+                        Some((text, first_line, _)) => (text, first_line),
+                        None => (id.1.clone(), line),
+                    };
+                    index.insert(id, entries.len());
+                    entries.push(Some((text, line, built.node)));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), ParseError> {
+        let Some(open) = self.stack.pop() else { return Ok(()) };
+        let kind = match open.body {
+            Body::Seq(items) => Kind::Seq(items),
+            Body::Map { entries, .. } => Kind::Map(entries.into_iter().flatten().collect()),
+        };
+        // A collection carries no mark of its own: a mapping starts where its
+        // first key does, a sequence where its parent puts it.
+        let line = match &kind {
+            Kind::Map(m) => m.first().map_or(open.fallback, |e| e.1),
+            _ => open.fallback,
+        };
+        self.insert(Built { node: Node { line, kind }, key_kind: None, size: open.size }, open.anchor)
+    }
+
+    fn scalar(v: std::borrow::Cow<'_, str>, style: saphyr::ScalarStyle, tag: Option<&saphyr::Tag>, line: u32) -> Built {
+        use saphyr::Scalar;
+        // A tag outside the core schema (`!env x`) is read as if untagged,
+        // and such a key is left out.
+        let core_tag = tag.filter(|t| t.is_yaml_core_schema()).map(|t| std::borrow::Cow::Owned(t.clone()));
+        let scalar = match tag {
+            Some(t) if !t.is_yaml_core_schema() => Scalar::parse_from_cow_and_metadata(v, style, None),
+            _ => Scalar::parse_from_cow_and_metadata(v, style, core_tag.as_ref()),
+        };
+        let (kind, key_kind) = match scalar {
+            None => (Kind::Null, None),
+            Some(Scalar::Null) => (Kind::Null, Some(0)),
+            Some(Scalar::Boolean(b)) => (Kind::Bool(b), Some(1)),
+            Some(Scalar::Integer(i)) => (Kind::Num(i.to_string()), Some(2)),
+            Some(Scalar::FloatingPoint(f)) => (Kind::Num(f.to_string()), Some(3)),
+            Some(Scalar::String(s)) => (Kind::Str(s.into_owned()), Some(4)),
+        };
+        let key_kind = key_kind.filter(|_| tag.is_none_or(|t| t.is_yaml_core_schema()));
+        Built { node: Node { line, kind }, key_kind, size: 1 }
     }
 }
 
-fn scalar_key(s: &ScalarOwned) -> String {
-    match s {
-        ScalarOwned::Null => "null".into(),
-        ScalarOwned::Boolean(b) => b.to_string(),
-        ScalarOwned::Integer(i) => i.to_string(),
-        ScalarOwned::FloatingPoint(f) => f.to_string(),
-        ScalarOwned::String(s) => s.clone(),
+/// An alias's copy sits where the alias is: its line, and the line of the
+/// collections in it that have none of their own (a sequence in a sequence,
+/// an empty mapping in one), which took their parent's.
+fn relocate(node: &mut Node, line: u32) {
+    let old = std::mem::replace(&mut node.line, line);
+    if let Kind::Seq(items) = &mut node.kind {
+        for item in items {
+            let unmarked = match &item.kind {
+                Kind::Seq(_) => true,
+                Kind::Map(m) => m.is_empty(),
+                _ => false,
+            };
+            if unmarked && item.line == old {
+                relocate(item, line);
+            }
+        }
+    }
+}
+
+impl YamlLoader {
+    /// Take one parser event; an error ends the parse.
+    fn event(&mut self, ev: saphyr_parser::Event<'_>, span: saphyr_parser::Span) -> Result<(), ParseError> {
+        use saphyr_parser::Event;
+        // Only the first document is built; the parser checks the others.
+        if self.docs > 0 {
+            return Ok(());
+        }
+        let marked = span.start.line() as u32;
+        let line = if marked == 0 { self.fallback() } else { marked };
+        match ev {
+            Event::DocumentEnd => self.docs += 1,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_YAML_DEPTH {
+                    return Err(ParseError {
+                        line: Some(line),
+                        message: format!("YAML nested more than {MAX_YAML_DEPTH} levels deep; not read"),
+                    });
+                }
+                let body = match ev {
+                    Event::SequenceStart(..) => Body::Seq(Vec::new()),
+                    _ => Body::Map { entries: Vec::new(), index: Default::default(), key: None },
+                };
+                let fallback = self.fallback();
+                self.stack.push(Open { anchor, fallback, size: 1, body });
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close()?,
+            Event::Scalar(v, style, anchor, tag) => {
+                let built = Self::scalar(v, style, tag.as_deref(), line);
+                self.insert(built, anchor)?;
+            }
+            Event::Alias(id) => {
+                let Some(size) = self.anchors.get(&id).map(|b| b.size) else {
+                    return self.insert(Built { node: Node { line, kind: Kind::Null }, key_kind: None, size: 1 }, 0);
+                };
+                self.copy(size, line)?;
+                if let Some(mut built) = self.anchors.get(&id).cloned() {
+                    relocate(&mut built.node, line);
+                    self.insert(built, 0)?;
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) => {}
+        }
+        Ok(())
     }
 }
 
@@ -299,6 +473,46 @@ mod tests {
     fn yaml_anchors_resolve() {
         let n = parse_yaml("base: &b\n  k: v\nother: *b\n").unwrap();
         assert_eq!(n.path(&["other", "k"]).and_then(Node::as_str), Some("v"));
+    }
+
+    /// `levels` lines, each a sequence of nine aliases of the line before.
+    fn alias_bomb(levels: usize) -> String {
+        let mut t = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for i in 1..levels {
+            let p = i - 1;
+            t.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{p}"); 9].join(",")));
+        }
+        t
+    }
+
+    #[test]
+    fn an_alias_bomb_is_a_parse_error_not_a_copy() {
+        let bomb = alias_bomb(9);
+        assert!(bomb.len() < 500, "{}", bomb.len());
+        let e = parse_yaml(&bomb).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{}", e.message);
+        assert!(e.line.is_some_and(|l| l <= 9));
+        // Aliases within the bound still resolve, copies and all.
+        let small = parse_yaml(&alias_bomb(4)).unwrap();
+        assert_eq!(small.get("a3").unwrap().items()[8].items()[8].items()[8].items()[8].as_str(), Some("lol"));
+    }
+
+    #[test]
+    fn deep_yaml_nesting_is_a_parse_error_not_a_stack_overflow() {
+        let e = parse_yaml(&format!("{}x\n", "- ".repeat(200_000))).unwrap_err();
+        assert!(e.message.contains("nested more than 512"), "{}", e.message);
+        assert!(parse_yaml(&format!("{}x\n", "- ".repeat(500))).is_ok());
+        assert!(parse_yaml(&format!("a: {}{}\n", "[".repeat(200), "]".repeat(200))).is_ok());
+    }
+
+    #[test]
+    fn yaml_keys_as_before() {
+        // A repeated key keeps its first line, takes the last value and moves last.
+        let n = parse_yaml("a: 1\nb: 2\na: 3\n").unwrap();
+        let keys: Vec<_> = n.entries().iter().map(|(k, l, v)| (k.as_str(), *l, v.scalar_text().unwrap())).collect();
+        assert_eq!(keys, [("b", 2, "2".to_string()), ("a", 1, "3".to_string())]);
+        // `1` and `"1"` are two keys; a tagged or complex key is left out.
+        assert_eq!(parse_yaml("1: a\n\"1\": b\n!x c: d\n? [k]\n: v\n").unwrap().entries().len(), 2);
     }
 
     #[test]
