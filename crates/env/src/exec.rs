@@ -209,10 +209,6 @@ pub fn fill(env: &mut Env, real: IndexMap<String, Option<bool>>) {
 /// (tried once per process, with `true` as the shell): `Err` says why not.
 fn namespaces_work(home: &Path) -> Result<(), String> {
     static TRIED: Mutex<Option<Result<(), String>>> = Mutex::new(None);
-    // The home must not hold what the shells need to start (`/`, `/usr`).
-    if ["/proc", "/usr", "/bin", "/etc"].iter().any(|p| Path::new(p).starts_with(home)) {
-        return Err(format!("{} holds the system's own files", home.display()));
-    }
     let j = Jail::new(home).map_err(|e| format!("{}: {e}", home.display()))?;
     let mut t = TRIED.lock().unwrap_or_else(|e| e.into_inner());
     t.get_or_insert_with(|| {
@@ -250,6 +246,12 @@ impl Jail {
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
             .open(home)?;
         let md = home_fd.metadata()?;
+        // Absolute and without links: the child changes directory between mounts.
+        let home = &std::fs::canonicalize(home)?;
+        // The home must not hold what the shells need to start (`/`, `/usr`).
+        if ["/proc", "/usr", "/bin", "/etc"].iter().any(|p| Path::new(p).starts_with(home)) {
+            return Err(std::io::Error::other("it holds the system's own files"));
+        }
         let cstr = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
         // The lower layer is the home as this descriptor sees it; the child
         // re-points the descriptor at the home of its own namespace first.
@@ -368,6 +370,9 @@ struct Copy {
 
 /// At most this many bytes are copied in all.
 const COPY_BUDGET: u64 = 32 * 1024 * 1024;
+/// At most this many files are taken from each place (the home's top
+/// level, fish's directory).
+const COPY_FILES: usize = 1000;
 
 impl Copy {
     fn make(home: &Path, files: &[PathBuf]) -> std::io::Result<Copy> {
@@ -384,17 +389,19 @@ impl Copy {
         let copy =
             Copy { cwd: std::env::current_dir().ok().filter(|d| d.starts_with(home)).map(|_| dir.clone()), home: dir };
         let mut budget = COPY_BUDGET;
-        let mut wanted: Vec<PathBuf> = Vec::new();
+        let mut wanted: Vec<PathBuf> = files.iter().filter(|f| f.starts_with(home)).cloned().collect();
         if let Ok(rd) = std::fs::read_dir(home) {
             wanted.extend(
                 rd.flatten()
                     .map(|e| e.path())
-                    .filter(|p| p.file_name().is_some_and(|n| n.as_bytes().starts_with(b".")) && p.is_file()),
+                    .filter(|p| p.file_name().is_some_and(|n| n.as_bytes().starts_with(b".")) && p.is_file())
+                    .take(COPY_FILES),
             );
         }
-        let mut stack = vec![home.join(".config/fish")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+        let (mut stack, mut entries) = (vec![home.join(".config/fish")], 0);
+        while let Some(d) = stack.pop().filter(|_| entries < COPY_FILES) {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten().take(COPY_FILES) {
+                entries += 1;
                 let p = e.path();
                 match e.file_type() {
                     Ok(t) if t.is_dir() => stack.push(p),
@@ -403,7 +410,7 @@ impl Copy {
                 }
             }
         }
-        wanted.extend(files.iter().filter(|f| f.starts_with(home)).cloned());
+        wanted.truncate(2 * COPY_FILES);
         for f in wanted {
             let Ok(rel) = f.strip_prefix(home) else { continue };
             let Ok(md) = std::fs::metadata(&f) else { continue };

@@ -37,7 +37,7 @@ struct Args {
     /// The user's login shell (default: from SHELL in the analysed environment, else bash)
     #[arg(long, value_name = "NAME")]
     shell: Option<String>,
-    /// Also start the real shells (env -i, stdin /dev/null, 10 s timeout) and report where they disagree with the static answer. This runs the user's startup files.
+    /// Also start the real shells (env -i, stdin /dev/null, 10 s timeout) and report where they disagree with the static answer. This runs the user's startup files, in a private mount namespace that throws away what they write to the home; only a variable name that is an identifier is asked about, as an argument, never as code.
     #[arg(long)]
     exec: bool,
     /// No notes on stderr
