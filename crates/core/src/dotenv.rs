@@ -61,14 +61,17 @@ pub fn parse(text: &str, flavor: Flavor) -> Vec<Entry> {
             if flavor == Flavor::Python && q == '`' {
                 unquoted(rest, flavor)
             } else {
-                // A quoted value may span lines until the closing quote.
+                // A quoted value may span lines until the closing quote; each
+                // line is scanned once (an unclosed quote costs one pass over
+                // the rest of the file, not one per line).
                 let mut body = rest[1..].to_string();
-                let mut closed = find_close(&body, q, flavor);
+                let mut scan = CloseScan::default();
+                let mut closed = scan.find(&body, q, flavor);
                 while closed.is_none() && i < lines.len() {
                     body.push('\n');
                     body.push_str(lines[i]);
                     i += 1;
-                    closed = find_close(&body, q, flavor);
+                    closed = scan.find(&body, q, flavor);
                 }
                 match closed {
                     Some(end) => unescape(&body[..end], q, flavor),
@@ -104,22 +107,33 @@ fn split_name(l: &str, flavor: Flavor) -> Option<(String, &str)> {
     ok.then(|| (name.to_string(), rest))
 }
 
-fn find_close(body: &str, q: char, flavor: Flavor) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in body.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
+/// Where the closing quote is, scanning a body that grows line by line:
+/// each call goes on from where the last one stopped.
+#[derive(Default)]
+struct CloseScan {
+    pos: usize,
+    escaped: bool,
+}
+
+impl CloseScan {
+    fn find(&mut self, body: &str, q: char, flavor: Flavor) -> Option<usize> {
+        for (i, c) in body[self.pos..].char_indices() {
+            let i = self.pos + i;
+            if self.escaped {
+                self.escaped = false;
+                continue;
+            }
+            if c == '\\' && (flavor == Flavor::Python || q == '"') {
+                self.escaped = true;
+                continue;
+            }
+            if c == q {
+                return Some(i);
+            }
         }
-        if c == '\\' && (flavor == Flavor::Python || q == '"') {
-            escaped = true;
-            continue;
-        }
-        if c == q {
-            return Some(i);
-        }
+        self.pos = body.len();
+        None
     }
-    None
 }
 
 fn unescape(s: &str, q: char, flavor: Flavor) -> String {
@@ -223,6 +237,21 @@ mod tests {
         let e = parse("# c\r\nA=1\r\nB=\"x\ny\"\nC=3\n", Flavor::Python);
         assert_eq!(e.iter().map(|e| (e.name.as_str(), e.line)).collect::<Vec<_>>(), vec![("A", 2), ("B", 3), ("C", 5)]);
         assert_eq!(e[1].value, "x\ny");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_read_in_linear_time() {
+        for (q, f) in [('"', Flavor::Python), ('\'', Flavor::Node), ('`', Flavor::Node)] {
+            let text = format!("K={q}x\\\n{}", "A=b\\\n".repeat(200_000));
+            let start = std::time::Instant::now();
+            let e = parse(&text, f);
+            // Both parsers fall back to the raw text of the line; the rest is the value's.
+            assert_eq!((e.len(), e[0].value.as_str()), (1, format!("{q}x\\").as_str()));
+            assert!(start.elapsed().as_secs_f64() < 2.0, "{q}: {:?}", start.elapsed());
+        }
+        // An escaped quote at the end of a line, and an escaped newline, still close later.
+        assert_eq!(parse("K=\"a\\\"\nb\"\n", Flavor::Python)[0].value, "a\"\nb");
+        assert_eq!(parse("K=\"a\\\nb\"\n", Flavor::Python)[0].value, "a\\\nb");
     }
 
     #[test]
