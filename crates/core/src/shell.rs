@@ -255,19 +255,37 @@ pub fn logical_lines(text: &str) -> Vec<(u32, String)> {
 
 /// Every assignment in a file, in order.
 pub fn assignments(text: &str, dialect: Dialect) -> Vec<Assignment> {
-    let mut out: Vec<Assignment> = Vec::new();
+    let mut out = Assignments::default();
     for (line, l) in logical_lines(text) {
         let words = lex(&l);
         match dialect {
-            Dialect::Fish => fish_line(&words, line, &mut out),
+            Dialect::Fish => fish_line(&words, line, &mut out.list),
             Dialect::Posix => posix_line(&words, line, &mut out),
         }
     }
-    out
+    out.list
 }
 
-fn posix_line(words: &[Word], line: u32, out: &mut Vec<Assignment>) {
+/// The assignments so far, and where the last one of each name is (so that
+/// `export X` finds it at once, however many came before).
+#[derive(Default)]
+struct Assignments {
+    list: Vec<Assignment>,
+    last: std::collections::HashMap<String, usize>,
+}
+
+impl Assignments {
+    fn push(&mut self, a: Assignment) {
+        self.last.insert(a.name.clone(), self.list.len());
+        self.list.push(a);
+    }
+}
+
+fn posix_line(words: &[Word], line: u32, out: &mut Assignments) {
     let mut at_start = true;
+    // The end of the run of `NAME=value` words the current one is in:
+    // found once per run, not once per word.
+    let mut run_end = 0;
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
@@ -300,8 +318,8 @@ fn posix_line(words: &[Word], line: u32, out: &mut Vec<Assignment>) {
                     }
                 } else if exported && is_name(&a.raw) {
                     // `export X` after `X=…`: the earlier assignment becomes exported.
-                    if let Some(prev) = out.iter_mut().rev().find(|p| p.name == a.raw) {
-                        prev.exported = true;
+                    if let Some(&k) = out.last.get(&a.raw) {
+                        out.list[k].exported = true;
                     }
                 }
                 j += 1;
@@ -314,10 +332,15 @@ fn posix_line(words: &[Word], line: u32, out: &mut Vec<Assignment>) {
             if let Some((name, rest)) = w.raw.split_once('=') {
                 if is_name(name) {
                     // Prefix assignments followed by a command apply to that command only.
-                    let mut j = i;
-                    while j < words.len() && words[j].raw.split_once('=').is_some_and(|(n, _)| is_name(n)) {
-                        j += 1;
+                    if run_end <= i {
+                        run_end = i;
+                        while run_end < words.len()
+                            && words[run_end].raw.split_once('=').is_some_and(|(n, _)| is_name(n))
+                        {
+                            run_end += 1;
+                        }
                     }
+                    let j = run_end;
                     let prefix = j < words.len() && !starts_command(&words[j].raw);
                     let value_word = strip_name(w, name);
                     out.push(Assignment {
@@ -428,6 +451,26 @@ mod tests {
         assert_eq!(v[5].value, ShellValue::Command("cat ~/.k".into()));
         assert_eq!(v[6].value, ShellValue::Var("I".into()));
         assert!(matches!(v[4].value, ShellValue::Mixed { .. }));
+    }
+
+    #[test]
+    fn long_lines_are_read_in_linear_time() {
+        let start = std::time::Instant::now();
+        // One line of 200,000 assignments: each looked for the run's end again.
+        let v = a(&"A=1 ".repeat(200_000));
+        assert_eq!(v.len(), 200_000);
+        assert!(!v[0].command_prefix);
+        // `export B …` 100,000 times after 100,000 assignments of other names.
+        let text = format!("{}export K=1 {}\n", "A=1\n".repeat(100_000), "B ".repeat(100_000));
+        assert_eq!(a(&text).len(), 100_001);
+        assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
+        // `export X` still marks the last assignment of X only.
+        let v = a("X=1\nX=2\nY=3 export X\n");
+        assert_eq!(
+            v.iter().map(|x| (x.name.as_str(), x.exported)).collect::<Vec<_>>(),
+            [("X", false), ("X", true), ("Y", false)]
+        );
+        assert!(a("A=1 B=2 cmd\n").iter().all(|x| x.command_prefix));
     }
 
     #[test]

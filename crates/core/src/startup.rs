@@ -126,10 +126,51 @@ fn first_word(l: &str) -> &str {
     l.trim_start().split(|c: char| c.is_whitespace() || c == ';').next().unwrap_or("")
 }
 
+/// The open blocks, with what each line inside needs from all of them
+/// (inside a function? interactive only? the innermost condition?) kept
+/// level by level, so that a line costs the same however deep it is
+/// (20,000 unclosed `if`s cost seconds when each line walked the stack).
+#[derive(Default)]
+struct Blocks {
+    stack: Vec<Block>,
+    /// Per level: a function at or above it, an interactive-only block at or
+    /// above it, the innermost level at or above it with a condition.
+    acc: Vec<(bool, bool, Option<usize>)>,
+}
+
+impl Blocks {
+    fn push(&mut self, b: Block) {
+        let (f, i, c) = self.acc.last().copied().unwrap_or((false, false, None));
+        let c = if b.cond.is_some() { Some(self.stack.len()) } else { c };
+        self.acc.push((f || b.function, i || b.interactive, c));
+        self.stack.push(b);
+    }
+    fn pop(&mut self) -> Option<Block> {
+        self.acc.pop();
+        self.stack.pop()
+    }
+    fn is_empty(&self) -> bool {
+        self.stack.is_empty()
+    }
+    /// A guard candidate is only ever opened at the top level.
+    fn guard_candidate(&mut self) -> Option<&mut Block> {
+        self.stack.first_mut().filter(|b| b.guard_candidate.is_some())
+    }
+    fn in_function(&self) -> bool {
+        self.acc.last().is_some_and(|a| a.0)
+    }
+    fn interactive(&self) -> bool {
+        self.acc.last().is_some_and(|a| a.1)
+    }
+    fn cond(&self) -> Option<String> {
+        self.acc.last().and_then(|a| a.2).and_then(|k| self.stack[k].cond.clone())
+    }
+}
+
 /// Analyse a startup file into items, in file order.
 pub fn analyze(text: &str, dialect: Dialect) -> Vec<Item> {
     let mut out = Vec::new();
-    let mut stack: Vec<Block> = Vec::new();
+    let mut stack = Blocks::default();
     let mut heredoc: Option<String> = None;
     let mut pending_function = false;
     for (line, l) in shell::logical_lines(text) {
@@ -155,16 +196,16 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<Item> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        for b in stack.iter_mut().filter(|b| b.guard_candidate.is_some()) {
+        if let Some(b) = stack.guard_candidate() {
             b.body.push_str(t);
             b.body.push('\n');
         }
         let top_level = stack.is_empty();
-        let in_function = stack.iter().any(|b| b.function);
-        let ctx_of = |stack: &[Block], extra_cond: Option<String>, extra_interactive: bool| Ctx {
-            in_function: stack.iter().any(|b| b.function),
-            conditional: extra_cond.or_else(|| stack.iter().rev().find_map(|b| b.cond.clone())),
-            interactive_only: extra_interactive || stack.iter().any(|b| b.interactive),
+        let in_function = stack.in_function();
+        let ctx_of = |stack: &Blocks, extra_cond: Option<String>, extra_interactive: bool| Ctx {
+            in_function: stack.in_function(),
+            conditional: extra_cond.or_else(|| stack.cond()),
+            interactive_only: extra_interactive || stack.interactive(),
         };
 
         // Guards written on one line.
@@ -260,7 +301,7 @@ pub fn analyze(text: &str, dialect: Dialect) -> Vec<Item> {
                     let ctx = Ctx {
                         in_function,
                         conditional: block.cond.clone(),
-                        interactive_only: block.interactive || stack.iter().any(|b| b.interactive),
+                        interactive_only: block.interactive || stack.interactive(),
                     };
                     push_line_items(t, line, dialect, ctx, &mut out);
                     continue;
@@ -376,6 +417,18 @@ mod tests {
         assert_eq!(guards("if [[ $- != *i* ]]; then\n  return\nfi\n"), vec![(1, GuardKind::Interactive)]);
         // Not guards: inside a function, or a case on something else.
         assert!(guards("f() {\n [ -z \"$PS1\" ] && return\n}\ncase $1 in\n *) return;;\nesac\n").is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_read_in_linear_time() {
+        let start = std::time::Instant::now();
+        let text = format!("{}export K=1\n", "if [ -f /x ]; then\n".repeat(40_000));
+        let items = analyze(&text, Dialect::Posix);
+        assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
+        match items.last() {
+            Some(Item::Assign { ctx, .. }) => assert_eq!(ctx.conditional.as_deref(), Some("if [ -f /x ]")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
