@@ -2,8 +2,9 @@
 //! simulated shell per launch context, following `source`, guards, `set -a`
 //! and functions, and every assignment of the variable anywhere.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use keyhole_core::dotenv::{self, Flavor};
 use keyhole_core::fsread;
@@ -92,6 +93,37 @@ struct Origin {
     sourced_from: Option<(PathBuf, u32)>,
 }
 
+/// How deep `source` is followed: a file sourced from a file … sourced from
+/// a startup file, 16 levels down.
+const MAX_SOURCE_DEPTH: usize = 16;
+/// How many files one simulated shell runs through `source` (a file
+/// sourced twice runs twice, as in a shell; a fan of files sourcing each
+/// other twice over would otherwise run 2^16 times).
+const MAX_SOURCED: usize = 256;
+
+/// A file analysed once per simulated shell.
+struct Parsed {
+    items: Vec<Item>,
+}
+
+/// What one simulated shell has read: each file once, and how many it ran.
+#[derive(Default)]
+struct Shell {
+    seen: HashMap<(PathBuf, bool), Rc<Parsed>>,
+    runs: usize,
+}
+
+/// A file being read: where it is, what it is read from, and (for
+/// /etc/profile) the profile.d files still to run after it.
+struct Frame {
+    file: PathBuf,
+    dialect: Dialect,
+    parsed: Rc<Parsed>,
+    next: usize,
+    here: Origin,
+    profile_d: Option<std::vec::IntoIter<PathBuf>>,
+}
+
 /// Whether a line with this context runs in a shell of this mode.
 fn runs(ctx: &startup::Ctx, mode: Mode) -> bool {
     !ctx.in_function && (mode.interactive || !ctx.interactive_only)
@@ -153,61 +185,76 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    /// Run one startup file in a simulated shell of `mode`, following sources.
+    /// Run one startup file in a simulated shell of `mode`, following
+    /// `source` (docs/launch-contexts.md#startup-file-guards) without
+    /// recursion: a stack of the files being read, each sourced file run
+    /// where its `source` line is. A file already on the stack (a cycle), a
+    /// stack [`MAX_SOURCE_DEPTH`] deep, or more than [`MAX_SOURCED`] files
+    /// run in one shell stop the following; each file is read and analysed
+    /// once per shell (`shell.seen`), however often it is sourced.
     fn run_file(
         &mut self,
         file: &Path,
         dialect: Dialect,
         mode: Mode,
         state: &mut VarState,
-        stack: &mut Vec<PathBuf>,
+        shell: &mut Shell,
         origin: Origin,
     ) {
-        let Origin { guard: inherited_guard, sourced_from } = origin;
-        if stack.iter().any(|p| p == file) || stack.len() > 16 {
-            return; // a source cycle
-        }
-        let Ok(text) = fsread::read_text(file, CAP) else { return };
-        stack.push(file.to_path_buf());
-        let items = startup::analyze(&text, dialect);
-        let mut here = Origin { guard: inherited_guard, sourced_from };
-        let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-        // /etc/profile sources /etc/profile.d/*.sh through a loop variable.
-        let profile_d = file == self.etc("profile");
-        let kind = if dialect == Dialect::Fish { DefinitionKind::Fish } else { DefinitionKind::Shell };
-        for item in items {
+        let mut frames: Vec<Frame> = Vec::new();
+        self.enter(&mut frames, file, dialect, origin, shell);
+        while let Some(top) = frames.last_mut() {
+            let parsed = top.parsed.clone();
+            let Some(item) = parsed.items.get(top.next) else {
+                // /etc/profile sources /etc/profile.d/*.sh through a loop variable.
+                if top.profile_d.is_none() && top.file == self.etc("profile") {
+                    top.profile_d = Some(sorted_files(&self.etc("profile.d"), "sh").into_iter());
+                }
+                match top.profile_d.as_mut().and_then(Iterator::next) {
+                    Some(f) => {
+                        let origin =
+                            Origin { guard: top.here.guard.clone(), sourced_from: Some((top.file.clone(), 0)) };
+                        self.enter(&mut frames, &f, Dialect::Posix, origin, shell);
+                    }
+                    None => {
+                        frames.pop();
+                    }
+                }
+                continue;
+            };
+            top.next += 1;
+            let file = top.file.clone();
+            let kind = if top.dialect == Dialect::Fish { DefinitionKind::Fish } else { DefinitionKind::Shell };
             match item {
                 Item::Guard { line, kind } => {
                     let stops = match kind {
                         GuardKind::Interactive => !mode.interactive,
                         GuardKind::Tty => !mode.tty,
                     };
-                    if here.guard.as_ref().is_none_or(|g| g.0 == file) {
-                        here.guard = Some((file.to_path_buf(), line, kind));
+                    if top.here.guard.as_ref().is_none_or(|g| g.0 == file) {
+                        top.here.guard = Some((file.clone(), *line, *kind));
                     }
                     if stops {
                         // Keep reading for definitions, without effect on the state.
-                        self.collect_rest(file, &text, dialect, &here);
-                        stack.pop();
-                        return;
+                        let (here, dialect) = (top.here.clone(), top.dialect);
+                        frames.pop();
+                        self.collect_rest(&file, parsed.clone(), dialect, &here);
                     }
                 }
-                Item::Allexport { on, .. } => state.allexport = on,
+                Item::Allexport { on, .. } => state.allexport = *on,
                 Item::Assign { a, ctx } if a.name == self.var => {
                     let exported = a.exported || state.allexport;
-                    self.record(Definition {
-                        universal: a.universal,
-                        ..Definition::assigned(file, &a, &ctx, kind, exported, &here)
-                    });
-                    if !runs(&ctx, mode) || a.command_prefix {
+                    let d = Definition::assigned(&file, a, ctx, kind, exported, &top.here);
+                    self.record(Definition { universal: a.universal, ..d });
+                    if !runs(ctx, mode) || a.command_prefix {
                         continue;
                     }
                     state.set = true;
                     state.exported = state.exported || exported;
-                    state.from = Some((file.to_path_buf(), a.line));
+                    state.from = Some((file, a.line));
                 }
                 Item::ExportNames { names, ctx, .. }
-                    if names.iter().any(|n| n == self.var) && runs(&ctx, mode) && state.set =>
+                    if names.iter().any(|n| n == self.var) && runs(ctx, mode) && state.set =>
                 {
                     state.exported = true;
                     if let Some(d) =
@@ -217,51 +264,78 @@ impl<'a> Analyzer<'a> {
                     }
                 }
                 Item::Source { path, line, ctx } => {
-                    if !runs(&ctx, mode) {
+                    if !runs(ctx, mode) {
                         continue;
                     }
-                    let target = expand_path(&path, &self.opts.home, &dir);
-                    let d = if target.extension().is_some_and(|e| e == "fish") { Dialect::Fish } else { dialect };
-                    let origin = Origin { guard: here.guard.clone(), sourced_from: Some((file.to_path_buf(), line)) };
-                    self.run_file(&target, d, mode, state, stack, origin);
+                    let target = expand_path(path, &self.opts.home, top.file.parent().unwrap_or(Path::new("/")));
+                    let d = if target.extension().is_some_and(|e| e == "fish") { Dialect::Fish } else { top.dialect };
+                    let origin = Origin { guard: top.here.guard.clone(), sourced_from: Some((file, *line)) };
+                    self.enter(&mut frames, &target, d, origin, shell);
                 }
                 _ => {}
             }
         }
-        if profile_d {
-            for f in sorted_files(&self.etc("profile.d"), "sh") {
-                let origin = Origin { guard: here.guard.clone(), sourced_from: Some((file.to_path_buf(), 0)) };
-                self.run_file(&f, Dialect::Posix, mode, state, stack, origin);
-            }
-        }
-        stack.pop();
     }
 
-    /// Definitions below a guard that stopped this shell: recorded (they exist),
-    /// with no effect.
-    fn collect_rest(&mut self, file: &Path, text: &str, dialect: Dialect, origin: &Origin) {
+    /// Start reading `file` on top of `frames`, unless it is a cycle, too
+    /// deep, over the shell's budget, or cannot be read.
+    fn enter(&mut self, frames: &mut Vec<Frame>, file: &Path, dialect: Dialect, origin: Origin, shell: &mut Shell) {
+        if frames.iter().any(|f| f.file == file) || frames.len() > MAX_SOURCE_DEPTH || shell.runs >= MAX_SOURCED {
+            return;
+        }
+        let fish = dialect == Dialect::Fish;
+        let parsed = match shell.seen.get(&(file.to_path_buf(), fish)) {
+            Some(p) => p.clone(),
+            None => {
+                let Ok(text) = fsread::read_text(file, CAP) else { return };
+                let p = Rc::new(Parsed { items: startup::analyze(&text, dialect) });
+                shell.seen.insert((file.to_path_buf(), fish), p.clone());
+                p
+            }
+        };
+        shell.runs += 1;
+        frames.push(Frame { file: file.to_path_buf(), dialect, parsed, next: 0, here: origin, profile_d: None });
+    }
+
+    /// Definitions below a guard that stopped this shell: recorded (they
+    /// exist), with no effect; the files sourced below the guard too, each
+    /// once (a cycle between two files ends), at most [`MAX_SOURCE_DEPTH`]
+    /// deep, without recursion.
+    fn collect_rest(&mut self, file: &Path, parsed: Rc<Parsed>, dialect: Dialect, origin: &Origin) {
         let guard_line = origin.guard.as_ref().map_or(0, |g| g.1);
-        let mut allexport = false;
-        for item in startup::analyze(text, dialect) {
+        let mut seen: HashSet<PathBuf> = HashSet::from([file.to_path_buf()]);
+        // (file, its items, the next one, where it is read from, `set -a` in it)
+        let mut work: Vec<(PathBuf, Rc<Parsed>, usize, Origin, bool)> =
+            vec![(file.to_path_buf(), parsed, 0, origin.clone(), false)];
+        while let Some((file, parsed, next, origin, allexport)) = work.last_mut() {
+            let parsed = parsed.clone();
+            let Some(item) = parsed.items.get(*next) else {
+                work.pop();
+                continue;
+            };
+            *next += 1;
+            let file = file.clone();
             match item {
-                Item::Allexport { on, .. } => allexport = on,
+                Item::Allexport { on, .. } => *allexport = *on,
                 Item::Assign { a, ctx } if a.name == self.var && a.line > guard_line => {
-                    let exported = a.exported || allexport;
-                    self.record(Definition::assigned(file, &a, &ctx, DefinitionKind::Shell, exported, origin));
+                    let exported = a.exported || *allexport;
+                    let d = Definition::assigned(&file, a, ctx, DefinitionKind::Shell, exported, origin);
+                    self.record(d);
                 }
-                Item::ExportNames { names, line, .. } if names.iter().any(|n| n == self.var) && line > guard_line => {
+                Item::ExportNames { names, line, .. } if names.iter().any(|n| n == self.var) && *line > guard_line => {
                     if let Some(d) = self.definitions.iter_mut().rev().find(|d| d.file == file) {
                         d.exported = true;
                     }
                 }
-                Item::Source { path, line, ctx } if line > guard_line && !ctx.in_function => {
-                    let target = expand_path(&path, &self.opts.home, file.parent().unwrap_or(Path::new("/")));
+                Item::Source { path, line, ctx } if *line > guard_line && !ctx.in_function => {
+                    let target = expand_path(path, &self.opts.home, file.parent().unwrap_or(Path::new("/")));
+                    let inner = Origin { guard: origin.guard.clone(), sourced_from: Some((file, *line)) };
+                    if work.len() > MAX_SOURCE_DEPTH || !seen.insert(target.clone()) {
+                        continue;
+                    }
                     if let Ok(t) = fsread::read_text(&target, CAP) {
-                        if target != file {
-                            let inner =
-                                Origin { guard: origin.guard.clone(), sourced_from: Some((file.to_path_buf(), line)) };
-                            self.collect_rest(&target, &t, dialect, &inner);
-                        }
+                        let parsed = Rc::new(Parsed { items: startup::analyze(&t, dialect) });
+                        work.push((target, parsed, 0, inner, false));
                     }
                 }
                 _ => {}
@@ -299,9 +373,9 @@ impl<'a> Analyzer<'a> {
 
     /// Run each file in one shell, in order, from the top.
     fn run_files(&mut self, files: &[PathBuf], dialect: Dialect, mode: Mode, state: &mut VarState) {
-        let mut stack = Vec::new();
+        let mut shell = Shell::default();
         for f in files {
-            self.run_file(f, dialect, mode, state, &mut stack, Origin::default());
+            self.run_file(f, dialect, mode, state, &mut shell, Origin::default());
         }
     }
 
