@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use keyhole_core::fsread::{self, ReadError};
+
 use keyhole_core::record::env::{LaunchContext, Role};
 use keyhole_core::stage::Ctx;
 use keyhole_core::tool::{Tool, TOOLS};
@@ -15,6 +17,7 @@ pub struct Proc {
     /// Seconds since the epoch.
     pub started: Option<f64>,
     pub value: Option<Vec<u8>>,
+    /// The part of its initial environment that is looked at: the variable.
     pub environ: BTreeMap<String, Vec<u8>>,
     pub ppid: Option<u32>,
 }
@@ -68,21 +71,45 @@ fn clock_ticks() -> f64 {
     }
 }
 
+/// The most read of each file under /proc (docs/launch-contexts.md#live-processes):
+/// /proc/stat of a many-core machine is tens of kilobytes, a command line or
+/// an initial environment at most a few megabytes (the kernel's ARG_MAX).
+/// Files are read as keyhole reads configs (crates/core/src/fsread.rs):
+/// opened without blocking (a FIFO in a fake /proc does not hang), regular
+/// files only (a `/dev/zero` there is not read), never past the cap.
+const STAT_CAP: u64 = 1024 * 1024;
+const SMALL_CAP: u64 = 64 * 1024;
+const CMDLINE_CAP: u64 = 4 * 1024 * 1024;
+const ENVIRON_CAP: u64 = 16 * 1024 * 1024;
+
+fn read(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    fsread::read_bytes(path, cap)
+}
+
+fn read_text(path: &Path, cap: u64) -> Option<String> {
+    read(path, cap).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
 fn btime(root: &Path) -> Option<f64> {
-    let s = std::fs::read_to_string(root.join("stat")).ok()?;
+    let s = read_text(&root.join("stat"), STAT_CAP)?;
     s.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
 }
 
-/// Field 22 of /proc/PID/stat; the command name may hold spaces and parentheses.
+/// The fields of /proc/PID/stat after the command name, which may hold
+/// spaces and parentheses (field 3 is the first); none in a short one.
+fn stat_fields(stat: &str) -> impl Iterator<Item = &str> {
+    let rest = stat.rfind(')').and_then(|i| stat.get(i + 1..)).unwrap_or("");
+    rest.split_whitespace()
+}
+
+/// Field 22 of /proc/PID/stat.
 fn start_ticks(stat: &str) -> Option<f64> {
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(22 - 3).and_then(|v| v.parse().ok())
+    stat_fields(stat).nth(22 - 3).and_then(|v| v.parse().ok())
 }
 
 /// Field 4 of /proc/PID/stat.
 fn ppid(stat: &str) -> Option<u32> {
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1).and_then(|v| v.parse().ok())
+    stat_fields(stat).nth(1).and_then(|v| v.parse().ok())
 }
 
 fn uid_of(status: &str) -> Option<u32> {
@@ -102,6 +129,16 @@ pub fn parse_environ(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
             Some((String::from_utf8_lossy(&e[..eq]).into_owned(), e[eq + 1..].to_vec()))
         })
         .collect()
+}
+
+/// The value of `var` in a NUL-separated environment (the last one, as in
+/// [`parse_environ`]), without building a map of all of it.
+pub fn environ_value(bytes: &[u8], var: &str) -> Option<Vec<u8>> {
+    bytes
+        .split(|b| *b == 0)
+        .filter_map(|e| e.strip_prefix(var.as_bytes())?.strip_prefix(b"="))
+        .next_back()
+        .map(<[u8]>::to_vec)
 }
 
 /// The user's own processes of `families` under `root`; the others, and
@@ -126,31 +163,36 @@ pub fn scan(root: &Path, families: &[Family], var: &str, ctx: &Ctx) -> Vec<Proc>
             continue;
         }
         let dir = root.join(pid.to_string());
-        let Ok(cmd) = std::fs::read(dir.join("cmdline")) else { continue }; // vanished
+        let Ok(cmd) = read(&dir.join("cmdline"), CMDLINE_CAP) else { continue }; // vanished, or not a process
         let cmdline = String::from_utf8_lossy(&cmd).replace('\0', " ");
         let Some(&(role, _)) = families.iter().find(|(_, markers)| markers.iter().any(|m| cmdline.contains(m))) else {
             continue;
         };
         let name = role.as_str();
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let status = read_text(&dir.join("status"), SMALL_CAP).unwrap_or_default();
         if let Some(uid) = uid_of(&status) {
             if uid != me {
                 ctx.note(format!("process {pid} ({name}) belongs to uid {uid}, not you; skipped"));
                 continue;
             }
         }
-        let environ = match std::fs::read(dir.join("environ")) {
-            Ok(b) => parse_environ(&b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let environ: BTreeMap<String, Vec<u8>> = match read(&dir.join("environ"), ENVIRON_CAP) {
+            // Only the variable is kept: a thousand processes' environments are not.
+            Ok(b) => environ_value(&b, var).map(|v| (var.to_string(), v)).into_iter().collect(),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 ctx.note(format!("process {pid} ({name}) ended while being read; skipped"));
                 continue;
             }
+            Err(ReadError::TooLarge(_)) => {
+                ctx.note(format!("process {pid} ({name}): its environment is over {} MiB; skipped", ENVIRON_CAP >> 20));
+                continue;
+            }
             Err(e) => {
-                ctx.note(format!("process {pid} ({name}): its environment cannot be read ({e}); skipped"));
+                ctx.note(format!("process {pid} ({name}): its environment {e}"));
                 continue;
             }
         };
-        let stat = std::fs::read_to_string(dir.join("stat")).ok();
+        let stat = read_text(&dir.join("stat"), SMALL_CAP);
         let started = stat.as_deref().and_then(start_ticks).zip(boot).map(|(t, b)| b + t / hz);
         let ppid = stat.as_deref().and_then(ppid);
         out.push(Proc { pid, role, started, value: environ.get(var).cloned(), environ, ppid });
@@ -169,7 +211,17 @@ mod tests {
     }
 
     #[test]
+    fn a_short_stat_has_no_fields() {
+        for stat in ["4242 (x)", "4242 (x", "", ")", "1 (a) S"] {
+            assert_eq!(start_ticks(stat), None, "{stat:?}");
+        }
+        assert_eq!(ppid("1 (a) S 7"), Some(7));
+    }
+
+    #[test]
     fn environ_is_nul_separated() {
+        assert_eq!(environ_value(b"A=1\0B=x=y\0AB=2\0B=z\0", "B").as_deref(), Some(&b"z"[..]));
+        assert_eq!(environ_value(b"AB=1\0B\0", "B"), None);
         let e = parse_environ(b"A=1\0B=x=y\0\0");
         assert_eq!(e.get("B").map(|v| v.as_slice()), Some(&b"x=y"[..]));
     }
