@@ -89,7 +89,7 @@ impl EnvArgs {
 #[derive(Args, Debug, Clone)]
 pub struct NetArgs {
     /// Seconds per request, redirects included
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub timeout: f64,
     /// Never touch the network (nothing is probed)
     #[arg(long)]
@@ -101,7 +101,25 @@ pub struct NetArgs {
 
 impl NetArgs {
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(if self.timeout.is_finite() { self.timeout.max(0.1) } else { 10.0 })
+        Duration::from_secs_f64(if self.timeout.is_finite() { self.timeout.clamp(0.1, MAX_TIMEOUT_SECS) } else { 10.0 })
+    }
+}
+
+/// The longest timeout a flag takes: a day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// A `--timeout` value, checked when the flags are parsed: `inf`, `nan` or
+/// `1e30` is a usage error (exit 2) that says the range, never a panic
+/// when it becomes a `Duration`.
+pub fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
+    parse_seconds(s, MAX_TIMEOUT_SECS)
+}
+
+/// Seconds: a number greater than 0 and at most `max`.
+pub fn parse_seconds(s: &str, max: f64) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= max => Ok(v),
+        _ => Err(format!("expected a number of seconds greater than 0 and at most {max} (e.g. 10 or 2.5)")),
     }
 }
 
