@@ -76,6 +76,18 @@ impl<W: Write> JsonlWriter<W> {
     }
 }
 
+/// The longest input line read (docs/records.md#general-rules): a longer one
+/// is skipped to its end without being held (a 300 MB line cost 300 MB)
+/// and handed out as [`OVER_LONG`], which the stage driver turns into an
+/// `error` record naming the line. The largest record keyhole writes, a
+/// probe with a 1 MiB body of bytes each escaped as `\u00XX`, is 6 MiB; a
+/// line at the limit keeps every tool under 64 MB.
+pub const MAX_LINE: usize = 8 * 1024 * 1024;
+
+/// What [`JsonlReader::next_line`] hands out in place of a line over
+/// [`MAX_LINE`]: not JSON, so it can only become an error record.
+pub const OVER_LONG: &[u8] = b"\0over-long line\0";
+
 /// Numbered lines from `r`; blank lines are skipped (and counted). A read
 /// failure ends the lines, is said on stderr and remembered.
 pub struct JsonlReader<R: BufRead> {
@@ -130,16 +142,21 @@ impl<R: BufRead> JsonlReader<R> {
         None
     }
 
-    /// Read the next non-blank line into `buf`, counting lines.
+    /// Read the next non-blank line into `buf`, counting lines; a line over
+    /// [`MAX_LINE`] is read no further than that and skipped to its end.
     fn read_line(&mut self) -> Option<io::Result<()>> {
         loop {
             self.buf.clear();
-            match self.r.read_until(b'\n', &mut self.buf) {
+            match io::Read::take(&mut self.r, MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => return Some(Err(e)),
             }
             self.line_no += 1;
+            if self.buf.len() > MAX_LINE && self.buf.last() != Some(&b'\n') {
+                self.buf = OVER_LONG.to_vec();
+                return Some(self.r.skip_until(b'\n').map(|_| ()));
+            }
             if !trim_ascii(&self.buf).is_empty() {
                 return Some(Ok(()));
             }
@@ -179,6 +196,22 @@ mod tests {
         assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 4, 5]);
         assert_eq!(got[1].1, b"not json\n");
         assert!(!r.read_failed());
+    }
+
+    #[test]
+    fn an_over_long_line_is_skipped_to_its_end() {
+        let mut input = b"{\"type\":\"a\"}\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend(b"\n{\"type\":\"b\"}\n");
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE));
+        input.push(b'\n');
+        let mut r = JsonlReader::new(&input[..], "t");
+        assert_eq!(r.next_line().unwrap(), (1, b"{\"type\":\"a\"}\n".to_vec()));
+        assert_eq!(r.next_line().unwrap(), (2, OVER_LONG.to_vec()));
+        assert_eq!(r.next_line().unwrap(), (3, b"{\"type\":\"b\"}\n".to_vec()));
+        // A line of exactly the limit, its newline not counted, is a line.
+        assert_eq!(r.next_line().map(|(n, l)| (n, l.len())), Some((4, MAX_LINE + 1)));
+        assert!(r.next_line().is_none() && !r.read_failed());
     }
 
     #[test]

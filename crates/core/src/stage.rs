@@ -9,12 +9,15 @@ use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::jsonl::{note, JsonlReader, JsonlWriter};
+use crate::jsonl::{note, JsonlReader, JsonlWriter, MAX_LINE, OVER_LONG};
 use crate::record::{ErrorRecord, Record};
 use crate::Status;
 
 /// At most this many lines are handed to a stage at once.
 pub const MAX_BATCH: usize = 1024;
+/// A batch also ends once its lines add up to this many bytes (a thousand
+/// lines near [`MAX_LINE`] are not held at once).
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// What a run shares with its stages: the notes for people (said on stderr
 /// at the end, once each) and the worst status so far.
@@ -104,6 +107,9 @@ pub trait Stage: Sync {
 /// Line `n` as a record; a line that is not one becomes an `error` record
 /// naming the line, and the run's status becomes 2.
 pub fn parse(line: &[u8], n: u64, ctx: &Ctx) -> Record {
+    if line == OVER_LONG {
+        return bad(ctx, n, format!("input line {n} is longer than {} MiB; skipped", MAX_LINE >> 20));
+    }
     let text = match std::str::from_utf8(line) {
         Ok(t) => t.trim(),
         Err(e) => {
@@ -151,9 +157,11 @@ fn drive<S: Stage, R: BufRead, W: Write>(
 ) -> Result<Status> {
     loop {
         let mut lines = Vec::new();
+        let mut bytes = 0;
         while let Some(line) = reader.next_line() {
+            bytes += line.1.len();
             lines.push(line);
-            if lines.len() >= MAX_BATCH || !ready(reader) {
+            if lines.len() >= MAX_BATCH || bytes >= MAX_BATCH_BYTES || !ready(reader) {
                 break;
             }
         }
@@ -240,6 +248,20 @@ mod tests {
         assert!(lines[1].contains("\"input_line\":2") && lines[1].contains("not JSON"), "{}", lines[1]);
         assert!(lines[2].contains("\"input_line\":4") && lines[2].contains("site record"), "{}", lines[2]);
         assert_eq!(lines[3], "{\"type\":\"x\"}");
+    }
+
+    #[test]
+    fn an_over_long_line_is_an_error_record_and_the_next_line_is_read() {
+        let mut input = vec![b'x'; MAX_LINE + 1];
+        input.extend(b"\n{\"type\":\"x\"}\n");
+        let mut out = Vec::new();
+        let ctx = Ctx::new("t");
+        assert_eq!(run_on(&Tag, &input[..], &mut out, &ctx).unwrap(), Status::Failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("\"input_line\":1") && lines[0].contains("longer than 8 MiB"), "{}", lines[0]);
+        assert_eq!(lines[1], "{\"type\":\"x\"}");
     }
 
     #[test]
