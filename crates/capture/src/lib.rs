@@ -3,12 +3,15 @@
 //! placeholder text, never the key — while the tool gets the answer the real
 //! provider would give (its error body, or a minimal completion with
 //! `--reply ok`, streaming too). With `--forward URL` it is a transparent hop
-//! that records what arrived and what the upstream answered.
+//! that records what arrived and what the upstream answered. The HTTP side,
+//! bounded in size, time and threads, is [`server`].
 
-use std::io::{BufRead, BufReader, Read, Write};
+pub mod server;
+
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyhole_core::diagnose;
 use keyhole_core::error::{Error, Result};
@@ -22,7 +25,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-capture";
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The most of an upstream's answer passed on (as much as a request may carry).
+const MAX_BODY: usize = server::MAX_BODY;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -51,49 +55,6 @@ impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-}
-
-fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("/").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l)? == 0 || l == "\r\n" || l == "\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end_matches(['\r', '\n']).split_once(':') {
-            headers.push((k.trim().to_string(), v.trim_start().to_string()));
-        }
-    }
-    let mut req = Request { method, path, headers, body: Vec::new() };
-    if req.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size)?;
-            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
-            if n == 0 {
-                let mut end = String::new();
-                let _ = r.read_line(&mut end);
-                break;
-            }
-            let mut chunk = vec![0; n.min(MAX_BODY)];
-            r.read_exact(&mut chunk)?;
-            req.body.extend_from_slice(&chunk);
-            let mut crlf = [0u8; 2];
-            r.read_exact(&mut crlf)?;
-        }
-    } else if let Some(n) = req.header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
-        let mut body = vec![0; n.min(MAX_BODY)];
-        r.read_exact(&mut body)?;
-        req.body = body;
-    }
-    Ok(Some(req))
 }
 
 /// Substitution text, a fixed text some tool sends for an unset key (from
@@ -140,23 +101,6 @@ pub fn auth_of(req: &Request, p: &Provider) -> Option<CapturedAuth> {
         });
     }
     None
-}
-
-fn respond(w: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        502 => "Bad Gateway",
-        _ => "Error",
-    };
-    write!(
-        w,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    )?;
-    w.write_all(body)?;
-    w.flush()
 }
 
 /// The provider's own answer to what arrived (docs/wire.md#providers).
@@ -255,9 +199,27 @@ struct ErrorMessage {
     message: String,
 }
 
+/// Where a request is forwarded: `base` with the request's path appended
+/// and its query. Only the path and the query come from the request, set
+/// on the parsed base URL, so no request target (`@host:port/x`,
+/// `//host/x`, `http://host/x`) can change the upstream's scheme, host or
+/// port. `None`: `base` is not an http(s) URL.
+pub fn forward_url(base: &str, target: &str) -> Option<keyhole_core::weburl::Url> {
+    let mut u = keyhole_core::weburl::parse(base)?;
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let joined = format!("{}{path}", u.path().trim_end_matches('/'));
+    u.set_path(&joined);
+    u.set_query(query);
+    u.set_fragment(None);
+    Some(u)
+}
+
 /// Pass the request on to `base` + path, as it arrived (hop-by-hop headers dropped).
 fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Upstream) {
-    let url = format!("{}{}", base.trim_end_matches('/'), req.path);
+    let url = forward_url(base, &req.path).map(String::from).unwrap_or_default();
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .timeout_global(Some(o.timeout))
@@ -333,14 +295,29 @@ fn now_rfc3339() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Handle one connection: one or more requests (keep-alive is closed after each answer).
-/// Returns whether a request was recorded.
+/// Handle one connection: one request, within the limits of [`server`]
+/// (keep-alive is closed after the answer). Returns whether a request was
+/// recorded; a refused one is answered with its 4xx and said on stderr.
 pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Record)) -> bool {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(read_half) = stream.try_clone() else { return false };
-    let mut r = BufReader::new(read_half);
+    let _ = stream.set_write_timeout(Some(server::REQUEST_DEADLINE));
     let mut w = stream;
-    let Ok(Some(req)) = read_request(&mut r) else { return false };
+    let req = match server::read(&w) {
+        Ok(req) => req,
+        Err(server::Stop::Closed) => return false,
+        Err(server::Stop::Refused(r)) => {
+            note(TOOL_NAME, format!("a request was refused with {}: {}", r.status, r.why));
+            server::refuse(w, &r);
+            return false;
+        }
+    };
+    // Only a path is forwarded: the upstream's host comes from --forward alone.
+    if o.forward.is_some() && !req.path.starts_with('/') {
+        let r =
+            server::Refusal { status: 400, why: "a request target that is not a path (/…) is not forwarded".into() };
+        note(TOOL_NAME, format!("a request was refused with {}: {}", r.status, r.why));
+        server::refuse(w, &r);
+        return false;
+    }
     let auth = auth_of(&req, o.provider);
     let mut names: Vec<String> = req.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
     names.sort();
@@ -371,52 +348,20 @@ pub fn handle(stream: TcpStream, o: &Options, emit: &dyn Fn(Record)) -> bool {
     rec.diagnoses = diagnose::arrived(rec.auth.as_ref(), o.provider);
     // The record first: whoever reads the answer may stop the capture at once.
     emit(Record::Capture(rec));
-    let _ = respond(&mut w, status, &ct, &body);
+    let _ = server::respond(&mut w, status, &ct, &body);
     true
 }
 
-/// Serve until `count` requests were answered or `duration` passed.
-pub fn serve(
-    listener: TcpListener,
-    o: Options,
-    count: Option<usize>,
-    duration: Option<Duration>,
-    emit: Arc<dyn Fn(Record) + Send + Sync>,
-) -> std::io::Result<()> {
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    // A blocking accept loop: no polling delay on the first request.
-    std::thread::spawn(move || {
-        for s in listener.incoming() {
-            let Ok(s) = s else { continue };
-            let (o, emit, done) = (o.clone(), emit.clone(), done_tx.clone());
-            std::thread::spawn(move || {
-                if handle(s, &o, &|rec| emit(rec)) {
-                    let _ = done.send(());
-                }
-            });
-        }
-    });
-    let start = Instant::now();
-    let mut seen = 0usize;
-    loop {
-        let wait = match duration {
-            Some(d) => match d.checked_sub(start.elapsed()) {
-                Some(left) => left,
-                None => return Ok(()),
-            },
-            None => Duration::from_secs(3600),
-        };
-        match done_rx.recv_timeout(wait) {
-            Ok(()) => {
-                seen += 1;
-                if count.is_some_and(|c| seen >= c) {
-                    return Ok(());
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if duration.is_some() => return Ok(()),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
-        }
+/// `--duration`: seconds, at most a year, checked when the flags are parsed.
+pub fn parse_duration(s: &str) -> std::result::Result<f64, String> {
+    keyhole_core::cli::parse_seconds(s, 366.0 * 86_400.0)
+}
+
+/// `--forward`: an http(s) base URL, checked when the flags are parsed.
+pub fn parse_forward(s: &str) -> std::result::Result<String, String> {
+    match keyhole_core::weburl::parse(s) {
+        Some(_) => Ok(s.trim().to_string()),
+        None => Err("expected an http(s) base URL, e.g. http://127.0.0.1:4000".into()),
     }
 }
 
@@ -443,7 +388,7 @@ pub fn run(listen: &str, o: Options, count: Option<usize>, duration: Option<Dura
             st.1.get_or_insert(e);
         }
     });
-    serve(listener, o, count, duration, emit).map_err(|e| Error::failed(format!("stopped: {e}")))?;
+    server::serve(listener, o, count, duration, emit).map_err(|e| Error::failed(format!("stopped: {e}")))?;
     let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
     match st.1.take() {
         Some(e) => Err(e),

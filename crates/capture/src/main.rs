@@ -38,13 +38,13 @@ struct Args {
     #[arg(long, value_enum, default_value_t = ReplyArg::Error)]
     reply: ReplyArg,
     /// Pass every request on to this base URL and record the upstream's answer
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = keyhole_capture::parse_forward)]
     forward: Option<String>,
     /// Stop after N requests
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// Stop after S seconds
-    #[arg(long, value_name = "S", value_parser = parse_duration)]
+    #[arg(long, value_name = "S", value_parser = keyhole_capture::parse_duration)]
     duration: Option<f64>,
     /// Seconds for a forwarded request
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = cli::parse_timeout)]
@@ -55,11 +55,6 @@ struct Args {
 
 const AFTER_HELP: &str = "Exit status: 0 done; 1 an error-severity diagnosis for what arrived; 2 cannot listen or bad arguments.\n\
 Examples:\n  keyhole-capture --count 1 &   # then set the tool's base URL to http://127.0.0.1:8787/api/v1\n  keyhole-capture --listen 127.0.0.1:8788 --forward http://127.0.0.1:4000   # between a client and a LiteLLM proxy";
-
-/// `--duration`: at most a year, checked when the flags are parsed.
-fn parse_duration(s: &str) -> Result<f64, String> {
-    cli::parse_seconds(s, 366.0 * 86_400.0)
-}
 
 fn main() -> ExitCode {
     let a: Args = cli::parse();
