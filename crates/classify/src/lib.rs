@@ -384,6 +384,17 @@ fn probe_diags(
             ErrorKind::Unresolved => {
                 info.push(diag(Code::Unknown, Severity::Info, format!("not probed: {msg}"), vec![site.at()], vec![]))
             }
+            // The send policy kept the key from a host that is not a known API (README.md#security).
+            ErrorKind::NotAllowed => {
+                let host = err.host.as_deref().unwrap_or("HOST");
+                causes.push(diag(
+                    err.kind.code(),
+                    Severity::Warning,
+                    msg,
+                    vec![site.at(), format!("base URL {}", site.base_url)],
+                    vec![format!("if you trust {host} with this key, probe it: keyhole doctor --allow-host {host}")],
+                ))
+            }
         }
         return;
     }

@@ -97,6 +97,9 @@ pub struct NetArgs {
     /// Also trust the CA certificates in this PEM file (repeatable); the system bundle is trusted already
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
+    /// Also send keys to HOST (any port) or HOST:PORT (repeatable). Without it a key goes only to a catalogued API, loopback, or a gateway named by --provider-url or by your own home-level tool config
+    #[arg(long = "allow-host", value_name = "HOST", value_parser = provider::policy::HostPort::parse)]
+    pub allow_host: Vec<provider::policy::HostPort>,
 }
 
 impl NetArgs {

@@ -168,7 +168,17 @@ fn drive<S: Stage, R: BufRead, W: Write>(
         if lines.is_empty() {
             break;
         }
-        for r in stage.apply_lines(lines, ctx) {
+        // A panic in a stage (a bug) turns its batch into error records naming
+        // the lines, and the run's status into 2: never a record lost silently.
+        let numbers: Vec<u64> = lines.iter().map(|(n, _)| *n).collect();
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.apply_lines(lines, ctx)));
+        let records = done.unwrap_or_else(|p| {
+            ctx.raise(Status::Failed);
+            let why = panic_message(&*p);
+            let msg = |n| format!("input line {n} could not be processed (internal error: {why}); skipped");
+            numbers.iter().map(|&n| Record::Error(ErrorRecord::new(ctx.tool, msg(n)).at_input_line(n))).collect()
+        });
+        for r in records {
             ctx.raise(stage.status_of(&r));
             out.buffer(&r)?;
         }
@@ -178,6 +188,18 @@ fn drive<S: Stage, R: BufRead, W: Write>(
         ctx.raise(Status::Failed);
     }
     Ok(ctx.status())
+}
+
+/// What a caught panic said, for an error record (anything shaped like a
+/// key removed).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s.as_str(),
+        _ => "a panic",
+    };
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::secret::redact_key_shapes(&one_line).into_owned()
 }
 
 /// Records out: one JSON line each, flushed when asked (a batch, or each
@@ -262,6 +284,29 @@ mod tests {
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines[0].contains("\"input_line\":1") && lines[0].contains("longer than 8 MiB"), "{}", lines[0]);
         assert_eq!(lines[1], "{\"type\":\"x\"}");
+    }
+
+    #[test]
+    fn a_panicking_stage_turns_its_batch_into_error_records() {
+        struct Boom;
+        impl Stage for Boom {
+            fn apply(&self, r: &mut Record, _: &Ctx) {
+                if r.kind() == "boom" {
+                    panic!("test panic");
+                }
+            }
+        }
+        let input = b"{\"type\":\"x\"}\n{\"type\":\"boom\"}\n";
+        let mut out = Vec::new();
+        let ctx = Ctx::new("t");
+        assert_eq!(run_on(&Boom, &input[..], &mut out, &ctx).unwrap(), Status::Failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for (i, l) in lines.iter().enumerate() {
+            assert!(l.contains("\"type\":\"error\"") && l.contains(&format!("\"input_line\":{}", i + 1)), "{l}");
+            assert!(l.contains("internal error: test panic"), "{l}");
+        }
     }
 
     #[test]

@@ -11,8 +11,8 @@ use keyhole_classify::ClassifyStage;
 use keyhole_core::cli::{EnvArgs, HomeArgs, NetArgs, ProviderUrlArgs};
 use keyhole_core::error::{self, Error, Result};
 use keyhole_core::jsonl::note;
-use keyhole_core::record::Record;
-use keyhole_core::stage::{Ctx, Output, Stage};
+use keyhole_core::record::{ErrorRecord, Record};
+use keyhole_core::stage::{self, Ctx, Output, Stage};
 use keyhole_core::Status;
 use keyhole_env::EnvStage;
 use keyhole_probe::ProbeStage;
@@ -54,6 +54,8 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     let env = keyhole_env::Options::new(home.clone(), a.env.load()?, a.env.proc_root.clone());
     let probe = keyhole_probe::Options {
         progress: io::stderr().is_terminal() && !a.quiet,
+        // Keys are read from configs under the home and the paths given (README.md#security).
+        paths: a.paths.iter().cloned().map(keyhole_core::cli::absolute).collect(),
         ..keyhole_probe::Options::from_args(&a.home, &a.env, &a.net, &a.urls)?
     };
     let stages: [(&dyn Stage, &'static str); 3] = [
@@ -83,7 +85,7 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     // records (error records name their tool) are the pipeline's.
     for (stage, tool) in stages {
         let ctx = Ctx::new(tool);
-        stage.apply_batch(&mut records, &ctx);
+        apply_guarded(stage, &mut records, &ctx);
         status = status.worst(ctx.status());
         notes.extend(ctx.take_notes());
     }
@@ -110,6 +112,29 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     Ok(status)
 }
 
+/// A stage's work on the records, where a panic (a bug) in one record's work
+/// becomes an `error` record for that record and the status 2, never a
+/// record without its stage's field and "nothing wrong found". After a
+/// panic the batch is done again record by record (a stage replaces what it
+/// wrote before), so that only the records whose own work panics are lost.
+pub fn apply_guarded(stage: &dyn Stage, records: &mut [Record], ctx: &Ctx) {
+    let guarded = |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    if guarded(&mut || stage.apply_batch(records, ctx)).is_ok() {
+        return;
+    }
+    for r in records.iter_mut() {
+        if let Err(p) = guarded(&mut || stage.apply(r, ctx)) {
+            ctx.raise(Status::Failed);
+            let what = r.site().map_or_else(|| format!("a {} record", r.kind()), |s| s.id.clone());
+            let why = stage::panic_message(&*p);
+            *r = Record::Error(ErrorRecord::new(
+                ctx.tool(),
+                format!("{what} could not be processed (internal error: {why}); skipped"),
+            ));
+        }
+    }
+}
+
 /// `keyhole NAME args` → `keyhole-NAME args`, next to this binary or on
 /// PATH; its exit status is passed on.
 pub fn external(args: &[String]) -> ExitCode {
@@ -124,5 +149,42 @@ pub fn external(args: &[String]) -> ExitCode {
                 "cannot run {name}: {e} (known: find, env, probe, classify, report, capture, doctor)"
             ))),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Panics on a site whose id ends in `!`; tags the others.
+    struct Fragile;
+    impl Stage for Fragile {
+        fn apply(&self, r: &mut Record, _: &Ctx) {
+            if let Some(s) = r.site_mut() {
+                assert!(!s.id.ends_with('!'), "test panic");
+                s.extra.insert("seen".into(), true.into());
+            }
+        }
+    }
+
+    fn site(id: &str) -> Record {
+        Record::from_json(&format!(
+            r#"{{"type":"site","v":1,"id":"{id}","host":"h","tool":"continue","source":{{"file":"/f","line":1}},"provider":"openrouter","model":null,"base_url":"","base_url_from":"default","auth":{{"header":"authorization","scheme":"bearer"}},"key":{{"from":"none"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_panic_in_one_records_work_is_an_error_record_for_it_alone() {
+        let mut records = vec![site("a"), site("b!"), site("c")];
+        let ctx = Ctx::new("t");
+        apply_guarded(&Fragile, &mut records, &ctx);
+        assert_eq!(ctx.status(), Status::Failed);
+        assert!(records[0].site().unwrap().extra.contains_key("seen"));
+        assert!(records[2].site().unwrap().extra.contains_key("seen"));
+        match &records[1] {
+            Record::Error(e) => assert!(e.message.contains("b! could not be processed (internal error: test panic)")),
+            other => panic!("{other:?}"),
+        }
     }
 }

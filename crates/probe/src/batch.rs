@@ -13,7 +13,7 @@ use keyhole_core::record::{ErrorRecord, Record, Site};
 use keyhole_core::stage::{self, Ctx, Line, Stage};
 use keyhole_core::Status;
 
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, Outcome};
 use crate::net::Client;
 use crate::pool::{self, Pool};
 use crate::{plan, Options, TOOL_NAME};
@@ -80,14 +80,24 @@ impl ProbeStage {
             .map(|slot| {
                 let mut s = lock(slot);
                 match s.record.take() {
-                    Some(r) if s.finished => r,
-                    // Its parsing or planning panicked (a bug, said on stderr): not lost silently.
-                    _ => {
+                    Some(r) if s.finished && s.internal.is_none() => r,
+                    // Its parsing, planning or sending panicked (a bug, said on
+                    // stderr): an error record and exit 2, never a site without its answer.
+                    record => {
                         ctx.raise(Status::Failed);
-                        let e = ErrorRecord::new(
+                        let site = record.as_ref().and_then(Record::site);
+                        let what = match site {
+                            Some(site) => format!("{} ({})", s.what(), site.id),
+                            None => s.what(),
+                        };
+                        let why = s.internal.as_deref().unwrap_or("a panic");
+                        let mut e = ErrorRecord::new(
                             ctx.tool(),
-                            format!("{} could not be probed (internal error); skipped", s.what()),
+                            format!("{what} could not be probed (internal error: {why}); skipped"),
                         );
+                        if let Some(site) = site {
+                            e = e.at_file(&site.source.file, Some(site.source.line));
+                        }
                         Record::Error(match s.line {
                             Some(n) => e.at_input_line(n),
                             None => e,
@@ -138,9 +148,11 @@ struct Slot {
     record: Option<Record>,
     /// A site's request: its key in the dispatch, or why there is none.
     planned: Option<std::result::Result<String, ProbeError>>,
-    answer: Option<Arc<Probe>>,
+    answer: Option<Arc<Outcome<Probe>>>,
     /// [`PlanStep`] ran to its end.
     finished: bool,
+    /// What a panic in this record's work said.
+    internal: Option<String>,
 }
 
 impl Slot {
@@ -149,7 +161,7 @@ impl Slot {
             Input::Line((n, _)) => Some(*n),
             Input::Record(_) => None,
         };
-        Slot { input: Some(input), line, record: None, planned: None, answer: None, finished: false }
+        Slot { input: Some(input), line, record: None, planned: None, answer: None, finished: false, internal: None }
     }
     fn what(&self) -> String {
         match self.line {
@@ -180,7 +192,7 @@ impl Batch {
     /// Plan a site's request and submit it to the run's dispatch: it is sent
     /// at once unless an identical one was. Returns its key.
     fn submit(&self, site: &Site) -> std::result::Result<String, ProbeError> {
-        let plan = plan::plan(site, self.client.options())?;
+        let plan = plan::plan(site, self.client.options(), self.client.gate())?;
         let key = plan.dedupe_key();
         let client = self.client.clone();
         self.dispatch.submit(key.clone(), move || client.send(&plan), self.alone);
@@ -199,15 +211,21 @@ impl pool::Task for PlanStep {
         let b = &self.0;
         let mut guard = lock(&b.slots[i]);
         let s = &mut *guard;
-        s.record = match s.input.take() {
-            Some(Input::Line((n, bytes))) => Some(stage::parse(&bytes, n, &b.ctx)),
-            Some(Input::Record(r)) => Some(*r),
-            None => return,
-        };
-        if let (false, Some(Record::Site(site))) = (b.offline, &s.record) {
-            s.planned = Some(b.submit(site));
+        // Caught here, with the slot in hand: the panic's message goes into its error record.
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            s.record = match s.input.take() {
+                Some(Input::Line((n, bytes))) => Some(stage::parse(&bytes, n, &b.ctx)),
+                Some(Input::Record(r)) => Some(*r),
+                None => return,
+            };
+            if let (false, Some(Record::Site(site))) = (b.offline, &s.record) {
+                s.planned = Some(b.submit(site));
+            }
+            s.finished = true;
+        }));
+        if let Err(p) = done {
+            s.internal = Some(stage::panic_message(&*p));
         }
-        s.finished = true;
     }
 }
 
@@ -221,8 +239,12 @@ impl pool::Task for AttachStep {
     fn run(&self, i: usize) {
         let mut guard = lock(&self.0.slots[i]);
         let s = &mut *guard;
-        let probe = match (s.planned.take(), &s.answer) {
-            (Some(Ok(_)), Some(answer)) => Probe::clone(answer),
+        let probe = match (s.planned.take(), s.answer.as_deref()) {
+            (Some(Ok(_)), Some(Ok(answer))) => answer.clone(),
+            (Some(Ok(_)), Some(Err(why))) => {
+                s.internal = Some(why.clone());
+                return;
+            }
             (Some(Err(e)), _) => Probe { error: Some(e), ..Probe::default() },
             _ => return,
         };

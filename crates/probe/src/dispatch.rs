@@ -1,6 +1,7 @@
 //! Requests are sent as soon as they are planned, while the rest of the
 //! batch is still being planned: each distinct request once a run, at most
 //! `jobs` at a time, on sender threads that end after a second without work.
+//! A job that panics answers with the panic's message, never with nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -8,9 +9,12 @@ use std::time::Duration;
 
 type Job<T> = Box<dyn FnOnce() -> T + Send>;
 
+/// A job's answer, or what its panic said.
+pub type Outcome<T> = Result<T, String>;
+
 struct State<T> {
     /// Every request of the run by its key: `None` while queued or in flight.
-    answers: HashMap<String, Option<Arc<T>>>,
+    answers: HashMap<String, Option<Arc<Outcome<T>>>>,
     queue: VecDeque<(String, Job<T>)>,
     senders: usize,
     /// Senders waiting for work that no submitter has woken yet.
@@ -42,14 +46,14 @@ pub struct Dispatch<T> {
     jobs: usize,
 }
 
-impl<T: Default + Send + Sync + 'static> std::fmt::Debug for Dispatch<T> {
+impl<T: Send + Sync + 'static> std::fmt::Debug for Dispatch<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (done, total) = self.progress();
         write!(f, "Dispatch({done}/{total} answered, at most {} at once)", self.jobs)
     }
 }
 
-impl<T: Default + Send + Sync + 'static> Dispatch<T> {
+impl<T: Send + Sync + 'static> Dispatch<T> {
     pub fn new(jobs: usize) -> Dispatch<T> {
         let inner = Inner { state: Mutex::default(), work: Condvar::new(), answered: Condvar::new() };
         Dispatch { inner: Arc::new(inner), jobs: jobs.max(1) }
@@ -82,7 +86,7 @@ impl<T: Default + Send + Sync + 'static> Dispatch<T> {
     }
 
     /// The answer to the request submitted under `key` (`None`: never submitted).
-    pub fn wait(&self, key: &str) -> Option<Arc<T>> {
+    pub fn wait(&self, key: &str) -> Option<Arc<Outcome<T>>> {
         let mut st = lock(&self.inner.state);
         loop {
             match st.answers.get(key)? {
@@ -111,12 +115,16 @@ fn lock<T>(m: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A job that panics must not leave its waiters waiting: its answer is `T`'s default.
-fn run<T: Default>(job: Job<T>) -> Arc<T> {
-    Arc::new(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_default())
+/// A job that panics must not leave its waiters waiting, nor answer as if
+/// it had worked: its answer is the panic's message.
+fn run<T>(job: Job<T>) -> Arc<Outcome<T>> {
+    Arc::new(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+            .map_err(|p| keyhole_core::stage::panic_message(&*p)),
+    )
 }
 
-fn sender<T: Default>(inner: &Inner<T>, jobs: usize) {
+fn sender<T>(inner: &Inner<T>, jobs: usize) {
     let mut st = lock(&inner.state);
     loop {
         let next = if st.running < jobs { st.queue.pop_front() } else { None };
@@ -140,7 +148,7 @@ fn sender<T: Default>(inner: &Inner<T>, jobs: usize) {
 }
 
 /// Run one queued job with the lock released, record its answer and wake the waiters.
-fn send_one<'a, T: Default>(
+fn send_one<'a, T>(
     inner: &'a Inner<T>,
     mut st: MutexGuard<'a, State<T>>,
     (key, job): (String, Job<T>),
@@ -184,7 +192,7 @@ mod tests {
                 );
             }
             for i in 0..12 {
-                assert_eq!(*d.wait(&format!("k{i}")).unwrap(), Value::from(i), "round {round}");
+                assert_eq!(*d.wait(&format!("k{i}")).unwrap(), Ok(Value::from(i)), "round {round}");
             }
         }
         assert_eq!(calls.load(Ordering::SeqCst), 12, "the second round was answered from the first");
@@ -194,11 +202,11 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_job_answers_null_instead_of_hanging() {
+    fn a_panicking_job_answers_its_panic_instead_of_hanging() {
         let d: Dispatch<Value> = Dispatch::new(2);
         d.submit("p".into(), || panic!("test panic"), false);
-        assert_eq!(*d.wait("p").unwrap(), Value::Null);
-        d.submit("q".into(), || panic!("test panic"), true);
-        assert_eq!(*d.wait("q").unwrap(), Value::Null, "sent by the waiter");
+        assert_eq!(*d.wait("p").unwrap(), Err("test panic".to_string()));
+        d.submit("q".into(), || panic!("test panic {}", 2), true);
+        assert_eq!(*d.wait("q").unwrap(), Err("test panic 2".to_string()), "sent by the waiter");
     }
 }

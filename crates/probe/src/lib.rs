@@ -4,7 +4,8 @@
 //!
 //! [`ProbeStage`] is the stage (`keyhole-probe` and `keyhole doctor` run the
 //! same one); [`plan()`] builds a site's request, [`Client`] sends it;
-//! [`standalone`] is `keyhole-probe URL --key-env VAR`.
+//! [`standalone`] is `keyhole-probe URL --key-env VAR`; [`Gate`] is the
+//! send policy of a run (README.md#security).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use keyhole_core::cli::{EnvArgs, HomeArgs, NetArgs, ProviderUrlArgs};
 use keyhole_core::error::{Error, Result};
+use keyhole_core::provider::policy::HostPort;
 use keyhole_core::provider::{self, AuthHeader};
 use keyhole_core::record::{Extra, ProbeRecord, Record, VERSION};
 use keyhole_core::secret::Secret;
@@ -22,12 +24,14 @@ use keyhole_core::{fsread, Status};
 
 mod batch;
 pub mod dispatch;
+pub mod gate;
 mod net;
 pub mod plan;
 pub mod pool;
 
 pub use batch::ProbeStage;
 pub use dispatch::Dispatch;
+pub use gate::Gate;
 pub use net::{load_roots, proxy_for, redact, Client, BODY_CAP};
 pub use plan::{join, plan, resolve_key, KeyToSend, Plan};
 
@@ -53,6 +57,11 @@ pub struct Options {
     pub progress: bool,
     /// Requests in flight at once (`--jobs`).
     pub jobs: usize,
+    /// `--allow-host`: hosts the user trusts with keys besides the catalogued APIs.
+    pub allow_hosts: Vec<HostPort>,
+    /// The paths given besides the home (keyhole doctor's PATHs, keyhole-probe's
+    /// `--path`): keys are read from configs under the home or under one of these.
+    pub paths: Vec<PathBuf>,
 }
 
 impl Options {
@@ -68,6 +77,8 @@ impl Options {
             cacert: Vec::new(),
             progress: false,
             jobs: 8,
+            allow_hosts: Vec::new(),
+            paths: Vec::new(),
         }
     }
 
@@ -78,6 +89,7 @@ impl Options {
             provider_urls: urls.map(),
             proc_root: env.proc_root.clone(),
             cacert: net.cacert.clone(),
+            allow_hosts: net.allow_host.clone(),
             ..Options::new(home.resolve(), env.load()?)
         })
     }
@@ -126,10 +138,12 @@ impl StandaloneArgs {
 }
 
 /// Probe the URL of `args` alone and write one `probe` record
-/// (docs/records.md#probe).
+/// (docs/records.md#probe). The URL is the user's own choice: its host is
+/// allowed by the send policy.
 pub fn standalone(args: &StandaloneArgs, opts: Options) -> Result<Status> {
     let url = args.url.as_deref().ok_or_else(|| Error::usage("no URL to probe"))?;
-    let client = Client::new(opts)?;
+    let mut client = Client::new(opts)?;
+    client.allow(url);
     let key = args.key(&client.options().env)?;
     let provider = args.provider.as_deref().and_then(provider::normalize).or_else(|| provider::by_url(url));
     let header = AuthHeader::parse(&args.header).ok_or_else(|| {

@@ -16,8 +16,9 @@ use keyhole_probe::{Options, ProbeStage, StandaloneArgs, TOOL_NAME};
 /// included) to the provider's free key-check endpoint, every redirect hop,
 /// the proxy in effect, and the answer (status, headers, body capped at 1 MiB
 /// and redacted). The key is resolved again from the record's reference,
-/// never taken from the stream, and is only ever sent to the site's own
-/// origin. Other records pass through unchanged.
+/// never taken from the stream, and only from a source the site's tool reads
+/// (its config file under --home or a --path, a .env file it loads, a
+/// variable it reads). Other records pass through unchanged.
 ///
 /// See docs/records.md#probe. error.kind may also be "unresolved" (the key could not
 /// be resolved: a helper command keyhole does not run, a key store, a file
@@ -43,11 +44,15 @@ struct Args {
     /// Probes at once
     #[arg(long, value_name = "N", default_value_t = 8)]
     jobs: usize,
+    /// Also read keys from configs under DIR (a path given to keyhole-find); by default only under --home
+    #[arg(long = "path", value_name = "DIR")]
+    paths: Vec<std::path::PathBuf>,
     #[command(flatten)]
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Exit status: 0 every site probed (whatever the API answered); 2 an input line was not a record, or bad arguments.\n\
+const AFTER_HELP: &str = "Send policy: a key is sent only to a catalogued API (over https), loopback, a gateway named by --provider-url or by your own home-level tool config (never by a project's), or a host named with --allow-host; a redirect never carries it to another origin. Any other host is not contacted: error.kind \"not_allowed\", \"not probed: HOST is not a known API (--allow-host HOST to probe it)\".\n\
+Exit status: 0 every site probed (whatever the API answered); 2 an input line was not a record, or bad arguments.\n\
 Examples:\n  keyhole-find | keyhole-probe | jq -c '{id, status: .probe.response.status, error: .probe.error}'\n  keyhole-probe https://openrouter.ai/api/v1/key --key-env OPENROUTER_API_KEY";
 
 fn main() -> ExitCode {
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
             completion: a.completion,
             jobs: a.jobs,
             progress: std::io::stderr().is_terminal(),
+            paths: a.paths.iter().cloned().map(cli::absolute).collect(),
             ..Options::from_args(&a.home, &a.env, &a.net, &a.urls)?
         };
         if a.alone.url.is_some() {

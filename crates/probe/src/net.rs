@@ -1,17 +1,20 @@
 //! Sending a [`Plan`] and recording what came back (docs/records.md#probe):
-//! every redirect hop followed by hand (the key only ever goes to the first
-//! origin), the proxy in effect, the answer redacted, and, when a proxy
-//! seems to strip the key, the same request sent directly.
+//! nothing to an origin the send policy does not allow ([`Gate`]), every
+//! redirect hop followed by hand (the key only ever goes to the first
+//! origin), one deadline for a request and all its redirects, the proxy in
+//! effect, the answer redacted, and, when a proxy seems to strip the key,
+//! the same request sent directly.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use keyhole_core::error::{Error, Result};
 use keyhole_core::fsread;
+use keyhole_core::provider::policy;
 use keyhole_core::provider::{self, Provider};
 use keyhole_core::record::probe::{ErrorKind, Hop, HttpAnswer, Leg, Probe, ProbeError, Request};
 use keyhole_core::record::Extra;
@@ -19,6 +22,7 @@ use keyhole_core::secret::Secret;
 use keyhole_core::weburl;
 use serde_json::Value;
 
+use crate::gate::Gate;
 use crate::{Options, Plan};
 
 /// Response bodies are read up to this many bytes (docs/records.md#probe).
@@ -32,6 +36,7 @@ type Roots = Option<Vec<ureq::tls::Certificate<'static>>>;
 #[derive(Debug)]
 pub struct Client {
     opts: Options,
+    gate: Gate,
     roots: OnceLock<Roots>,
     /// Agents keyed by (proxy, https).
     agents: Mutex<HashMap<(Option<String>, bool), ureq::Agent>>,
@@ -45,20 +50,39 @@ impl Client {
         if !opts.cacert.is_empty() {
             let _ = roots.set(load_roots(&opts.cacert, &opts.env)?);
         }
-        Ok(Client { opts, roots, agents: Mutex::default() })
+        Ok(Client { gate: Gate::new(&opts), opts, roots, agents: Mutex::default() })
     }
 
     pub fn options(&self) -> &Options {
         &self.opts
     }
 
+    /// Where this run may send a credential.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Also allow `url`'s origin: the standalone probe's URL, typed by the user.
+    pub fn allow(&mut self, url: &str) {
+        self.gate.allow(url);
+    }
+
     /// Send a plan; when a proxy is in effect, the key was sent and the API
     /// says no credentials arrived, send it again directly to pin the hop
     /// that strips it.
     pub fn send(&self, plan: &Plan) -> Probe {
+        // Debug builds only: a way for the tests to make one record's work
+        // panic (tests/security_send.rs); release builds have no such switch.
+        #[cfg(debug_assertions)]
+        if std::env::var("KEYHOLE_TEST_PANIC").is_ok_and(|v| !v.is_empty() && plan.url.contains(&v)) {
+            panic!("KEYHOLE_TEST_PANIC: a test asked for a panic here");
+        }
         let start = Instant::now();
-        // Parsed once: its scheme, host and origin serve the whole request.
-        let parsed = weburl::parse(&plan.url);
+        // The send policy, once more where every request goes out (planning checked it first).
+        let parsed = match self.gate.check(&plan.url) {
+            Ok(u) => Some(u),
+            Err(e) => return Probe { error: Some(e), ..Probe::default() },
+        };
         let proxy = parsed.as_ref().and_then(|u| proxy_of(u, &self.opts.env));
         let https = parsed.as_ref().is_some_and(|u| u.scheme() == "https");
         let mut request = Request {
@@ -76,14 +100,14 @@ impl Client {
             Exchange::failed(ProbeError::new(ErrorKind::Protocol, "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"))
         } else {
             match self.agent(proxy.as_deref(), https) {
-                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a),
+                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a, self.opts.timeout, proxy.as_deref()),
                 Err(e) => Exchange::failed(e),
             }
         };
         let mut probe = Probe { proxy: proxy.as_deref().map(weburl::redact_userinfo), ..Probe::default() };
         if proxy.is_some() && hv.is_some() && says_no_credentials(plan.provider, ex.response.as_ref()) {
             let direct = match self.agent(None, https) {
-                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a),
+                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a, self.opts.timeout, None),
                 Err(e) => Exchange::failed(e),
             };
             let leg = |via: &str, e: &Exchange| Leg {
@@ -348,8 +372,8 @@ fn says_no_credentials(p: Option<&Provider>, response: Option<&HttpAnswer>) -> b
     }
 }
 
-/// One exchange: a request and its redirects, followed by hand; the key only
-/// goes to the first origin.
+/// One exchange: a request and its redirects, followed by hand under one
+/// deadline; the key only goes to the first origin.
 struct Exchange {
     redirects: Vec<Hop>,
     response: Option<HttpAnswer>,
@@ -362,22 +386,40 @@ impl Exchange {
     }
 }
 
-/// `first`: `plan.url` parsed.
-fn exchange(plan: &Plan, first: Option<&weburl::Url>, hv: Option<&[u8]>, agent: &ureq::Agent) -> Exchange {
+/// `first`: `plan.url` parsed (and allowed by the send policy); `timeout`:
+/// the deadline of the whole exchange, every redirect included; `proxy`: the
+/// proxy in effect, which a failed connection is blamed on.
+fn exchange(
+    plan: &Plan,
+    first: Option<&weburl::Url>,
+    hv: Option<&[u8]>,
+    agent: &ureq::Agent,
+    timeout: Duration,
+    proxy: Option<&str>,
+) -> Exchange {
+    let deadline = Instant::now() + timeout;
     let first_origin = first.and_then(weburl::origin_of);
     let key = plan.key.as_deref();
-    let mut url = plan.url.clone();
+    let Some(mut url) = first.cloned() else {
+        return Exchange::failed(ProbeError::new(ErrorKind::Protocol, "not an http(s) URL"));
+    };
     let mut redirects = Vec::new();
     let mut with_key = true;
     let mut method = plan.method;
-    let mut seen = vec![first.map_or_else(|| url.clone(), |u| u.as_str().to_string())];
+    let mut seen = vec![url.clone()];
     let fail = |redirects, e: ProbeError| Exchange {
         redirects,
         response: None,
-        error: Some(ProbeError::new(e.kind, redact(&e.message, key))),
+        error: Some(ProbeError { message: redact(&e.message, key), ..e }),
     };
     loop {
-        let mut b = ureq::http::Request::builder().method(method).uri(&url);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let msg = format!("no answer within the timeout ({} s, redirects included)", timeout.as_secs_f64());
+            return fail(redirects, ProbeError::new(ErrorKind::Timeout, msg));
+        }
+        // The URL as parsed is the URL sent: the host the policy checked is the host connected to.
+        let mut b = ureq::http::Request::builder().method(method).uri(url.as_str());
         if with_key {
             if let Some(v) = hv {
                 b = b.header(plan.header.as_str(), v);
@@ -387,12 +429,14 @@ fn exchange(plan: &Plan, first: Option<&weburl::Url>, hv: Option<&[u8]>, agent: 
             b = b.header(k.as_str(), v.as_str());
         }
         let result = match &plan.body {
-            Some(body) if method == "POST" => b.body(body.clone()).map_err(|e| e.to_string()).map(|r| agent.run(r)),
-            _ => b.body(()).map_err(|e| e.to_string()).map(|r| agent.run(r)),
+            Some(body) if method == "POST" => {
+                b.body(body.clone()).map_err(|e| e.to_string()).map(|r| run(agent, r, left))
+            }
+            _ => b.body(()).map_err(|e| e.to_string()).map(|r| run(agent, r, left)),
         };
         let resp = match result {
             Err(m) => return fail(redirects, ProbeError::new(ErrorKind::Protocol, m)),
-            Ok(Err(e)) => return fail(redirects, error_kind(&e)),
+            Ok(Err(e)) => return fail(redirects, blame_proxy(error_kind(&e), proxy)),
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
@@ -401,22 +445,21 @@ fn exchange(plan: &Plan, first: Option<&weburl::Url>, hv: Option<&[u8]>, agent: 
             .contains(&status)
             .then(|| resp.headers().get("location").and_then(|v| v.to_str().ok()))
             .flatten()
-            .and_then(|loc| weburl::resolve(&url, loc));
-        let Some(next) = next else {
+            .and_then(|loc| policy::follow(&url, loc, first_origin.as_deref(), with_key));
+        let Some((next, keep)) = next else {
             return Exchange { redirects, response: Some(read_response(resp, key)), error: None };
         };
-        let same = weburl::origin(&next) == first_origin;
         let mut hop = Hop {
             status,
-            from: redact(&url, key),
-            to: redact(&next, key),
-            auth_kept: same && with_key && hv.is_some(),
+            from: redact(url.as_str(), key),
+            to: redact(next.as_str(), key),
+            auth_kept: keep && hv.is_some(),
             clients: None,
             method_after: None,
             extra: Extra::new(),
         };
         if hv.is_some() && with_key {
-            hop.clients = Some(client_rules(&url, &next, &plan.header));
+            hop.clients = Some(client_rules(url.as_str(), next.as_str(), &plan.header));
         }
         // 301/302/303 turn a POST into a GET in most clients.
         if method == "POST" && matches!(status, 301..=303) {
@@ -424,13 +467,34 @@ fn exchange(plan: &Plan, first: Option<&weburl::Url>, hv: Option<&[u8]>, agent: 
             method = "GET";
         }
         redirects.push(hop);
-        with_key &= same;
+        with_key = keep;
         if seen.contains(&next) || redirects.len() >= MAX_HOPS {
             let msg = format!("redirect loop or more than {MAX_HOPS} redirects");
             return fail(redirects, ProbeError::new(ErrorKind::Protocol, msg));
         }
         seen.push(next.clone());
         url = next;
+    }
+}
+
+/// Send one request with what is left of the exchange's deadline.
+fn run(
+    agent: &ureq::Agent,
+    r: ureq::http::Request<impl ureq::AsSendBody>,
+    left: Duration,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    agent.run(agent.configure_request(r).timeout_global(Some(left)).build())
+}
+
+/// A connection that failed while a proxy is in effect failed at the proxy
+/// (an HTTP proxy, or a SOCKS one: `ALL_PROXY=socks5h://…`).
+fn blame_proxy(e: ProbeError, proxy: Option<&str>) -> ProbeError {
+    match proxy {
+        Some(p) if matches!(e.kind, ErrorKind::Dns | ErrorKind::Connect) => ProbeError::new(
+            ErrorKind::Proxy,
+            format!("through the proxy {}: {}", weburl::redact_userinfo(p), e.message),
+        ),
+        _ => e,
     }
 }
 

@@ -1,20 +1,29 @@
 //! What a site's tool would send (docs/records.md#probe): its key read again
 //! from the site's reference (never from the stream), its URL joined the
 //! tool's way, its header and scheme.
+//!
+//! A record only names where a key is; the probe reads it only from a
+//! source the record's tool reads (README.md#security): a literal, a key
+//! file or a named variable from what the site's config file (one its tool
+//! reads, under the analysed home or a given path) says when read again; an
+//! implicit variable only if the catalogue says the tool reads it; a `.env`
+//! file only if it is one the tool loads. A record arriving through a pipe
+//! cannot widen that.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use keyhole_core::fsread;
 use keyhole_core::provider::{self, Provider};
 use keyhole_core::record::env::Env;
 use keyhole_core::record::probe::{ErrorKind, ProbeError};
-use keyhole_core::record::{KeySource, Site};
+use keyhole_core::record::{KeyRef, KeySource, Site};
 use keyhole_core::scan;
 use keyhole_core::secret::{Fingerprint, Secret};
 use keyhole_core::tool::{self, Tool, Unset, UrlJoin};
 use serde::Serialize;
 
+use crate::gate::Gate;
 use crate::Options;
 
 /// What the tool will put in its credential header.
@@ -46,25 +55,29 @@ pub fn resolve_key(site: &Site, opts: &Options) -> Result<KeyToSend, ProbeError>
     match key.from {
         KeySource::Literal => literal_again(site, opts).map(KeyToSend::Value),
         KeySource::Placeholder => Ok(KeyToSend::Value(Secret::new(key.text.as_deref().unwrap_or("").as_bytes()))),
-        KeySource::Env => match &site.env {
-            // keyhole-env said what the tool really gets: read it again from there.
-            Some(env) => Ok(match from_effective(site, env, var, opts)? {
-                Some(v) => KeyToSend::Value(Secret::new(v)),
-                None => unset(t, syntax, var, || {
-                    format!("keyhole-env found no value of {var} for {name}: it sends no credential header")
+        KeySource::Env => {
+            reads_var(site, opts)?;
+            match &site.env {
+                // keyhole-env said what the tool really gets: read it again from there.
+                Some(env) => Ok(match from_effective(site, env, var, opts)? {
+                    Some(v) => KeyToSend::Value(Secret::new(v)),
+                    None => unset(t, syntax, var, || {
+                        format!("keyhole-env found no value of {var} for {name}: it sends no credential header")
+                    }),
                 }),
-            }),
-            None => Ok(match opts.env.get(var) {
-                Some(v) if !(v.is_empty() && t.is_some_and(|t| t.empty_is_unset)) => {
-                    KeyToSend::Value(Secret::new(v.clone()))
-                }
-                _ => unset(t, syntax, var, || {
-                    format!("{var} is unset in the analysed environment: {name} sends no credential header")
+                None => Ok(match opts.env.get(var) {
+                    Some(v) if !(v.is_empty() && t.is_some_and(|t| t.empty_is_unset)) => {
+                        KeyToSend::Value(Secret::new(v.clone()))
+                    }
+                    _ => unset(t, syntax, var, || {
+                        format!("{var} is unset in the analysed environment: {name} sends no credential header")
+                    }),
                 }),
-            }),
-        },
+            }
+        }
         KeySource::File => {
             let path = key.path.as_deref().unwrap_or("");
+            config_names(site, opts, "the key file", |k| k.from == KeySource::File && k.path.as_deref() == Some(path))?;
             fsread::read_bytes(Path::new(path), 64 * 1024)
                 .map(|b| KeyToSend::Value(Secret::new(b)))
                 .map_err(|e| unresolved(format!("{path} {e}")))
@@ -81,20 +94,112 @@ pub fn resolve_key(site: &Site, opts: &Options) -> Result<KeyToSend, ProbeError>
     }
 }
 
+/// A path under the analysed home or a given path, without `..`.
+fn within(path: &Path, opts: &Options) -> bool {
+    path.is_absolute()
+        && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        && (path.starts_with(&opts.home) || opts.paths.iter().any(|p| path.starts_with(p)))
+}
+
+/// The site's config file read again as its tool reads it: the file must
+/// be one the tool reads (by the catalogue's file rules), under the
+/// analysed home or a given path.
+fn config(site: &Site, opts: &Options) -> Result<scan::Extracted, ProbeError> {
+    let (file, name) = (site.source.file.as_str(), site.tool.as_str());
+    // The file is read as the reader that found the site reads it.
+    let t = tool::get(name).map(Tool::reader).ok_or_else(|| unresolved(format!("unknown tool {name:?}")))?;
+    let path = Path::new(file);
+    if !within(path, opts) {
+        return Err(unresolved(format!(
+            "{file} is outside the analysed home ({}): keyhole-probe reads keys only from configs under it or under a --path",
+            opts.home.display()
+        )));
+    }
+    let kind =
+        scan::kind_for(t, path, &opts.home).ok_or_else(|| unresolved(format!("{file} is not a file {name} reads")))?;
+    scan::extract_file(path, kind, &[t], &opts.home, fsread::DEFAULT_CAP, false).map_err(|e| {
+        unresolved(match e {
+            scan::ScanError::Skip(m) | scan::ScanError::NotOurs(m) | scan::ScanError::Error { message: m, .. } => m,
+        })
+    })
+}
+
+/// The site's config file, read again, has a key reference that `names`
+/// accepts; else why not (`what`: what the record claims it names).
+fn config_names(site: &Site, opts: &Options, what: &str, names: impl Fn(&KeyRef) -> bool) -> Result<(), ProbeError> {
+    if config(site, opts)?.drafts.iter().any(|(_, d)| names(&d.key)) {
+        return Ok(());
+    }
+    Err(unresolved(format!(
+        "{} does not name {what} this record names: keyhole-probe reads a key only where the tool's config says",
+        site.source.file
+    )))
+}
+
+/// The variable a site's key reference names is one its tool reads: an
+/// implicit one the catalogue lists for the tool or the site's provider, or
+/// one the site's config file names (with the same syntax).
+fn reads_var(site: &Site, opts: &Options) -> Result<(), ProbeError> {
+    let (var, syntax) = (site.key.var_name(), site.key.syntax.as_deref());
+    let t = tool::get(&site.tool).ok_or_else(|| unresolved(format!("unknown tool {:?}", site.tool)))?;
+    let listed = t.env_vars.contains(&var)
+        || t.key_vars.iter().any(|(v, _)| *v == var)
+        || provider::get(&site.provider).is_some_and(|p| p.key_vars.contains(&var));
+    if syntax.is_none() && listed {
+        return Ok(());
+    }
+    let names = |k: &KeyRef| k.from == KeySource::Env && k.var.as_deref() == Some(var) && k.syntax.as_deref() == syntax;
+    if config(site, opts)?.drafts.iter().any(|(_, d)| names(&d.key)) {
+        return Ok(());
+    }
+    Err(unresolved(format!(
+        "{} does not read {var}: neither the catalogue nor {} says so, and keyhole-probe reads only the variables a tool reads",
+        site.tool, site.source.file
+    )))
+}
+
+/// The project a workspace-level site belongs to (None for the home's own
+/// tool dirs): as keyhole-env finds the `.env` files a tool loads.
+fn project_dir(file: &Path, home: &Path) -> Option<PathBuf> {
+    let mut dir = file.parent()?;
+    while dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+        dir = dir.parent()?;
+    }
+    (dir != home).then(|| dir.to_path_buf())
+}
+
+/// A `.env` file the site's tool loads (its catalogue `dotenv` rules).
+fn tool_loads(site: &Site, file: &Path, opts: &Options) -> bool {
+    let Some(t) = tool::get(&site.tool) else { return false };
+    let project = project_dir(Path::new(&site.source.file), &opts.home);
+    within(file, opts)
+        && t.dotenv.iter().any(|rule| match rule.path.strip_prefix("~/") {
+            Some(rest) => opts.home.join(rest) == file,
+            None => project.as_ref().is_some_and(|p| p.join(rule.path) == file),
+        })
+}
+
 /// The value keyhole-env said the tool really gets (`env.effective`), read
-/// again from where it lives: a `.env` file and line, a running process's
-/// environment, or the analysed environment; checked against its fingerprint.
+/// again from where it lives: a `.env` file the tool loads and its line, a
+/// running process's environment, or the analysed environment; checked
+/// against its fingerprint.
 fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<Option<Vec<u8>>, ProbeError> {
     let Some(eff) = &env.effective else { return Ok(None) };
     let from = eff.from.as_str();
     let value: Option<Vec<u8>> = if from == "environment" {
         opts.env.get(var).cloned()
     } else if let Some(pid) = from.strip_prefix("process:") {
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(unresolved(format!("{from:?} is not a process")));
+        }
         let path = opts.proc_root.join(pid).join("environ");
         let bytes = fsread::read_bytes(&path, 4 * 1024 * 1024)
             .map_err(|e| unresolved(format!("process {pid}: its environment {e}")))?;
         keyhole_core::envfile::parse(&bytes).remove(var)
     } else {
+        if !tool_loads(site, Path::new(from), opts) {
+            return Err(unresolved(format!("{from} is not a .env file {} loads", site.tool)));
+        }
         let line = eff.line.unwrap_or(0);
         let text =
             fsread::read_text(Path::new(from), fsread::DEFAULT_CAP).map_err(|e| unresolved(format!("{from} {e}")))?;
@@ -117,21 +222,14 @@ fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<O
 
 /// Read the site's file again and take the literal whose fingerprint the record names.
 fn literal_again(site: &Site, opts: &Options) -> Result<Secret, ProbeError> {
-    let (file, line, name) = (site.source.file.as_str(), site.source.line, site.tool.as_str());
+    let (file, line) = (site.source.file.as_str(), site.source.line);
     let want = site
         .key
         .fp
         .as_ref()
         .map(|f| f.sha8.as_str())
         .ok_or_else(|| unresolved("the literal key has no fingerprint"))?;
-    // The file is read as the reader that found the site reads it.
-    let t = tool::get(name).map(Tool::reader).ok_or_else(|| unresolved(format!("unknown tool {name:?}")))?;
-    let path = Path::new(file);
-    let kind =
-        scan::kind_for(t, path, &opts.home).ok_or_else(|| unresolved(format!("{file} is not a file {name} reads")))?;
-    let ex = scan::extract_file(path, kind, &[t], &opts.home, fsread::DEFAULT_CAP, false)
-        .map_err(|e| unresolved(format!("{e:?}")))?;
-    ex.secrets.into_iter().find_map(|(s, sha8)| (sha8 == want).then_some(s)).ok_or_else(|| {
+    config(site, opts)?.secrets.into_iter().find_map(|(s, sha8)| (sha8 == want).then_some(s)).ok_or_else(|| {
         unresolved(format!(
             "the key at {file}:{line} changed since keyhole-find ran (sha8 {want} is gone); run keyhole-find again"
         ))
@@ -192,8 +290,9 @@ struct Message<'a> {
 }
 
 /// Build the request a site's tool would send, or why it cannot be built
-/// (kind `unresolved`).
-pub fn plan(site: &Site, opts: &Options) -> Result<Plan, ProbeError> {
+/// (kind `unresolved`) or may not be sent (kind `not_allowed`: `gate` keeps
+/// the credential from the URL's host; checked before any key is read).
+pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError> {
     let pname = site.provider.as_str();
     let p: &'static Provider = provider::get(pname).ok_or_else(|| unresolved(format!("unknown provider {pname:?}")))?;
     let t = tool::get(&site.tool);
@@ -206,10 +305,9 @@ pub fn plan(site: &Site, opts: &Options) -> Result<Plan, ProbeError> {
         return Err(unresolved(format!("{} has no default base URL and the site names none", p.display)));
     }
     let (method, path, body) = if opts.completion {
-        let model = site.model.as_deref().unwrap_or("openrouter/auto");
-        // Anthropic-style APIs take /messages; every other one the OpenAI chat route.
-        let path =
-            if p.name == "anthropic" || join_rule == UrlJoin::AnthropicSdk { "messages" } else { "chat/completions" };
+        let model = site.model.as_deref().unwrap_or(p.default_model);
+        // Anthropic-style APIs take /messages (the provider's route, or the tool's SDK).
+        let path = if join_rule == UrlJoin::AnthropicSdk { "messages" } else { p.completion_path };
         let body = Completion { model, max_tokens: 1, messages: [Message { role: "user", content: "ping" }] };
         ("POST", path, Some(serde_json::to_string(&body).expect("a completion serializes")))
     } else {
@@ -219,6 +317,7 @@ pub fn plan(site: &Site, opts: &Options) -> Result<Plan, ProbeError> {
         (check.method, check.path, None)
     };
     let mut url = join(base, join_rule, path);
+    gate.check(&url)?;
     let (header, scheme) = (site.auth.header.clone(), site.auth.scheme.clone());
     let key = match resolve_key(site, opts)? {
         // A tool that trims the key sends it trimmed (Continue, measured).

@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"],
     base_vars: &["ANTHROPIC_BASE_URL"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "messages",
+    default_model: "claude-3-5-haiku-latest",
     extra_headers: &[("anthropic-version", "2023-06-01")],
     model_prefix: "anthropic/",
     answers: &[

@@ -19,6 +19,8 @@ pub const PROVIDER: Provider = Provider {
     base_vars: &["AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE"],
     check: None,
     extra_headers: &[],
+    completion_path: "chat/completions",
+    default_model: "",
     model_prefix: "azure/",
     answers: &[ErrorBody {
         id: "invalid-key",

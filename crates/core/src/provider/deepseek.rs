@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["DEEPSEEK_API_KEY"],
     base_vars: &["DEEPSEEK_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "deepseek-chat",
     extra_headers: &[],
     model_prefix: "deepseek/",
     answers: &[],

@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
     base_vars: &["GEMINI_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "gemini-2.0-flash",
     extra_headers: &[],
     model_prefix: "gemini/",
     answers: &[

@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["GROQ_API_KEY"],
     base_vars: &["GROQ_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "llama-3.1-8b-instant",
     extra_headers: &[],
     model_prefix: "groq/",
     answers: &[],

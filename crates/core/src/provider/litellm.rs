@@ -19,6 +19,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["LITELLM_MASTER_KEY", "LITELLM_PROXY_API_KEY", "LITELLM_API_KEY"],
     base_vars: &["LITELLM_PROXY_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "key/info" }),
+    completion_path: "chat/completions",
+    default_model: "",
     extra_headers: &[],
     model_prefix: "litellm_proxy/",
     answers: &[

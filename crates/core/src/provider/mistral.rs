@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["MISTRAL_API_KEY"],
     base_vars: &["MISTRAL_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "mistral-small-latest",
     extra_headers: &[],
     model_prefix: "mistral/",
     answers: &[],

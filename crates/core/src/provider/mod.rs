@@ -22,6 +22,7 @@ mod ollama;
 mod openai;
 mod openai_compatible;
 mod openrouter;
+pub mod policy;
 mod xai;
 
 /// Where the key travels.
@@ -187,6 +188,12 @@ pub struct Provider {
     /// Well-known variables that hold this provider's base URL.
     pub base_vars: &'static [&'static str],
     pub check: Option<KeyCheck>,
+    /// The completion route joined to the base URL (`--completion`):
+    /// `chat/completions` for OpenAI-style APIs, `messages` for Anthropic's.
+    pub completion_path: &'static str,
+    /// The model a completion names when the site names none: a small one
+    /// the API serves; "" for a gateway whose models are the user's own.
+    pub default_model: &'static str,
     /// Headers the API requires on every request.
     pub extra_headers: &'static [(&'static str, &'static str)],
     /// Prefix LiteLLM-style model ids use for this provider (`openrouter/…`).

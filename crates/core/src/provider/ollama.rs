@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &[],
     base_vars: &["OLLAMA_HOST", "OLLAMA_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "",
     extra_headers: &[],
     model_prefix: "ollama/",
     answers: &[],

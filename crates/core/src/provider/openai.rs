@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["OPENAI_API_KEY"],
     base_vars: &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "gpt-4o-mini",
     extra_headers: &[],
     model_prefix: "openai/",
     answers: &[

@@ -22,6 +22,8 @@ pub const PROVIDER: Provider = Provider {
     base_vars: &["OPENROUTER_API_BASE", "OPENROUTER_BASE_URL"],
     // GET /models ignores a bad key and answers 200: it is no key check.
     check: Some(KeyCheck { method: "GET", path: "key" }),
+    completion_path: "chat/completions",
+    default_model: "openrouter/auto",
     extra_headers: &[],
     model_prefix: "openrouter/",
     answers: &[

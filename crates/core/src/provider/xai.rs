@@ -18,6 +18,8 @@ pub const PROVIDER: Provider = Provider {
     key_vars: &["XAI_API_KEY"],
     base_vars: &["XAI_API_BASE"],
     check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "grok-3-mini",
     extra_headers: &[],
     model_prefix: "xai/",
     answers: &[],

@@ -136,6 +136,8 @@ codes! {
     NetProtocol = "net.protocol",
     /// keyhole could not work out what to send.
     NetUnresolved = "net.unresolved",
+    /// The send policy kept the key from a host that is not a known API: nothing was sent.
+    NetNotAllowed = "net.not_allowed",
     /// Nothing matched: the evidence is shown as it is.
     Unknown = "unknown",
 }

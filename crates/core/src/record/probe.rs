@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Protocol,
     /// keyhole could not work out what to send (no key-check endpoint, a key that changed…).
     Unresolved,
+    /// The send policy keeps the credential from this host (README.md#security): nothing was sent.
+    NotAllowed,
 }
 
 impl ErrorKind {
@@ -35,6 +37,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => "too_large",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Unresolved => "unresolved",
+            ErrorKind::NotAllowed => "not_allowed",
         }
     }
 
@@ -50,6 +53,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => Code::NetTooLarge,
             ErrorKind::Protocol => Code::NetProtocol,
             ErrorKind::Unresolved => Code::NetUnresolved,
+            ErrorKind::NotAllowed => Code::NetNotAllowed,
         }
     }
 }
@@ -128,13 +132,21 @@ impl HttpAnswer {
 pub struct ProbeError {
     pub kind: ErrorKind,
     pub message: String,
+    /// `not_allowed`: the host (`HOST` or `HOST:PORT`) that `--allow-host` would open.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub host: Option<Box<str>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl ProbeError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProbeError { kind, message: message.into(), extra: Extra::new() }
+        ProbeError { kind, message: message.into(), host: None, extra: Extra::new() }
+    }
+
+    /// The send policy kept the credential from `host`: `message` says so.
+    pub fn not_allowed(message: impl Into<String>, host: impl Into<String>) -> Self {
+        ProbeError { host: Some(host.into().into_boxed_str()), ..ProbeError::new(ErrorKind::NotAllowed, message) }
     }
 }
 
