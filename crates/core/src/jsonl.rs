@@ -84,6 +84,31 @@ impl<W: Write> JsonlWriter<W> {
 /// line at the limit keeps every tool under 64 MB.
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
 
+/// The most JSON values one input line may hold. A record's fields a stage
+/// does not know are kept as JSON values, several dozen bytes each: an
+/// 8 MiB line of `[0,0,0,…]` held 300 MB. Real records hold hundreds.
+pub const MAX_VALUES: usize = 100_000;
+
+/// Whether `line` holds more than [`MAX_VALUES`] JSON values (counted by
+/// the commas, brackets and braces outside strings; a line too short to
+/// hold that many is not scanned).
+pub fn too_many_values(line: &[u8]) -> bool {
+    if line.len() <= 2 * MAX_VALUES {
+        return false;
+    }
+    let (mut n, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in line {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b',' | b'[' | b'{') => n += 1,
+            _ => {}
+        }
+    }
+    n > MAX_VALUES
+}
+
 /// What [`JsonlReader::next_line`] hands out in place of a line over
 /// [`MAX_LINE`]: not JSON, so it can only become an error record.
 pub const OVER_LONG: &[u8] = b"\0over-long line\0";
@@ -212,6 +237,15 @@ mod tests {
         // A line of exactly the limit, its newline not counted, is a line.
         assert_eq!(r.next_line().map(|(n, l)| (n, l.len())), Some((4, MAX_LINE + 1)));
         assert!(r.next_line().is_none() && !r.read_failed());
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings() {
+        let many = format!("[{}0]", "0,".repeat(MAX_VALUES));
+        assert!(too_many_values(many.as_bytes()));
+        let text = format!("{{\"s\":\"{}\\\"\",\"n\":[1,2]}}", ",".repeat(3 * MAX_VALUES));
+        assert!(!too_many_values(text.as_bytes()));
+        assert!(!too_many_values(b"[0,0,0]"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::jsonl::{note, JsonlReader, JsonlWriter, MAX_LINE, OVER_LONG};
+use crate::jsonl::{note, too_many_values, JsonlReader, JsonlWriter, MAX_LINE, MAX_VALUES, OVER_LONG};
 use crate::record::{ErrorRecord, Record};
 use crate::Status;
 
@@ -109,6 +109,9 @@ pub trait Stage: Sync {
 pub fn parse(line: &[u8], n: u64, ctx: &Ctx) -> Record {
     if line == OVER_LONG {
         return bad(ctx, n, format!("input line {n} is longer than {} MiB; skipped", MAX_LINE >> 20));
+    }
+    if too_many_values(line) {
+        return bad(ctx, n, format!("input line {n} holds more than {MAX_VALUES} JSON values; skipped"));
     }
     let text = match std::str::from_utf8(line) {
         Ok(t) => t.trim(),
@@ -307,6 +310,18 @@ mod tests {
             assert!(l.contains("\"type\":\"error\"") && l.contains(&format!("\"input_line\":{}", i + 1)), "{l}");
             assert!(l.contains("internal error: test panic"), "{l}");
         }
+    }
+
+    #[test]
+    fn a_line_of_too_many_values_is_an_error_record() {
+        let input = format!("{{\"type\":\"x\",\"a\":[{}0]}}\n{{\"type\":\"y\"}}\n", "0,".repeat(MAX_VALUES));
+        let mut out = Vec::new();
+        let ctx = Ctx::new("t");
+        assert_eq!(run_on(&Tag, input.as_bytes(), &mut out, &ctx).unwrap(), Status::Failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("\"input_line\":1") && lines[0].contains("more than 100000 JSON values"), "{text}");
+        assert_eq!(lines[1], "{\"type\":\"y\"}");
     }
 
     #[test]
