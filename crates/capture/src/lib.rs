@@ -22,7 +22,6 @@ use keyhole_core::secret::{redact_key_shapes, Fingerprint};
 use keyhole_core::stage::{self, Output};
 use keyhole_core::Status;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub const TOOL_NAME: &str = "keyhole-capture";
 /// The most of an upstream's answer passed on (as much as a request may carry).
@@ -134,13 +133,14 @@ fn imitate(req: &Request, auth: Option<&CapturedAuth>, o: &Options) -> (u16, &'s
     }
 }
 
-/// The fields of a chat request that shape a minimal answer.
+/// The fields of a chat request that shape a minimal answer (anything
+/// else in them is skipped, not built: see [`server::Loose`]).
 #[derive(Deserialize, Default)]
 struct ChatRequest {
     #[serde(default)]
-    model: Value,
+    model: server::Loose,
     #[serde(default)]
-    stream: Value,
+    stream: server::Loose,
 }
 
 /// A minimal valid answer (`--reply ok`) in the wire shape of the request:
@@ -149,7 +149,7 @@ fn ok_answer(req: &Request, p: &Provider) -> (u16, &'static str, Vec<u8>) {
     let body: ChatRequest = serde_json::from_slice(&req.body).unwrap_or_default();
     let model = serde_json::to_string(body.model.as_str().unwrap_or("keyhole/capture")).unwrap_or_default();
     let fill = |t: &str| t.replace("{model}", &model);
-    let stream = body.stream == Value::Bool(true);
+    let stream = body.stream == server::Loose::Bool(true);
     if p.name == "anthropic" || req.path.contains("/messages") {
         if stream {
             let events = [

@@ -284,6 +284,66 @@ pub fn serve(
     }
 }
 
+/// A JSON value from a request body, kept only when it is a string or a
+/// boolean: an array or an object is skipped as it is read, never built (an
+/// 8 MiB body of `[0,0,0,…]` built as JSON values is 300 MB).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Loose {
+    Str(String),
+    Bool(bool),
+    #[default]
+    Other,
+}
+
+impl Loose {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Loose::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose::Str(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Loose, E> {
+                Ok(Loose::Bool(v))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Loose, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Loose, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +358,15 @@ mod tests {
             Err(Stop::Closed) => panic!("closed"),
             Ok(r) => panic!("read: {} {}", r.method, r.path),
         }
+    }
+
+    #[test]
+    fn loose_values_keep_strings_and_booleans_only() {
+        let v: Vec<Loose> = serde_json::from_str(r#"["m", true, 1, null, [0, [0]], {"a": {"b": 1}}]"#).unwrap();
+        assert_eq!(
+            v,
+            [Loose::Str("m".into()), Loose::Bool(true), Loose::Other, Loose::Other, Loose::Other, Loose::Other]
+        );
     }
 
     #[test]
