@@ -101,15 +101,14 @@ const MAX_SOURCE_DEPTH: usize = 16;
 /// other twice over would otherwise run 2^16 times).
 const MAX_SOURCED: usize = 256;
 
-/// A file analysed once per simulated shell.
+/// A startup file, analysed once per run of the analyser.
 struct Parsed {
     items: Vec<Item>,
 }
 
-/// What one simulated shell has read: each file once, and how many it ran.
+/// What one simulated shell has run: how many files.
 #[derive(Default)]
 struct Shell {
-    seen: HashMap<(PathBuf, bool), Rc<Parsed>>,
     runs: usize,
 }
 
@@ -151,6 +150,9 @@ pub struct Analyzer<'a> {
     var: &'a str,
     pub definitions: Vec<Definition>,
     seen_defs: HashSet<(PathBuf, u32)>,
+    /// Each startup file read and analysed once, whatever reads it (by
+    /// path and whether as fish); `None`: it cannot be read.
+    parsed: HashMap<(PathBuf, bool), Option<Rc<Parsed>>>,
 }
 
 pub(crate) fn expand_path(p: &str, home: &Path, from_dir: &Path) -> PathBuf {
@@ -168,7 +170,7 @@ pub(crate) fn expand_path(p: &str, home: &Path, from_dir: &Path) -> PathBuf {
 
 impl<'a> Analyzer<'a> {
     pub fn new(opts: &'a Options, var: &'a str) -> Self {
-        Analyzer { opts, var, definitions: Vec::new(), seen_defs: HashSet::new() }
+        Analyzer { opts, var, definitions: Vec::new(), seen_defs: HashSet::new(), parsed: HashMap::new() }
     }
 
     fn home(&self, rel: &str) -> PathBuf {
@@ -191,7 +193,7 @@ impl<'a> Analyzer<'a> {
     /// where its `source` line is. A file already on the stack (a cycle), a
     /// stack [`MAX_SOURCE_DEPTH`] deep, or more than [`MAX_SOURCED`] files
     /// run in one shell stop the following; each file is read and analysed
-    /// once per shell (`shell.seen`), however often it is sourced.
+    /// once (`self.parsed`), however often it is sourced.
     fn run_file(
         &mut self,
         file: &Path,
@@ -283,18 +285,21 @@ impl<'a> Analyzer<'a> {
         if frames.iter().any(|f| f.file == file) || frames.len() > MAX_SOURCE_DEPTH || shell.runs >= MAX_SOURCED {
             return;
         }
-        let fish = dialect == Dialect::Fish;
-        let parsed = match shell.seen.get(&(file.to_path_buf(), fish)) {
-            Some(p) => p.clone(),
-            None => {
-                let Ok(text) = fsread::read_text(file, CAP) else { return };
-                let p = Rc::new(Parsed { items: startup::analyze(&text, dialect) });
-                shell.seen.insert((file.to_path_buf(), fish), p.clone());
-                p
-            }
-        };
+        let Some(parsed) = self.parse(file, dialect) else { return };
         shell.runs += 1;
         frames.push(Frame { file: file.to_path_buf(), dialect, parsed, next: 0, here: origin, profile_d: None });
+    }
+
+    /// `file` analysed as `dialect`, once; `None` when it cannot be read.
+    fn parse(&mut self, file: &Path, dialect: Dialect) -> Option<Rc<Parsed>> {
+        let key = (file.to_path_buf(), dialect == Dialect::Fish);
+        if let Some(p) = self.parsed.get(&key) {
+            return p.clone();
+        }
+        let p =
+            fsread::read_text(file, CAP).ok().map(|text| Rc::new(Parsed { items: startup::analyze(&text, dialect) }));
+        self.parsed.insert(key, p.clone());
+        p
     }
 
     /// Definitions below a guard that stopped this shell: recorded (they
@@ -333,8 +338,7 @@ impl<'a> Analyzer<'a> {
                     if work.len() > MAX_SOURCE_DEPTH || !seen.insert(target.clone()) {
                         continue;
                     }
-                    if let Ok(t) = fsread::read_text(&target, CAP) {
-                        let parsed = Rc::new(Parsed { items: startup::analyze(&t, dialect) });
+                    if let Some(parsed) = self.parse(&target, dialect) {
                         work.push((target, parsed, 0, inner, false));
                     }
                 }
