@@ -52,7 +52,9 @@ struct Measured {
 }
 
 /// Start `c` with its address space capped at 3 GiB (a regression fails
-/// instead of taking the machine's memory) and no core dump.
+/// instead of taking the machine's memory) and no core dump. The child is
+/// reaped by [`finish`] (wait4, for its peak RSS), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn start(mut c: Command, stdin: bool) -> Running {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     if stdin {
@@ -432,6 +434,9 @@ fn start_capture(args: &[&str]) -> (Running, u16) {
     (r, port)
 }
 
+/// What writes a request.
+type Sender = Box<dyn FnOnce(&mut TcpStream) -> io::Result<()> + Send>;
+
 /// Send a request written by `send` (its write errors ignored: the server
 /// may stop reading) and read the answer's status.
 fn exchange(port: u16, send: impl FnOnce(&mut TcpStream) -> io::Result<()> + Send + 'static) -> Option<u16> {
@@ -453,7 +458,7 @@ fn exchange(port: u16, send: impl FnOnce(&mut TcpStream) -> io::Result<()> + Sen
 fn capture_refuses_requests_over_its_limits() {
     let canary = or_canary("CAPT");
     let (cap, port) = start_capture(&["--count", "1", "--reply", "ok"]);
-    let status = |send: Box<dyn FnOnce(&mut TcpStream) -> io::Result<()> + Send>| exchange(port, send);
+    let status = |send: Sender| exchange(port, send);
     // One header line of 100 MiB.
     let header_line = status(Box::new(|w| {
         w.write_all(b"GET /api/v1/models HTTP/1.1\r\nX-Big: ")?;
@@ -521,7 +526,7 @@ fn capture_serves_connections_from_a_bounded_pool() {
     let last = idle.last().unwrap();
     last.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut answer = String::new();
-    let _ = (&*last).take(4096).read_to_string(&mut answer);
+    let _ = last.take(4096).read_to_string(&mut answer);
     drop(idle);
     std::thread::sleep(Duration::from_millis(300));
     let served = exchange(port, |w| w.write_all(b"GET /api/v1/key HTTP/1.1\r\nHost: x\r\n\r\n"));
