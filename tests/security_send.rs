@@ -148,7 +148,11 @@ fn head(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>)>
     Some((line.trim_end().to_string(), headers))
 }
 
-/// Run `name args` with `input` on stdin; canaries must not show in any output.
+/// Peak RSS allowed for any tool on any hostile input here (issue 16).
+const MAX_RSS_KB: i64 = 64 * 1024;
+
+/// Run `name args` with `input` on stdin; canaries must not show in any
+/// output, and the process's peak RSS (from `wait4`) stays under 64 MB.
 fn run_with(name: &str, home: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Run {
     let mut c = cmd(name, home);
     c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -161,10 +165,23 @@ fn run_with(name: &str, home: &Path, args: &[&str], input: &str, env: &[(&str, &
     let w = std::thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());
     });
-    let out = child.wait_with_output().unwrap();
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            b
+        })
+    };
+    let (o, e) = (read(Box::new(child.stdout.take().unwrap())), read(Box::new(child.stderr.take().unwrap())));
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waiting for our own child, with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
     w.join().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (out, err) = (o.join().unwrap(), e.join().unwrap());
+    assert!(usage.ru_maxrss < MAX_RSS_KB, "{name} {args:?}: peak RSS {} KB", usage.ru_maxrss);
+    let stdout = String::from_utf8(out).unwrap();
+    let stderr = String::from_utf8_lossy(&err).into_owned();
     assert_no_canary(&format!("{name} stdout"), &stdout);
     assert_no_canary(&format!("{name} stderr"), &stderr);
     let records = stdout
@@ -172,7 +189,11 @@ fn run_with(name: &str, home: &Path, args: &[&str], input: &str, env: &[(&str, &
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {l}\n{stderr}")))
         .collect();
-    Run { status: out.status.code().unwrap_or(-1), stdout, stderr, records }
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    if std::env::var_os("KEYHOLE_SHOW_RSS").is_some() {
+        eprintln!("{name} {}: peak RSS {} KB", args.first().unwrap_or(&""), usage.ru_maxrss);
+    }
+    Run { status: code, stdout, stderr, records }
 }
 
 fn doctor(home: &Path, extra: &[&str]) -> Run {

@@ -239,17 +239,22 @@ impl pool::Task for AttachStep {
     fn run(&self, i: usize) {
         let mut guard = lock(&self.0.slots[i]);
         let s = &mut *guard;
-        let probe = match (s.planned.take(), s.answer.as_deref()) {
-            (Some(Ok(_)), Some(Ok(answer))) => answer.clone(),
-            (Some(Ok(_)), Some(Err(why))) => {
-                s.internal = Some(why.clone());
-                return;
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let probe = match (s.planned.take(), s.answer.as_deref()) {
+                (Some(Ok(_)), Some(Ok(answer))) => answer.clone(),
+                (Some(Ok(_)), Some(Err(why))) => {
+                    s.internal = Some(why.clone());
+                    return;
+                }
+                (Some(Err(e)), _) => Probe { error: Some(e), ..Probe::default() },
+                _ => return,
+            };
+            if let Some(site) = s.record.as_mut().and_then(Record::site_mut) {
+                site.probe = Some(probe);
             }
-            (Some(Err(e)), _) => Probe { error: Some(e), ..Probe::default() },
-            _ => return,
-        };
-        if let Some(site) = s.record.as_mut().and_then(Record::site_mut) {
-            site.probe = Some(probe);
+        }));
+        if let Err(p) = done {
+            s.internal = Some(stage::panic_message(&*p));
         }
     }
 }
