@@ -227,7 +227,9 @@ pub fn serve(
         let worker = std::thread::Builder::new().name(format!("capture-{i}")).spawn(move || loop {
             let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
             let Ok(s) = next else { return };
-            if handle(s, &o, &|rec| emit(rec)) {
+            // A bug in one request's work costs that request, not the worker.
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(s, &o, &|rec| emit(rec))));
+            if handled.unwrap_or(false) {
                 let _ = done.send(());
             }
         });
