@@ -58,6 +58,9 @@ impl Request {
 
 /// Substitution text, a fixed text some tool sends for an unset key (from
 /// the catalogue), or what a runtime prints for a missing value.
+/// The headers a credential arrives in, in the order they are looked at.
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+
 fn looks_like_placeholder(v: &str) -> bool {
     keyhole_core::syntax::detect(v).is_some()
         || keyhole_core::tool::TOOLS.iter().flat_map(|t| t.stand_ins).any(|s| *s == v)
@@ -75,7 +78,7 @@ pub fn auth_of(req: &Request, p: &Provider) -> Option<CapturedAuth> {
         };
         Some(CapturedAuth { header: header.into(), scheme: scheme.into(), fp, placeholder, extra: Extra::new() })
     };
-    for name in ["authorization", "x-api-key", "api-key", "x-goog-api-key"] {
+    for name in CREDENTIAL_HEADERS {
         let Some(v) = req.header(name) else { continue };
         let (scheme, value) = if name == "authorization" {
             match v.split_once(' ') {
@@ -258,9 +261,15 @@ fn forward(req: &Request, base: &str, o: &Options) -> (u16, String, Vec<u8>, Ups
                 .to_string();
             let mut body = Vec::new();
             let _ = resp.body_mut().as_reader().take(MAX_BODY as u64).read_to_end(&mut body);
+            // An upstream that echoes the credential it got, whatever its shape (docs/records.md#redaction).
+            let sent: Vec<&str> = CREDENTIAL_HEADERS
+                .iter()
+                .filter_map(|h| req.header(h))
+                .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v))
+                .collect();
             let summary = serde_json::from_slice::<ErrorEnvelope>(&body)
                 .ok()
-                .map(|v| redact_key_shapes(&v.error.message).into_owned());
+                .map(|v| keyhole_core::redact::text_knowing(&v.error.message, &sent).into_owned());
             let up = Upstream {
                 url: base.into(),
                 status: Some(status),

@@ -506,10 +506,8 @@ pub fn response_record(
     } else if a.status.is_some_and(|s| (200..300).contains(&s)) {
         diagnoses.push(diag(Code::Ok, Severity::Info, format!("{} OK", a.status.unwrap_or(200)), ev, vec![]));
     }
-    let body = match body {
-        Value::String(s) => Value::String(redact_key_shapes(&s).into_owned()),
-        other => serde_json::from_str(&redact_key_shapes(&other.to_string())).unwrap_or(Value::Null),
-    };
+    let mut body = body;
+    keyhole_core::redact::value(&mut body);
     Record::Response(Response {
         v: VERSION,
         source: Source::new(file, u32::try_from(line).unwrap_or(u32::MAX), None),

@@ -106,13 +106,17 @@ fn classify_line<'a>(
             (status, body, None, group)
         }
         None => {
-            // A long line: its 2000 characters from a little before the match.
+            // A long line: its 2000 characters from a little before the match,
+            // cut after redaction (docs/records.md#redaction).
+            let rules = table.match_log(text);
+            let (text, at) = keyhole_core::redact::text_at(text, at);
+            let text = text.as_ref();
             let mut from = at.saturating_sub(200).min(text.len().saturating_sub(2000));
             while !text.is_char_boundary(from) {
                 from -= 1;
             }
             let message = text[from..].trim().chars().take(2000).collect::<String>();
-            (status, Value::String(message), table.match_log(text), group)
+            (status, Value::String(message), rules, group)
         }
     }
 }

@@ -27,7 +27,9 @@ pub fn body_value(text: &str) -> Value {
     if t.is_empty() {
         return Value::Null;
     }
-    serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.chars().take(4000).collect()))
+    // Redacted before the cut: a key across it is never half written (docs/records.md#redaction).
+    serde_json::from_str(t)
+        .unwrap_or_else(|_| Value::String(keyhole_core::redact::text(t).chars().take(4000).collect()))
 }
 
 pub fn parse(bytes: &[u8]) -> Vec<RawResponse> {

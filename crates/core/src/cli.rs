@@ -195,8 +195,7 @@ pub fn parse<T: clap::Parser>() -> T {
                 e.exit();
             }
             let text = e.render().to_string();
-            let _ =
-                std::io::Write::write_all(&mut std::io::stderr(), crate::secret::redact_key_shapes(&text).as_bytes());
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), crate::redact::words(&text, false).as_bytes());
             std::process::exit(2);
         }
     }

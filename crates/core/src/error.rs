@@ -84,7 +84,8 @@ impl From<crate::jsonl::WriteStop> for Error {
 }
 
 /// The exit status of a tool's run: its own status when it finished, 2
-/// when it failed (said on stderr), 0 when the reader went away.
+/// when it failed (said on stderr, redacted and made safe for a terminal
+/// by [`note`]), 0 when the reader went away.
 pub fn exit(tool: &str, outcome: Result<Status>) -> ExitCode {
     match outcome {
         Ok(status) => status.code(),

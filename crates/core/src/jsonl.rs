@@ -1,6 +1,8 @@
 //! JSON lines in and out, as bytes: the reader hands out numbered lines
 //! (the stage driver, crates/core/src/stage.rs, turns them into records),
 //! the writer writes one record per line and tells a broken pipe apart.
+//! Every record written and every note said passes the redaction boundary
+//! (crates/core/src/redact.rs, docs/records.md#redaction).
 
 use std::io::{self, BufRead, Write};
 
@@ -52,9 +54,10 @@ impl<W: Write> JsonlWriter<W> {
         JsonlWriter { inner: io::BufWriter::with_capacity(64 * 1024, w), buf: Vec::with_capacity(1024) }
     }
 
+    /// Write one record, redacted (docs/records.md#redaction), and flush.
     pub fn write<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), WriteStop> {
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, record).map_err(|e| WriteStop::Io(io::Error::other(e)))?;
+        crate::redact::to_writer(&mut self.buf, record).map_err(|e| WriteStop::Io(io::Error::other(e)))?;
         self.buf.push(b'\n');
         self.inner.write_all(&self.buf)?;
         self.inner.flush()?;
@@ -64,7 +67,7 @@ impl<W: Write> JsonlWriter<W> {
     /// Write without flushing (for a batch that ends with [`flush`](Self::flush)).
     pub fn write_buffered<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), WriteStop> {
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, record).map_err(|e| WriteStop::Io(io::Error::other(e)))?;
+        crate::redact::to_writer(&mut self.buf, record).map_err(|e| WriteStop::Io(io::Error::other(e)))?;
         self.buf.push(b'\n');
         self.inner.write_all(&self.buf)?;
         Ok(())
@@ -200,9 +203,11 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-/// A message for people on stderr, prefixed with the tool name. A closed
-/// stderr is ignored: diagnostics must never turn into a crash.
+/// A message for people on stderr, prefixed with the tool name: redacted
+/// and made safe for a terminal, on one line (docs/records.md#redaction). A
+/// closed stderr is ignored: diagnostics must never turn into a crash.
 pub fn note(tool: &str, msg: impl std::fmt::Display) {
+    let msg = crate::redact::human(&msg.to_string());
     let _ = writeln!(io::stderr().lock(), "{tool}: {msg}");
 }
 

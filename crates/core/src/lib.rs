@@ -12,6 +12,7 @@ pub mod error;
 pub mod fsread;
 pub mod jsonl;
 pub mod provider;
+pub mod redact;
 pub mod record;
 pub mod scan;
 pub mod secret;

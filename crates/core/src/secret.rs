@@ -197,11 +197,12 @@ impl Fingerprint {
     }
 }
 
-/// Replace anything shaped like an API key in text a server or a log wrote:
-/// every provider's `key_pattern` (a fingerprint's `sk-or-v1-…9c23` is too
-/// short to match).
+/// Replace every secret in text a server or a log wrote with its marker:
+/// the one redactor, [`crate::redact::text`] (every provider's
+/// `key_pattern` and the credential positions; a fingerprint's
+/// `sk-or-v1-…9c23` is too short to match).
 pub fn redact_key_shapes(text: &str) -> std::borrow::Cow<'_, str> {
-    provider::KEY_SHAPES.replace_all(text, "(redacted key)")
+    crate::redact::text(text)
 }
 
 #[cfg(test)]
@@ -270,13 +271,16 @@ mod tests {
     #[test]
     fn key_shapes_are_redacted_and_fingerprints_are_not() {
         let r = |t: &str| redact_key_shapes(t).into_owned();
+        let m = crate::redact::marker;
         // `.` belongs to a masked key's characters: a sentence's full stop goes with it.
         assert_eq!(
             r("Incorrect API key provided: sk-proj-****abcd. See"),
-            "Incorrect API key provided: (redacted key) See"
+            format!("Incorrect API key provided: {} See", m("sk-proj-****abcd."))
         );
-        assert_eq!(r(&format!("k=AIza{}", "x".repeat(16))), "k=(redacted key)");
-        assert_eq!(r(&format!("gsk_{} xai-{}", "a".repeat(16), "b".repeat(16))), "(redacted key) (redacted key)");
+        let gemini = format!("AIza{}", "x".repeat(16));
+        assert_eq!(r(&format!("k={gemini}")), format!("k={}", m(&gemini)));
+        let (groq, xai) = (format!("gsk_{}", "a".repeat(16)), format!("xai-{}", "b".repeat(16)));
+        assert_eq!(r(&format!("{groq} {xai}")), format!("{} {}", m(&groq), m(&xai)));
         assert_eq!(r("sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)"), "sk-or-v1-…9c23 (73 bytes, sha8 0011aabb)");
         assert_eq!(r("sk-123456789 AIza123"), "sk-123456789 AIza123", "too short to be a key");
     }

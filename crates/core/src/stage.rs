@@ -205,8 +205,10 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     crate::secret::redact_key_shapes(&one_line).into_owned()
 }
 
-/// Records out: one JSON line each, flushed when asked (a batch, or each
-/// record when the stage streams), a closed reader reported as
+/// Records out: one JSON line each, through the redaction boundary (every
+/// string and member name, docs/records.md#redaction: no stage can write a
+/// key around it), flushed when asked (a batch, or each record when the
+/// stage streams), a closed reader reported as
 /// [`Kind::BrokenPipe`](crate::error::Kind::BrokenPipe).
 pub struct Output<W: Write> {
     w: JsonlWriter<W>,

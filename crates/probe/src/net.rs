@@ -525,9 +525,9 @@ fn read_response(mut resp: ureq::http::Response<ureq::Body>, key: Option<&Secret
     let mut body = match serde_json::from_slice::<Value>(&buf) {
         Ok(v) if !truncated => v,
         _ => {
-            let text = String::from_utf8_lossy(&buf);
-            let short: String = text.chars().take(4000).collect();
-            Value::String(short)
+            // Redacted before the cut: a key across it is never half written (docs/records.md#redaction).
+            let text = redact(&String::from_utf8_lossy(&buf), key);
+            Value::String(text.chars().take(4000).collect())
         }
     };
     redact_json(&mut body, key);

@@ -5,6 +5,11 @@
 //! (docs/records.md). It reads typed [`Record`]s: sites, responses and
 //! captures are shown, errors listed at the end; a record of a type it does
 //! not know is passed on in JSON and left out of the words.
+//!
+//! Every string from a record is [`clean`]ed for the terminal where it is
+//! put in the words, and the words as a whole pass the redaction boundary
+//! ([`write_words`], docs/records.md#redaction) — records piped in by hand
+//! or from elsewhere may hold what keyhole would never write.
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
@@ -52,13 +57,11 @@ impl Style {
     }
 }
 
-/// Untrusted text (file names, server messages) made safe for a terminal:
-/// control characters shown escaped. (Server text was redacted where it
-/// entered: keyhole-probe and keyhole-classify; records hold no key.)
+/// Untrusted text (file names, tool and provider names, server messages)
+/// made safe for a terminal: control, bidi and zero-width characters shown
+/// escaped (`\u{1b}`, `\u{202e}`; docs/records.md#terminal-output).
 pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
-        .collect()
+    keyhole_core::redact::terminal(s).into_owned()
 }
 
 /// `/home/u/x` → `~/x`, for reports that leave the machine.
@@ -179,14 +182,14 @@ pub fn text(records: &[Record], st: &Style) -> String {
         let head = match s {
             Subject::Site(r) => format!(
                 "{} {}:{}  {} {} {}",
-                st.paint("1", &r.tool),
+                st.paint("1", &clean(&r.tool)),
                 clean(&r.source.file),
                 r.source.line,
-                r.provider,
+                clean(&r.provider),
                 clean(r.model.as_deref().unwrap_or("")),
                 st.paint("2", &clean(&r.base_url))
             ),
-            Subject::Capture(c) => format!("{} {} {}", st.paint("1", "capture"), c.method, clean(&c.path)),
+            Subject::Capture(c) => format!("{} {} {}", st.paint("1", "capture"), clean(&c.method), clean(&c.path)),
             Subject::Response(r) => format!(
                 "{} {}:{} HTTP {}",
                 st.paint("1", "response"),
@@ -214,7 +217,7 @@ pub fn text(records: &[Record], st: &Style) -> String {
                 out,
                 "  {} {label}{} {}",
                 sev_mark(d.severity, st),
-                st.paint("1", d.code.as_str()),
+                st.paint("1", &clean(d.code.as_str())),
                 clean(&d.summary)
             );
             for ev in &d.evidence {
@@ -324,7 +327,7 @@ pub fn markdown(records: &[Record], home: &str) -> String {
         }
         for (i, d) in s.diagnoses().unwrap_or(&[]).iter().enumerate() {
             let role = if i == 0 { "**Root cause**" } else { "Also" };
-            let _ = writeln!(out, "\n{role}: `{}` ({}) — {}", d.code.as_str(), d.severity.as_str(), t(&d.summary));
+            let _ = writeln!(out, "\n{role}: `{}` ({}) — {}", t(d.code.as_str()), d.severity.as_str(), t(&d.summary));
             for ev in &d.evidence {
                 let _ = writeln!(out, "- evidence: {}", t(ev));
             }
@@ -364,10 +367,14 @@ impl Stage for Collect {
 }
 
 /// The words for `records`, in `format` (not [`Format::Json`]).
+/// The records are redacted first, as the boundary writes them
+/// (docs/records.md#redaction): `keyhole doctor`'s records, kept in memory,
+/// give the same words as the pipeline's.
 pub fn render(records: &[Record], format: Format, style: &Style, home: &Path) -> String {
+    let records: Vec<Record> = records.iter().map(keyhole_core::redact::record).collect();
     match format {
-        Format::Markdown => markdown(records, &home.display().to_string()),
-        Format::Text | Format::Json => text(records, style),
+        Format::Markdown => markdown(&records, &home.display().to_string()),
+        Format::Text | Format::Json => text(&records, style),
     }
 }
 
@@ -389,10 +396,13 @@ pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
     Ok(status)
 }
 
-/// Words to standard output; a closed reader is not a failure (the caller's
+/// Words to standard output, through the redaction boundary and made safe
+/// for a terminal (docs/records.md#redaction): the only colour sequences
+/// left are the ones [`Style`] wrote, as every string from a record was
+/// [`clean`]ed. A closed reader is not a failure (the caller's
 /// [`keyhole_core::error::exit`] says so).
 pub fn write_words(words: &str) -> Result<()> {
-    io::stdout().lock().write_all(words.as_bytes())?;
+    io::stdout().lock().write_all(keyhole_core::redact::words(words, true).as_bytes())?;
     Ok(())
 }
 

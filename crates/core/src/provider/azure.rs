@@ -14,13 +14,14 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &[],
     key_len: Some(32),
-    key_pattern: None,
+    // 32 hex digits; a run of hex that long anywhere is redacted (a hash goes too).
+    key_pattern: Some(r"[0-9a-fA-F]{32,}"),
     key_vars: &["AZURE_OPENAI_API_KEY", "AZURE_API_KEY"],
     base_vars: &["AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE"],
     check: None,
-    extra_headers: &[],
     completion_path: "chat/completions",
     default_model: "",
+    extra_headers: &[],
     model_prefix: "azure/",
     answers: &[ErrorBody {
         id: "invalid-key",

@@ -345,11 +345,26 @@ pub fn known_prefix(value: &str) -> Option<(&'static str, &'static str)> {
     best
 }
 
+/// Keys of services keyhole does not probe that still turn up in logs and
+/// configs next to the catalogued ones, redacted like them: (the prefix a
+/// redaction marker shows, the shape). Perplexity, Hugging Face, GitHub,
+/// AWS, Slack, GitLab.
+pub static OTHER_KEY_SHAPES: &[(&str, &str)] = &[
+    ("pplx-", r"pplx-[A-Za-z0-9]{20,}"),
+    ("hf_", r"hf_[A-Za-z0-9]{30,}"),
+    ("gh", r"gh[pousr]_[A-Za-z0-9]{30,}"),
+    ("github_pat_", r"github_pat_[A-Za-z0-9_]{40,}"),
+    ("AKIA", r"AKIA[0-9A-Z]{16}"),
+    ("xox", r"xox[abposr]-[A-Za-z0-9\-]{10,}"),
+    ("glpat-", r"glpat-[A-Za-z0-9_\-]{20,}"),
+];
+
 /// Anything shaped like any provider's key: the alternation of every
-/// provider's `key_pattern`.
+/// provider's `key_pattern` and of [`OTHER_KEY_SHAPES`].
 pub static KEY_SHAPES: LazyLock<regex::Regex> = LazyLock::new(|| {
     let mut patterns: Vec<&str> = Vec::new();
-    for p in PROVIDERS.iter().filter_map(|p| p.key_pattern) {
+    let other = OTHER_KEY_SHAPES.iter().map(|(_, p)| *p);
+    for p in PROVIDERS.iter().filter_map(|p| p.key_pattern).chain(other) {
         if !patterns.contains(&p) {
             patterns.push(p);
         }

@@ -489,9 +489,10 @@ impl Record {
         self.diagnoses().iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// One JSON line, with its newline.
+    /// One JSON line, with its newline, through the redaction boundary
+    /// (docs/records.md#redaction).
     pub fn to_line(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
-        serde_json::to_writer(&mut *buf, self)?;
+        crate::redact::to_writer(&mut *buf, self)?;
         buf.push(b'\n');
         Ok(())
     }
