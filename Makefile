@@ -66,7 +66,7 @@ conformance:
 # The committed seeds (fuzz/seeds/<target>, read only) start each run; what the
 # fuzzer finds goes to fuzz/corpus/<target>, which git ignores (fuzz/README.md).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = config_yaml config_json config_toml dotenv shell_startup jsonl_reader raw_http log_scan fingerprint send_policy
+FUZZ_TARGETS = config_yaml config_json config_toml dotenv shell_startup jsonl_reader raw_http log_scan fingerprint redact send_policy
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
