@@ -221,20 +221,93 @@ fn cannot_hold_secret(s: &str) -> bool {
     s.len() < 12 && !s.bytes().any(|b| matches!(b, b'@' | b':' | b'=' | b'$' | b'`'))
 }
 
-/// A name that says its value is a credential (`OPENROUTER_API_KEY`,
+/// The words a credential's name ends with (`OPENROUTER_API_KEY`,
 /// `apiKey`, `x-api-key`, `access_token`, `client_secret`, `password`,
-/// `Authorization`), as its end.
-static CRED_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:key|token|secret|passw(?:or)?d|passphrase|pwd|credentials?|authorization|auth|bearer|signature)$",
-    )
-    .expect("credential name regex")
-});
+/// `Authorization`), and those after which any value is a secret,
+/// random-looking or not.
+const CRED_WORDS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "credential",
+    "credentials",
+    "authorization",
+    "auth",
+    "bearer",
+    "signature",
+];
+const STRONG_WORDS: &[&str] = &["secret", "password", "passwd", "passphrase", "pwd", "authorization"];
 
-/// Names after which any value is a secret, random-looking or not.
-static STRONG_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:secret|passw(?:or)?d|passphrase|pwd|authorization)$").expect("strong name regex")
-});
+fn ends_with_ci(name: &str, words: &[&str]) -> bool {
+    let b = name.as_bytes();
+    words.iter().any(|w| b.len() >= w.len() && b[b.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// A few literals, looked for in one pass over a text: a table by first
+/// byte, so that most bytes cost one lookup.
+struct Literals {
+    first: [bool; 256],
+    by_first: Vec<Vec<(usize, &'static [u8])>>,
+    case_insensitive: bool,
+}
+
+impl Literals {
+    fn new<'w>(words: impl IntoIterator<Item = &'w &'static str>, case_insensitive: bool) -> Self {
+        let mut by_first = vec![Vec::new(); 256];
+        let mut first = [false; 256];
+        for (i, w) in words.into_iter().enumerate() {
+            let b = w.as_bytes();
+            if let Some(&f) = b.first() {
+                by_first[usize::from(f)].push((i, b));
+                first[usize::from(f)] = true;
+                if case_insensitive && f.is_ascii_alphabetic() {
+                    by_first[usize::from(f ^ 0x20)].push((i, b));
+                    first[usize::from(f ^ 0x20)] = true;
+                }
+            }
+        }
+        Literals { first, by_first, case_insensitive }
+    }
+
+    /// Which literals occur in `s`, as bits (the first 64).
+    fn hits(&self, s: &str) -> u64 {
+        let b = s.as_bytes();
+        let mut found = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            if !self.first[usize::from(c)] {
+                continue;
+            }
+            for &(k, w) in &self.by_first[usize::from(c)] {
+                let here = b.len() - i >= w.len()
+                    && b[i + 1..i + w.len()].iter().zip(&w[1..]).all(|(x, y)| {
+                        if self.case_insensitive {
+                            x.eq_ignore_ascii_case(y)
+                        } else {
+                            x == y
+                        }
+                    });
+                if here && k < 64 {
+                    found |= 1 << k;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The credential words and `bearer`, looked for in one pass.
+static CRED_LITERALS: LazyLock<Literals> = LazyLock::new(|| Literals::new(CRED_WORDS, true));
+
+/// Where `needle` (lower case ASCII) starts in `hay` at or after `from`,
+/// whatever the case.
+fn find_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    (from..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
 
 /// An assignment, a header, a JSON member or a query parameter with a
 /// credential's name, up to where its value starts.
@@ -245,47 +318,77 @@ static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
     .expect("assignment regex")
 });
 
-/// `Bearer X` anywhere.
-static BEARER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bbearer[ \t]+").expect("bearer regex"));
-
-/// The scheme word before a credential in a header value.
-static SCHEME_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:bearer|basic|token|bot|apikey)[ \t]+").expect("scheme regex"));
-
-/// One key shape, and the length of the literal it starts with.
-struct Shape {
-    re: Regex,
-    literal: usize,
+/// The length of the scheme word and blanks before a credential in a
+/// header value (`Bearer `, `Basic `, `token `), or 0.
+fn scheme_word(t: &str) -> usize {
+    for w in ["bearer", "basic", "token", "bot", "apikey"] {
+        let b = t.as_bytes();
+        if b.len() > w.len() && b[..w.len()].eq_ignore_ascii_case(w.as_bytes()) && matches!(b[w.len()], b' ' | b'\t') {
+            return w.len() + t[w.len()..].len() - t[w.len()..].trim_start_matches([' ', '\t']).len();
+        }
+    }
+    0
 }
 
+/// One key shape, the literal it starts with, and its regex, compiled the
+/// first time its literal turns up (most runs never need most shapes).
+struct Shape {
+    pattern: &'static str,
+    literal: &'static str,
+    re: std::sync::OnceLock<Regex>,
+}
+
+impl Shape {
+    fn re(&self) -> &Regex {
+        self.re.get_or_init(|| Regex::new(self.pattern).expect("key shape"))
+    }
+}
+
+/// The literals the key shapes start with, looked for in one pass (bit `k`:
+/// shape `k`'s literal occurs).
+static SHAPE_LITERALS: LazyLock<Literals> = LazyLock::new(|| {
+    let words: Vec<&'static str> = SHAPES.iter().map(|s| s.literal).collect();
+    Literals::new(&words, false)
+});
+
 /// Every key shape: each provider's `key_pattern` (crates/core/src/provider/)
-/// and [`provider::OTHER_KEY_SHAPES`], as a set (which of them occur) and
-/// one by one (where).
-static SHAPES: LazyLock<(regex::RegexSet, Vec<Shape>)> = LazyLock::new(|| {
-    let mut patterns: Vec<&str> = Vec::new();
+/// and [`provider::OTHER_KEY_SHAPES`].
+static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
+    let mut patterns: Vec<&'static str> = Vec::new();
     let other = provider::OTHER_KEY_SHAPES.iter().map(|(_, p)| *p);
     for p in provider::PROVIDERS.iter().filter_map(|p| p.key_pattern).chain(other) {
         if !patterns.contains(&p) {
             patterns.push(p);
         }
     }
-    let set = regex::RegexSet::new(&patterns).expect("key shapes");
-    let shapes = patterns
-        .iter()
-        .map(|p| Shape {
-            re: Regex::new(p).expect("key shape"),
-            literal: p.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(p.len()),
+    patterns
+        .into_iter()
+        .map(|p| {
+            let n = p.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(p.len());
+            Shape { pattern: p, literal: &p[..n], re: std::sync::OnceLock::new() }
         })
-        .collect();
-    (set, shapes)
+        .collect()
 });
 
-/// Compile the redactor's patterns now (a tool that wants the first record
-/// out fast does it on a helper thread while it reads).
+/// Whether `s` holds a run of `n` ASCII letters and digits: where a key
+/// without a literal prefix (Azure's hex) could be.
+fn has_alnum_run(s: &str, n: usize) -> bool {
+    let mut run = 0;
+    s.bytes().any(|b| {
+        run = if b.is_ascii_alphanumeric() { run + 1 } else { 0 };
+        run >= n
+    })
+}
+
+/// Compile every pattern the redactor may need now (a tool that wants its
+/// first record out fast can do it on a helper thread while it reads).
 pub fn warm_up() {
-    LazyLock::force(&SHAPES);
+    SHAPES.iter().for_each(|s| {
+        s.re();
+    });
     LazyLock::force(&ASSIGN);
-    LazyLock::force(&BEARER);
+    LazyLock::force(&SHAPE_LITERALS);
+    LazyLock::force(&CRED_LITERALS);
 }
 
 /// A marker already written (its prefix is matched separately).
@@ -395,8 +498,8 @@ enum Pos {
 
 impl Pos {
     fn of(name: &str) -> Pos {
-        if CRED_NAME.is_match(name) {
-            Pos::Credential { strong: STRONG_NAME.is_match(name) }
+        if ends_with_ci(name, CRED_WORDS) {
+            Pos::Credential { strong: ends_with_ci(name, STRONG_WORDS) }
         } else if CREDENTIAL_TEXT.contains(&name) {
             Pos::CredentialText
         } else {
@@ -415,7 +518,11 @@ struct Spans<'a> {
 
 impl<'a> Spans<'a> {
     fn new(s: &'a str) -> Self {
-        let markers = if s.contains(MARK) { MARKER.find_iter(s).map(|m| m.range()).collect() } else { Vec::new() };
+        let markers = if s.contains('…') && s.contains(MARK) {
+            MARKER.find_iter(s).map(|m| m.range()).collect()
+        } else {
+            Vec::new()
+        };
         Spans { s, markers, found: Vec::new() }
     }
 
@@ -456,17 +563,23 @@ impl<'a> Spans<'a> {
     /// Every rule for free text.
     fn rules(&mut self) {
         let s = self.s;
-        let (set, shapes) = &*SHAPES;
-        for i in set.matches(s).iter() {
-            let Shape { re, literal } = &shapes[i];
+        let long_run = s.len() >= 32 && has_alnum_run(s, 32);
+        let hits = if s.len() >= 12 { SHAPE_LITERALS.hits(s) } else { 0 };
+        for (k, shape) in SHAPES.iter().enumerate() {
+            let literal = shape.literal.len();
+            let near = if literal > 0 { k < 64 && hits & (1 << k) != 0 } else { long_run };
+            if !near {
+                continue;
+            }
             // Each shape on its own, overlapping matches too: a match that
             // ends inside a key never hides the key's own match.
+            let re = shape.re();
             let mut at = 0;
             while let Some(m) = re.find_at(s, at) {
                 // A shape with no literal (Azure's hex) needs digits and
                 // letters both: a run of `a` or of `0` is no key.
                 let t = m.as_str().as_bytes();
-                if *literal > 0 || (t.iter().any(u8::is_ascii_digit) && t.iter().any(u8::is_ascii_alphabetic)) {
+                if literal > 0 || (t.iter().any(u8::is_ascii_digit) && t.iter().any(u8::is_ascii_alphabetic)) {
                     self.shape(m.range());
                 }
                 at = m.end().saturating_sub(literal.saturating_sub(1)).max(m.start() + 1);
@@ -481,21 +594,30 @@ impl<'a> Spans<'a> {
         if s.contains('@') {
             self.userinfo();
         }
-        if s.contains([':', '=']) {
+        let words = CRED_LITERALS.hits(s);
+        if words != 0 && s.contains([':', '=']) {
             self.assignments();
         }
-        if s.len() >= 7 && s.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"bearer")) {
-            for m in BEARER.find_iter(s) {
-                let end = s[m.end()..].find(is_delim).map_or(s.len(), |p| m.end() + p);
-                if looks_secret(&s[m.end()..end]) {
-                    self.credential(m.end()..end);
-                }
+        let bearer = CRED_WORDS.iter().position(|w| *w == "bearer").map_or(0, |k| 1u64 << k);
+        let mut from = 0;
+        while let Some(i) = (words & bearer != 0).then(|| find_ci(s, "bearer", from)).flatten() {
+            from = i + 6;
+            let word_start = i == 0 || !s.as_bytes()[i - 1].is_ascii_alphanumeric();
+            let start = from + s[from..].len() - s[from..].trim_start_matches([' ', '\t']).len();
+            if !word_start || start == from {
+                continue;
+            }
+            let end = s[start..].find(is_delim).map_or(s.len(), |p| start + p);
+            if looks_secret(&s[start..end]) {
+                self.credential(start..end);
             }
         }
-        if s.contains("${") {
+        let has_dollar = s.contains('$');
+        let dollar = |next: u8| has_dollar && s.as_bytes().windows(2).any(|w| w[0] == b'$' && w[1] == next);
+        if dollar(b'{') {
             self.shell_defaults();
         }
-        if s.contains("$(") || s.contains('`') {
+        if dollar(b'(') || s.contains('`') {
             self.commands();
         }
     }
@@ -576,15 +698,13 @@ impl<'a> Spans<'a> {
                 continue;
             }
             let query = s[..m.start()].ends_with(['?', '&', ';']);
-            let strong = query || STRONG_NAME.is_match(name);
+            let strong = query || ends_with_ci(name, STRONG_WORDS);
             let mut i = m.end();
             let quote = s[i..].chars().next().filter(|c| matches!(c, '"' | '\'' | '`'));
             if let Some(q) = quote {
                 i += q.len_utf8();
             }
-            if let Some(w) = SCHEME_WORD.find(&s[i..]) {
-                i += w.end();
-            }
+            i += scheme_word(&s[i..]);
             let end = match quote {
                 Some(q) => s[i..].find([q, '\n']).map_or(s.len(), |p| i + p),
                 None => s[i..]
@@ -641,7 +761,7 @@ impl<'a> Spans<'a> {
             if body.is_empty() || is_reference(body) {
                 continue;
             }
-            if CRED_NAME.is_match(name) {
+            if ends_with_ci(name, CRED_WORDS) {
                 self.credential(body_start..end);
             } else {
                 self.secret_words(body_start..end);
@@ -741,7 +861,7 @@ fn string(pos: Pos, s: &str) -> Cow<'_, str> {
         Pos::Credential { strong } => {
             let t = s.trim();
             let lead = s.len() - s.trim_start().len();
-            let skip = SCHEME_WORD.find(t).map_or(0, |m| m.end());
+            let skip = scheme_word(t);
             let v = &t[skip..];
             if !v.is_empty() && !is_reference(v) && ((strong && v.chars().count() >= 4) || looks_secret(v)) {
                 sp.credential(lead + skip..lead + t.len());
@@ -857,9 +977,14 @@ struct SafeJson;
 
 impl serde_json::ser::Formatter for SafeJson {
     fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let b = fragment.as_bytes();
+        // Printable ASCII needs no look (the common case, byte by byte).
+        if b.iter().all(|&c| c < 0x7f) {
+            return w.write_all(b);
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
-            if is_terminal_unsafe(c) {
+            if (c as u32) >= 0x7f && is_terminal_unsafe(c) {
                 w.write_all(&fragment.as_bytes()[start..i])?;
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {

@@ -21,6 +21,12 @@ enum Color {
 /// Markdown is safe to paste into a public bug report: keys appear only as
 /// prefix, last 4 characters and length; the home directory is written as ~;
 /// it adds the facts maintainers ask for (OS, shell, keyhole version).
+///
+/// Everything keyhole prints passes one redactor, these words too: a key,
+/// token or password that reached a record (a shell default, a URL, a proxy,
+/// a server's answer, a log line) is written as a marker that still compares,
+/// `sk-or-v1-…9c23 (redacted, sha8 0011aabb)`. Strings from the records are
+/// shown with control, bidi and zero-width characters escaped (`\u{1b}`).
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-report", version, after_help = AFTER_HELP)]
 struct Args {

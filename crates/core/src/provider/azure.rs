@@ -14,8 +14,9 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &[],
     key_len: Some(32),
-    // 32 hex digits; a run of hex that long anywhere is redacted (a hash goes too).
-    key_pattern: Some(r"[0-9a-fA-F]{32,}"),
+    // 32 hex digits as a word of its own; longer hex words go too (keys of
+    // 64, a gateway's hash of a key), `req_` + 32 hex, a request id, does not.
+    key_pattern: Some(r"(?-u:\b)[0-9a-fA-F]{32,}(?-u:\b)"),
     key_vars: &["AZURE_OPENAI_API_KEY", "AZURE_API_KEY"],
     base_vars: &["AZURE_OPENAI_ENDPOINT", "AZURE_API_BASE"],
     check: None,
