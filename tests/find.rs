@@ -245,7 +245,9 @@ fn every_site_fits_the_typed_contract() {
             n += 1;
             let rec = Record::from_value(v.clone()).unwrap_or_else(|e| panic!("{tool}: {}: {v}", e.0));
             let s = rec.site().unwrap_or_else(|| panic!("{tool}: not a site: {v}"));
-            for (level, extra) in [("site", &s.extra), ("source", &s.source.extra), ("auth", &s.auth.extra), ("key", &s.key.extra)] {
+            for (level, extra) in
+                [("site", &s.extra), ("source", &s.source.extra), ("auth", &s.auth.extra), ("key", &s.key.extra)]
+            {
                 assert!(extra.is_empty(), "{tool}: {level} field(s) the contract does not name: {extra:?} in {v}");
             }
             assert!(s.env.is_none() && s.probe.is_none() && s.diagnoses.is_none(), "find adds no later stage's field");
@@ -260,7 +262,9 @@ fn every_site_fits_the_typed_contract() {
             assert!(["config", "default"].contains(&s.base_url_from.as_str()) || s.base_url_from.starts_with("env:"));
             if s.key.from == KeySource::Literal {
                 let fp = s.key.fp.as_ref().expect("a literal key has a fingerprint");
-                assert!(fp.sha8.len() == 8 && fp.sha8.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+                assert!(
+                    fp.sha8.len() == 8 && fp.sha8.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                );
             }
             // The round trip through the types is lossless.
             assert_eq!(&serde_json::to_value(&rec).unwrap(), v, "{tool}: round trip changed the record");
