@@ -824,6 +824,28 @@ thread_local! {
     /// While a record is serialized ([`to_writer`]): every value redacted
     /// in it so far.
     static FOUND: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+    /// While a record is serialized a second time: the values redacted
+    /// somewhere in it, redacted everywhere in it.
+    static KNOWN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether values redacted elsewhere in the record are looked for too.
+fn knowing() -> bool {
+    KNOWN.with(|k| !k.borrow().is_empty())
+}
+
+impl Spans<'_> {
+    /// The values redacted elsewhere in the record, wherever they occur.
+    fn known(&mut self) {
+        let s = self.s;
+        KNOWN.with(|k| {
+            for secret in k.borrow().iter() {
+                for (i, _) in s.match_indices(secret.as_str()) {
+                    self.shape(i..i + secret.len());
+                }
+            }
+        });
+    }
 }
 
 fn remember(secret: &str) {
@@ -851,11 +873,15 @@ fn replace<'a>(s: &'a str, spans: &[Range<usize>]) -> Cow<'a, str> {
 
 /// A string of a record, by where it sits.
 fn string(pos: Pos, s: &str) -> Cow<'_, str> {
-    if pos != (Pos::Credential { strong: true }) && cannot_hold_secret(s) {
+    let knowing = knowing();
+    if !knowing && pos != (Pos::Credential { strong: true }) && cannot_hold_secret(s) {
         return Cow::Borrowed(s);
     }
     let mut sp = Spans::new(s);
     sp.rules();
+    if knowing {
+        sp.known();
+    }
     match pos {
         Pos::Plain => {}
         Pos::Credential { strong } => {
@@ -876,12 +902,19 @@ fn string(pos: Pos, s: &str) -> Cow<'_, str> {
 /// A member name: the text rules, and a name that is itself random-looking
 /// (a key echoed as a name) as a whole.
 fn member_name(name: &str) -> Cow<'_, str> {
-    if cannot_hold_secret(name) {
+    let knowing = knowing();
+    if !knowing && cannot_hold_secret(name) {
         return Cow::Borrowed(name);
     }
     if looks_secret(name) {
         remember(name);
         return Cow::Owned(marker(name));
+    }
+    if knowing {
+        let mut sp = Spans::new(name);
+        sp.rules();
+        sp.known();
+        return sp.apply();
     }
     text(name)
 }
@@ -936,23 +969,24 @@ pub fn to_writer<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> serde_j
     };
     let mut found = FOUND.with(|f| std::mem::replace(&mut *f.borrow_mut(), outer)).unwrap_or_default();
     done?;
-    found.retain(|s| s.len() >= 8);
+    // What was redacted somewhere is redacted everywhere: a second pass
+    // that knows those values (only for a record that held a secret). A
+    // value its own marker holds (a short one with its prefix) is left to
+    // the rules.
+    found.retain(|s| s.len() >= 8 && !marker(s).contains(s.as_str()));
     if found.is_empty() {
         return Ok(());
     }
     found.sort_by_key(|s| std::cmp::Reverse(s.len()));
     found.dedup();
-    let Ok(mut json) = String::from_utf8(buf.split_off(start)) else { return Ok(()) };
-    for secret in &found {
-        let quoted = |s: &str| serde_json::to_string(s).map(|q| q[1..q.len() - 1].to_string());
-        if let (Ok(esc), Ok(mark)) = (quoted(secret), quoted(&marker(secret))) {
-            if json.contains(&esc) && !mark.contains(&esc) {
-                json = json.replace(&esc, &mark);
-            }
-        }
-    }
-    buf.extend_from_slice(json.as_bytes());
-    Ok(())
+    buf.truncate(start);
+    let outer_known = KNOWN.with(|k| std::mem::replace(&mut *k.borrow_mut(), found));
+    let done = {
+        let mut ser = serde_json::Serializer::with_formatter(&mut *buf, SafeJson);
+        value.serialize(Redacting { inner: &mut ser, pos: Pos::Plain })
+    };
+    KNOWN.with(|k| *k.borrow_mut() = outer_known);
+    done
 }
 
 /// A record as the boundary writes it, for words made of records kept in
@@ -1401,6 +1435,18 @@ mod tests {
         let once = record(&crate::record::Record::from_json(&leaky).unwrap());
         assert_eq!(record(&once), once);
         assert!(!serde_json::to_string(&once).unwrap().contains("cccccccccccc"));
+    }
+
+    #[test]
+    fn what_is_redacted_somewhere_goes_everywhere_and_the_json_stays_json() {
+        // Found by the fuzzer: a value redacted in one member, quoted after
+        // a backslash in another, once broke the JSON escape around it.
+        let secret = format!("\u{7}{PLAIN}");
+        let v = serde_json::json!({"password": secret, "note": format!("a\\{secret} b")});
+        let mut buf = Vec::new();
+        to_writer(&mut buf, &v).unwrap();
+        let back: serde_json::Value = serde_json::from_slice(&buf).expect("JSON");
+        assert!(!back.to_string().contains("K7vR2nT5"), "{back}");
     }
 
     #[test]
