@@ -58,17 +58,49 @@ fn assert_clean(outputs: &[(String, String)], canaries: &[&str]) {
     assert!(leaked.is_empty(), "{} leaks:\n{}\n\n{outputs:#?}", leaked.len(), leaked.join("\n"));
 }
 
-/// Run a binary with `args` and `stdin`; its stdout and stderr.
+/// Peak RSS allowed for any tool on any hostile input here (issue 16).
+const MAX_RSS_KB: i64 = 64 * 1024;
+
+/// Run a binary with `args` and `stdin`; its stdout and stderr. Its peak
+/// RSS (wait4's `ru_maxrss`) stays under 64 MB.
 fn run_bin(name: &str, home: &Path, args: &[&str], stdin: &[u8]) -> (String, String) {
     let mut c = cmd(name, home);
     c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
     // A tool that does not read its input closes the pipe: not a failure.
-    let _ = input.write_all(stdin);
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let w = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let (out, err) = reap(child, &format!("{name} {args:?}"));
+    w.join().unwrap();
+    (out, err)
+}
+
+/// Read a child's stdout and stderr to their ends and reap it with wait4:
+/// its peak RSS stays under [`MAX_RSS_KB`].
+fn reap(mut child: Child, what: &str) -> (String, String) {
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            b
+        })
+    };
+    let o = read(Box::new(child.stdout.take().unwrap()));
+    let e = child.stderr.take().map(|e| read(Box::new(e)));
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waiting for our own child, with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    assert!(usage.ru_maxrss < MAX_RSS_KB, "{what}: peak RSS {} KB", usage.ru_maxrss);
+    if std::env::var_os("KEYHOLE_SHOW_RSS").is_some() {
+        eprintln!("{what}: peak RSS {} KB", usage.ru_maxrss);
+    }
+    let out = o.join().unwrap();
+    let err = e.map(|e| e.join().unwrap()).unwrap_or_default();
+    (String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
 }
 
 /// Every output of the pipeline and of doctor on `home`, in every format:
@@ -353,8 +385,7 @@ fn curl(args: &[&str]) {
 
 /// capture's records and stderr, and the reports made of them.
 fn capture_outputs(child: Child) -> Vec<(String, String)> {
-    let o = child.wait_with_output().unwrap();
-    let out = String::from_utf8(o.stdout).unwrap();
+    let (out, _) = reap(child, "keyhole-capture");
     let err: String = CAPTURE_ERR.with(|c| c.borrow_mut().drain(..).map(|h| h.join().unwrap()).collect());
     let t = TempDir::new("redact-capture");
     let h = t.path().to_str().unwrap();
