@@ -34,9 +34,6 @@ struct Req {
 }
 
 impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
     fn target(&self) -> &str {
         self.line.split_whitespace().nth(1).unwrap_or("")
     }
@@ -153,6 +150,8 @@ const MAX_RSS_KB: i64 = 64 * 1024;
 
 /// Run `name args` with `input` on stdin; canaries must not show in any
 /// output, and the process's peak RSS (from `wait4`) stays under 64 MB.
+/// The child is reaped by `wait4` (for its peak RSS), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_with(name: &str, home: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Run {
     let mut c = cmd(name, home);
     c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -278,20 +278,6 @@ mod tests {
     }
 
     #[test]
-    fn an_over_long_line_is_an_error_record_and_the_next_line_is_read() {
-        let mut input = vec![b'x'; MAX_LINE + 1];
-        input.extend(b"\n{\"type\":\"x\"}\n");
-        let mut out = Vec::new();
-        let ctx = Ctx::new("t");
-        assert_eq!(run_on(&Tag, &input[..], &mut out, &ctx).unwrap(), Status::Failed);
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
-        assert!(lines[0].contains("\"input_line\":1") && lines[0].contains("longer than 8 MiB"), "{}", lines[0]);
-        assert_eq!(lines[1], "{\"type\":\"x\"}");
-    }
-
-    #[test]
     fn a_panicking_stage_turns_its_batch_into_error_records() {
         struct Boom;
         impl Stage for Boom {
@@ -312,6 +298,20 @@ mod tests {
             assert!(l.contains("\"type\":\"error\"") && l.contains(&format!("\"input_line\":{}", i + 1)), "{l}");
             assert!(l.contains("internal error: test panic"), "{l}");
         }
+    }
+
+    #[test]
+    fn an_over_long_line_is_an_error_record_and_the_next_line_is_read() {
+        let mut input = vec![b'x'; MAX_LINE + 1];
+        input.extend(b"\n{\"type\":\"x\"}\n");
+        let mut out = Vec::new();
+        let ctx = Ctx::new("t");
+        assert_eq!(run_on(&Tag, &input[..], &mut out, &ctx).unwrap(), Status::Failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("\"input_line\":1") && lines[0].contains("longer than 8 MiB"), "{}", lines[0]);
+        assert_eq!(lines[1], "{\"type\":\"x\"}");
     }
 
     #[test]
