@@ -378,7 +378,7 @@ pub fn provider_named(name: &str) -> Option<&'static Provider> {
     provider::normalize(name)
 }
 
-/// Listen on `listen` and serve (see [`serve`]), one `capture` record per
+/// Listen on `listen` and serve (see [`server::serve`]), one `capture` record per
 /// request on standard output. Exit status 1 when what arrived had an
 /// error-severity diagnosis; a reader that went away ends nothing early.
 pub fn run(listen: &str, o: Options, count: Option<usize>, duration: Option<Duration>) -> Result<Status> {
