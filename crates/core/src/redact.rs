@@ -1178,49 +1178,28 @@ struct Each<C> {
     pos: Pos,
 }
 
-impl<C: ser::SerializeSeq> ser::SerializeSeq for Each<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.inner.serialize_element(&At(v, self.pos))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
+/// The sequence-like serializers pass each element on at the same position.
+macro_rules! each_element {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl<C: ser::$trait> ser::$trait for Each<C> {
+            type Ok = C::Ok;
+            type Error = C::Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), C::Error> {
+                self.inner.$method(&At(v, self.pos))
+            }
+            fn end(self) -> Result<C::Ok, C::Error> {
+                self.inner.end()
+            }
+        }
+    )*};
 }
 
-impl<C: ser::SerializeTuple> ser::SerializeTuple for Each<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.inner.serialize_element(&At(v, self.pos))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleStruct> ser::SerializeTupleStruct for Each<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.inner.serialize_field(&At(v, self.pos))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: ser::SerializeTupleVariant> ser::SerializeTupleVariant for Each<C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), C::Error> {
-        self.inner.serialize_field(&At(v, self.pos))
-    }
-    fn end(self) -> Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
+each_element!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<C: ser::SerializeStruct> ser::SerializeStruct for Each<C> {
     type Ok = C::Ok;
