@@ -425,12 +425,7 @@ fn start_capture(args: &[&str]) -> (Running, u16) {
     c.args(["--listen", "127.0.0.1:0"]).args(args);
     let r = start(c, false);
     let line = r.err_lines.recv_timeout(Duration::from_secs(10)).expect("capture says where it listens");
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = capture_port(&line);
     (r, port)
 }
 

@@ -149,3 +149,14 @@ pub fn refused_port() -> (std::os::fd::OwnedFd, u16) {
         (owned, u16::from_be(got.sin_port))
     }
 }
+
+/// The port keyhole-capture says it listens on, from its first stderr line
+/// (`listening on http://127.0.0.1:PORT …`).
+#[allow(dead_code)] // not every test file starts a capture
+pub fn capture_port(line: &str) -> u16 {
+    line.split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
+}
