@@ -317,18 +317,17 @@ fn error_kind(e: &ureq::Error) -> ProbeError {
         E::InvalidProxyUrl => (K::Proxy, "invalid proxy URL".into()),
         E::BodyExceedsLimit(n) => (K::TooLarge, format!("body over {n} bytes")),
         E::Io(io) => {
+            // The kind first: "Connection reset by peer" is a reset, not a TLS failure
+            // (a proxy that closes on a dead upstream resets under load).
             let text = io.to_string();
-            if text.contains("certificate") || text.contains("handshake") || text.contains("peer") {
-                (K::Tls, tls_hint(&text))
-            } else {
-                match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => (K::Connect, "connection refused".into()),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => (K::Timeout, "timed out".into()),
-                    std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::UnexpectedEof => (K::Protocol, format!("the connection was reset: {io}")),
-                    _ => (K::Connect, text),
-                }
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => (K::Connect, "connection refused".into()),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => (K::Timeout, "timed out".into()),
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::UnexpectedEof => (K::Protocol, format!("the connection was reset: {io}")),
+                _ if text.contains("certificate") || text.contains("handshake") => (K::Tls, tls_hint(&text)),
+                _ => (K::Connect, text),
             }
         }
         E::Protocol(p) => (
@@ -586,4 +585,17 @@ pub fn load_roots(cacert: &[PathBuf], env: &BTreeMap<String, Vec<u8>>) -> Result
         }
     }
     Ok((!certs.is_empty()).then_some(certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_by_peer_is_not_a_tls_failure() {
+        let reset = ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "Connection reset by peer"));
+        assert_eq!(error_kind(&reset).kind, ErrorKind::Protocol);
+        let cert = ureq::Error::Io(std::io::Error::other("invalid peer certificate: UnknownIssuer"));
+        assert_eq!(error_kind(&cert).kind, ErrorKind::Tls);
+    }
 }
