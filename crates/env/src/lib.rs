@@ -24,6 +24,7 @@ use keyhole_core::tool::{self, Tool};
 
 pub mod analyzer;
 pub mod exec;
+pub mod launchers;
 pub mod procs;
 mod stage;
 
@@ -150,6 +151,8 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         processes,
         effective: effective(var, tool, site_file, opts, tool_process, provider),
         near_misses,
+        resolution: Vec::new(),
+        launchers: launchers::scan(var, tool, site_file, opts, provider),
         exec: None,
         exec_disagrees: None,
         extra: Extra::new(),
@@ -172,7 +175,9 @@ fn process_fact(
     };
     let launched = p.launched_as();
     let lacks_because = (p.value.is_none() && !defs.is_empty()).then(|| {
-        if contexts.get(launched.as_str()).copied().unwrap_or(false) {
+        if launched.context == "unknown" {
+            LacksBecause::Unknown
+        } else if contexts.get(launched.context.as_str()).copied().unwrap_or(false) {
             if started_before_edit {
                 LacksBecause::Stale
             } else {
@@ -195,7 +200,11 @@ fn process_fact(
         has_var: p.value.is_some(),
         fp: p.value.as_deref().map(|v| Fingerprint::of(v, provider)),
         started_before_edit,
-        launched_as: launched.as_str().to_string(),
+        launched_as: launched.context,
+        launched_by: launched.by,
+        unit: p.unit.clone(),
+        cwd: p.cwd.clone(),
+        matched_by: p.matched_by.clone(),
         lacks_because,
         extra: Extra::new(),
     }

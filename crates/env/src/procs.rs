@@ -20,17 +20,31 @@ pub struct Proc {
     /// The part of its initial environment that is looked at: the variable.
     pub environ: BTreeMap<String, Vec<u8>>,
     pub ppid: Option<u32>,
+    /// The systemd unit from /proc/PID/cgroup.
+    pub unit: Option<String>,
+    /// /proc/PID/cwd.
+    pub cwd: Option<String>,
+    /// Why it is the tool's process (`exe …`, `script …`, `package …`).
+    pub matched_by: Option<String>,
+}
+
+/// The launch context a process came from, and what proves it.
+pub struct Launch {
+    /// A [`LaunchContext`] name, or `systemd_system`, `cron`, `container`, `tmux`, `unknown`.
+    pub context: String,
+    pub by: Vec<String>,
 }
 
 impl Proc {
-    /// The launch context the process most likely came from.
-    pub fn launched_as(&self) -> LaunchContext {
-        match self.role {
+    /// The launch context the process came from.
+    pub fn launched_as(&self) -> Launch {
+        let context = match self.role {
             Role::ExtensionHost => LaunchContext::VscodeResolved,
             Role::EditorServer => LaunchContext::SshCommand,
             Role::Tool(_) if self.ppid == Some(1) => LaunchContext::NonInteractive,
             Role::Tool(_) => LaunchContext::Interactive,
-        }
+        };
+        Launch { context: context.as_str().to_string(), by: Vec::new() }
     }
 }
 
@@ -195,7 +209,17 @@ pub fn scan(root: &Path, families: &[Family], var: &str, ctx: &Ctx) -> Vec<Proc>
         let stat = read_text(&dir.join("stat"), SMALL_CAP);
         let started = stat.as_deref().and_then(start_ticks).zip(boot).map(|(t, b)| b + t / hz);
         let ppid = stat.as_deref().and_then(ppid);
-        out.push(Proc { pid, role, started, value: environ.get(var).cloned(), environ, ppid });
+        out.push(Proc {
+            pid,
+            role,
+            started,
+            value: environ.get(var).cloned(),
+            environ,
+            ppid,
+            unit: None,
+            cwd: None,
+            matched_by: None,
+        });
     }
     out
 }

@@ -412,11 +412,20 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         base_url_from,
         auth: Auth::new(header.as_str(), scheme.as_str()),
         key: d.key,
+        template: is_template(Path::new(file)),
         env: None,
         probe: None,
         diagnoses: None,
         extra: Default::default(),
     }
+}
+
+/// A template a project ships for people to copy (`.env.example`,
+/// `.env.sample`, `config.yaml.template`, `example.env`): no tool loads it.
+pub fn is_template(file: &Path) -> bool {
+    let name = file.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    const MARKS: &[&str] = &["example", "sample", "template", "tmpl", "dist", "defaults"];
+    name.split(['.', '-', '_']).any(|part| MARKS.contains(&part))
 }
 
 /// Ids are unique: a second site with the same id gets `~2`, `~3`…

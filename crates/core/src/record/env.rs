@@ -217,8 +217,23 @@ pub struct ProcessFact {
     pub fp: Option<Fingerprint>,
     #[serde(skip_serializing_if = "is_false", default)]
     pub started_before_edit: bool,
-    /// The launch context it most likely came from.
+    /// The launch context it came from (docs/launch-contexts.md#live-processes):
+    /// a [`LaunchContext`] name, or `systemd_system`, `cron`, `container`,
+    /// `tmux`, `unknown` when nothing proves one.
     pub launched_as: String,
+    /// What proves `launched_as`: the cgroup's unit, the parent process…
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub launched_by: Vec<String>,
+    /// The systemd unit it runs in (`litellm.service`), from /proc/PID/cgroup.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unit: Option<String>,
+    /// Its working directory (/proc/PID/cwd), where tools look for `.env`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cwd: Option<String>,
+    /// Why it is the tool's process: `exe /usr/bin/aider`, `script …/aider`,
+    /// `package node_modules/@anthropic-ai/claude-code`, `extension …`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub matched_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lacks_because: Option<LacksBecause>,
     #[serde(flatten)]
@@ -257,6 +272,99 @@ pub struct NearMiss {
     pub extra: Extra,
 }
 
+/// How a service is started, read from its definition file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LauncherKind {
+    /// A unit under `~/.config/systemd/user/` (`systemctl --user`).
+    SystemdUser,
+    /// A unit under `/etc/systemd/system/` or `/lib/systemd/system/`.
+    SystemdSystem,
+    /// A docker compose service.
+    Compose,
+    /// A crontab line: no profile is read.
+    Cron,
+}
+
+/// A definition file that starts the tool (a systemd unit, a compose
+/// service, a crontab line), and whether what it starts gets the variable
+/// (docs/launch-contexts.md#services).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Launcher {
+    pub kind: LauncherKind,
+    /// The unit, service or crontab name.
+    pub name: String,
+    /// The file and line that start the tool (`ExecStart=`, `command:`).
+    pub file: String,
+    pub line: u32,
+    /// Whether the started process gets the variable; null: cannot tell
+    /// (a value passed on from an environment keyhole does not see).
+    pub sees: Option<bool>,
+    /// Where its value is set (`Environment=`, an `EnvironmentFile=` line, `environment:`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<FileLine>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    /// Names that differ from the variable only in case or punctuation, in the files it loads.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub near_misses: Vec<NearMiss>,
+    /// Files it would load that are missing (`EnvironmentFile=` without `-`), and other facts, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The kind of place a tool can take its key from (docs/launch-contexts.md#resolution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A credential the tool saved itself (`auth.json`, a login).
+    Store,
+    /// A `.env` file the tool loads itself.
+    Dotenv,
+    /// A running process's initial environment.
+    Process,
+    /// The analysed environment (`--env-file`, else keyhole's own).
+    Environment,
+    /// A service definition's environment (systemd, compose).
+    Launcher,
+}
+
+/// What became of one candidate value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// This is the value the tool sends.
+    Sends,
+    /// A value, beaten by one earlier in the order.
+    Shadowed,
+    /// An empty value the tool skips (it goes on to the next source).
+    SkippedEmpty,
+    /// An earlier line of the same file that a later line overrides.
+    Overridden,
+    /// The source exists but keyhole cannot read the value (keyring, encrypted).
+    Unreadable,
+}
+
+/// One candidate value in the tool's resolution order: the trace of how
+/// the tool picks its key (docs/launch-contexts.md#resolution).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Candidate {
+    pub source: SourceKind,
+    /// A file, `process:PID`, `environment`, or a launcher's name.
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fp: Option<Fingerprint>,
+    pub outcome: Outcome,
+    /// Why, in words: "the .env is loaded with override", "the last line wins".
+    pub because: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// Where `--exec` and the static analysis disagree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Disagreement {
@@ -291,6 +399,13 @@ pub struct Env {
     pub effective: Option<Effective>,
     #[serde(default)]
     pub near_misses: Vec<NearMiss>,
+    /// Every candidate value in the tool's resolution order, the one it
+    /// sends marked `sends`, the others with why they lost.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub resolution: Vec<Candidate>,
+    /// Service definitions that start the tool, and what they pass it.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub launchers: Vec<Launcher>,
     /// `--exec`: context → what the real shell said (null: no answer).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exec: Option<IndexMap<String, Option<bool>>>,

@@ -215,6 +215,10 @@ pub struct Site {
     pub base_url_from: String,
     pub auth: Auth,
     pub key: KeyRef,
+    /// The file is a template (`.env.example`, `.env.sample`…): what it
+    /// holds is an example, never what a tool loads.
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub template: bool,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub env: Option<Env>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -65,6 +65,32 @@ pub struct DotenvRule {
     pub overrides_env: bool,
 }
 
+/// What a saved credential is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// An API key the tool sends as is.
+    ApiKey,
+    /// A login (OAuth tokens, a subscription): no API key to compare.
+    Login,
+}
+
+/// A credential a tool saves itself (`opencode auth login`, Codex's
+/// `auth.json`, Claude Code's `/login`).
+#[derive(Clone, Copy, Debug)]
+pub struct Store {
+    /// `~/…` (the XDG default).
+    pub path: &'static str,
+    pub format: Format,
+    /// The key's JSON pointer; `{provider}` stands for the provider's id as
+    /// the tool names it. Empty for a login whose presence is the fact.
+    pub key_at: &'static str,
+    pub kind: StoreKind,
+    /// The store beats the key variable in the environment (else the variable wins).
+    pub beats_env: bool,
+    /// The tool's own words for how to change it (`opencode auth logout`).
+    pub fix: &'static str,
+}
+
 /// How a tool turns its base URL and an API path into a request URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UrlJoin {
@@ -246,6 +272,9 @@ pub struct Tool {
     pub env_vars: &'static [&'static str],
     /// `.env` files the tool loads, highest precedence first.
     pub dotenv: &'static [DotenvRule],
+    /// Credentials the tool saves itself (`auth.json`, a login), and where
+    /// each stands against the environment (docs/catalogue.md#stores).
+    pub stores: &'static [Store],
     /// An empty value counts as unset: the tool goes on to its next source
     /// (Continue's secrets, measured).
     pub empty_is_unset: bool,
@@ -408,6 +437,7 @@ pub const BASE: Tool = Tool {
     key_vars: &[],
     env_vars: &[],
     dotenv: &[],
+    stores: &[],
     empty_is_unset: false,
     unset_sends: &[],
     stand_ins: &[],
