@@ -276,13 +276,24 @@ fn with_the_tools_processes_running() {
             .filter(|r| r["env"]["processes"].as_array().is_some_and(|p| !p.is_empty()))
             .count();
         assert!(with_procs >= 5, "{}: sites of several tools see their processes ({with_procs})", s.name);
-        // The case: a Hermes process without the variable; ~/.hermes/config.yaml reads it.
+        // A Hermes process without the variable; ~/.hermes/config.yaml reads it, and Hermes
+        // loads ~/.hermes/.env itself (with override): the process's environment is not the
+        // cause, and the .env's last line is what Hermes sends.
         let hermes = &all.iter().find(|(n, _)| n == "hermes").unwrap().1;
         let model = hermes
             .iter()
             .find(|r| r["id"].as_str().is_some_and(|i| i.ends_with(".hermes/config.yaml#/model")))
             .expect("the hermes model site");
         assert!(model["env"]["processes"].as_array().unwrap().iter().any(|p| p["pid"] == 5100), "{model}");
-        assert!(codes(model).contains(&"key.wrong_file"), "{}: {model}", s.name);
+        let c = codes(model);
+        assert!(!c.contains(&"key.wrong_file") && !c.contains(&"key.stale_process"), "{}: {model}", s.name);
+        let sends: Vec<&Value> = model["env"]["resolution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "sends")
+            .collect();
+        assert_eq!(sends.len(), 1, "{model}");
+        assert!(sends[0]["at"].as_str().unwrap().ends_with(".hermes/.env") && sends[0]["line"] == 2, "{model}");
     }
 }

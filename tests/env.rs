@@ -331,8 +331,17 @@ fn effective_follows_each_tools_dotenv_precedence() {
     let cont = recs.iter().find(|r| r["tool"] == "continue" && r["key"]["from"] == "env").unwrap();
     assert_eq!(cont["env"]["effective"]["from"], "environment");
     assert_eq!(cont["env"]["effective"]["fp"]["last4"], "ENVV");
-    // Records that are not env sites pass through untouched.
-    assert!(recs.iter().filter(|r| r["key"]["from"] != "env").all(|r| r.get("env").is_none()));
+    // A line of a .env file its tool loads gets the resolution too: Continue's ~/.continue/.env
+    // line loses to the environment (the CLI reads the process first).
+    let line = recs
+        .iter()
+        .find(|r| r["tool"] == "continue" && r["key"]["from"] == "literal")
+        .expect("the ~/.continue/.env line is a site");
+    let own = line["env"]["resolution"].as_array().unwrap().iter().find(|c| c["source"] == "dotenv").unwrap();
+    assert_eq!(own["outcome"], "shadowed", "{line}");
+    // Other records pass through untouched.
+    let untouched = |r: &&Value| r["key"]["from"] != "env" && r["assigns"].is_null();
+    assert!(recs.iter().filter(untouched).all(|r| r.get("env").is_none()));
 }
 
 #[test]

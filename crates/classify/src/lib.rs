@@ -17,7 +17,9 @@ use keyhole_core::cli;
 use keyhole_core::diagnose;
 use keyhole_core::error::{Error, Result};
 use keyhole_core::provider::{self, AuthHeader, Provider};
-use keyhole_core::record::env::{Definition, DefinitionKind, Env, GuardKind, LacksBecause, ProcessFact, Role};
+use keyhole_core::record::env::{
+    Candidate, Definition, DefinitionKind, Env, GuardKind, LacksBecause, Outcome, ProcessFact, Role, SourceKind,
+};
 use keyhole_core::record::probe::{ErrorKind, Probe};
 use keyhole_core::record::{Code, Diagnosis, Extra, KeySource, Record, Response, Severity, Site, Source, VERSION};
 use keyhole_core::secret::redact_key_shapes;
@@ -129,6 +131,17 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     let mut symptoms: Vec<Diagnosis> = Vec::new();
     let mut info: Vec<Diagnosis> = Vec::new();
 
+    // A template is an example to copy: nothing loads it, nothing to check.
+    if site.template {
+        return vec![diag(
+            Code::KeyTemplate,
+            Severity::Info,
+            format!("{} is a template (an example to copy): no tool loads it", site.source.file),
+            vec![site.at()],
+            vec![],
+        )];
+    }
+
     // 1. The site's static facts.
     let with_note = |mut ev: Vec<String>| {
         ev.extend(key.note.clone());
@@ -165,12 +178,15 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         )),
         _ => {}
     }
+    // 2a. The tool's resolution order: which candidate it sends, and why the others lose.
+    let shadowing = site.env.as_ref().map_or(false, |env| resolution_causes(site, env, tool, var, &mut causes));
     let fp = if from == KeySource::Literal {
         key.fp.as_ref()
     } else {
         site.env.as_ref().and_then(|e| e.effective.as_ref()).and_then(|e| e.fp.as_ref())
     };
-    if let Some(fp) = fp {
+    // An empty value that shadows a key is the shadowing's fault, not a flaw to fill in.
+    if let Some(fp) = fp.filter(|_| !shadowing) {
         let trims = tool.is_some_and(|t| t.trims_key);
         causes.extend(diagnose::key_flaws(fp, p, tool_name, trims, &[site.at()]));
     }
@@ -194,6 +210,8 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     }
 
     let has_ok = info.iter().any(|d| d.code == Code::Ok);
+    // This line is not what the tool sends: that is the first thing to know, whatever the probe says of it.
+    let not_sent = causes.iter().any(|d| d.rule.as_deref() == Some(NOT_SENT));
     // The server's complaint is a symptom when something upstream explains it.
     if causes.is_empty() {
         if let Some(first) = symptoms.first_mut().filter(|d| d.code == Code::AuthMissing) {
@@ -214,9 +232,99 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         info = rest;
         out = ok.into_iter().chain(out).collect();
     }
+    if not_sent {
+        if let Some(j) = out.iter().position(|d| d.rule.as_deref() == Some(NOT_SENT)) {
+            let d = out.remove(j);
+            out.insert(0, d);
+        }
+    }
     out.extend(symptoms);
     out.extend(info);
     out
+}
+
+/// The marker of a shadowed diagnosis about the site's own line (not the tool's effective value).
+const NOT_SENT: &str = "resolution.not_sent";
+
+/// Causes read off the tool's resolution order (`env.resolution`,
+/// docs/launch-contexts.md#resolution). True when an empty value shadows a key.
+fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, causes: &mut Vec<Diagnosis>) -> bool {
+    let res = &env.resolution;
+    let Some(win) = res.iter().find(|c| c.outcome == Outcome::Sends) else { return false };
+    let name = tool.map_or(site.tool.as_str(), |t| t.display);
+    let at = |c: &Candidate| c.line.map_or(c.at.clone(), |l| format!("{}:{l}", c.at));
+    // A line of a .env the tool loads, which is not the line the tool uses.
+    if site.key.from == KeySource::Literal {
+        let own = res.iter().find(|c| c.at == site.source.file && c.line == Some(site.source.line));
+        if let Some(own) = own.filter(|c| c.outcome != Outcome::Sends) {
+            let fix = match own.outcome {
+                Outcome::Overridden => format!(
+                    "keep one {var}= line in {}: delete line {} or line {}, leaving the key that works",
+                    site.source.file,
+                    site.source.line,
+                    win.line.unwrap_or(0)
+                ),
+                _ => format!("{name} sends the value at {}: change or remove that one, not this line", at(win)),
+            };
+            let mut d = diag(
+                Code::KeyShadowed,
+                Severity::Warning,
+                format!("{name} does not use this {var}: {}", own.because),
+                vec![format!("{} {var}=…", site.at()), format!("{} sends", at(win))],
+                vec![fix],
+            );
+            d.rule = Some(NOT_SENT.into());
+            causes.push(d);
+        }
+        return false;
+    }
+    let has_value = |c: &&Candidate| c.fp.as_ref().is_some_and(|f| f.len > 0);
+    let lost: Vec<&Candidate> = res.iter().filter(|c| c.outcome == Outcome::Shadowed).filter(has_value).collect();
+    let Some(first_lost) = lost.first() else { return false };
+    // An empty line that wins over a key.
+    if win.fp.as_ref().is_some_and(|f| f.len == 0) {
+        let file_fix = match win.line {
+            Some(l) => format!("delete line {l} of {} (the empty {var}=)", win.at),
+            None => format!("unset the empty {var} in {}", win.at),
+        };
+        causes.push(diag(
+            Code::KeyShadowed,
+            Severity::Error,
+            format!("an empty {var} at {} wins over the key in {}: {name} sends an empty key", at(win), at(first_lost)),
+            vec![
+                format!("{} {var}= (empty): {}", at(win), win.because),
+                format!("{} {var}=… (not used)", at(first_lost)),
+            ],
+            vec![file_fix],
+        ));
+        return true;
+    }
+    // A credential the tool saved itself wins over the variable.
+    if win.source == SourceKind::Store {
+        let saved = win.fp.as_ref().map_or("a login".to_string(), |f| format!("the key {}", f.short()));
+        let differs = win.fp.as_ref().map(|f| &f.sha8) != first_lost.fp.as_ref().map(|f| &f.sha8);
+        if differs {
+            let fix = store_fix_for(tool, &win.at).map(str::to_string).into_iter().collect();
+            causes.push(diag(
+                Code::KeyShadowed,
+                Severity::Warning,
+                format!("{name} sends {saved} saved in {}, not {var} from {}", win.at, at(first_lost)),
+                vec![format!("{}: {}", win.at, win.because), format!("{} {var}=… (not used)", at(first_lost))],
+                fix,
+            ));
+        }
+    }
+    false
+}
+
+/// The tail of a store's `~/…` path.
+fn store_tail(path: &str) -> &str {
+    path.trim_start_matches("~/")
+}
+
+/// The fix of the catalogue store kept in `file`.
+fn store_fix_for(tool: Option<&Tool>, file: &str) -> Option<&'static str> {
+    tool?.stores.iter().find(|s| file.ends_with(store_tail(s.path))).map(|s| s.fix)
 }
 
 /// A definition kind as the record writes it (`vscode_terminal`).
@@ -323,19 +431,39 @@ fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut V
         ));
     }
     let current = env.current.fp.as_ref();
+    let covered = causes.iter().any(|c| c.code == Code::KeyShadowed);
     if let (Some(cur), Some((eff, efp))) = (current, eff.and_then(|e| e.fp.as_ref().map(|f| (e, f)))) {
-        if cur.sha8 != efp.sha8 {
-            causes.push(diag(
-                Code::KeyShadowed,
-                Severity::Warning,
-                format!(
-                    "{tool_name} gets {var} from {} (…{}), not the one in your shell (…{})",
-                    eff.from, efp.last4, cur.last4
-                ),
-                vec![format!("{} effective", eff.from)],
-                vec!["remove or update the stale definition; keyhole-env lists every one".into()],
-            ));
+        if cur.sha8 == efp.sha8 || covered {
+            return;
         }
+        if let Some(pid) = eff.from.strip_prefix("process:") {
+            // The running process kept the value it started with; the shell has another one now.
+            let p = env.processes.iter().find(|p| p.pid.to_string() == pid);
+            let role = p.map_or(tool_name, |p| p.role.as_str());
+            causes.push(diag(
+                Code::KeyStaleProcess,
+                Severity::Error,
+                format!(
+                    "process {pid} ({role}) still has the {var} it started with (…{}); your shell has another one now (…{})",
+                    efp.last4, cur.last4
+                ),
+                vec![format!("pid {pid} started {}", p.and_then(|p| p.started.as_deref()).unwrap_or("?"))],
+                vec![restart_fix(role)],
+            ));
+            return;
+        }
+        let at = eff.line.map_or(eff.from.clone(), |l| format!("{}:{l}", eff.from));
+        let why = if eff.overrides_env { "loads it with override, so it beats" } else { "reads it instead of" };
+        causes.push(diag(
+            Code::KeyShadowed,
+            Severity::Warning,
+            format!(
+                "{tool_name} gets {var} from {at} (…{}), not the one in your shell (…{}): it {why} the shell",
+                efp.last4, cur.last4
+            ),
+            vec![format!("{at} effective")],
+            vec![format!("put the key that works at {at}, or delete that line so the shell's is used")],
+        ));
     }
 }
 

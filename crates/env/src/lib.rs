@@ -12,8 +12,8 @@ use keyhole_core::dotenv::{self, Flavor};
 use keyhole_core::fsread;
 use keyhole_core::provider::{self, Provider};
 use keyhole_core::record::env::{
-    self as rec, Current, DefinitionKind, Effective, Env, Guard, LacksBecause, LaunchContext, NearMiss, ProcessFact,
-    ValueFrom,
+    self as rec, Current, DefinitionKind, Env, Guard, LacksBecause, LaunchContext, NearMiss, Outcome, ProcessFact,
+    SourceKind, ValueFrom,
 };
 use keyhole_core::record::{Extra, Site};
 use keyhole_core::secret::Fingerprint;
@@ -26,6 +26,7 @@ pub mod analyzer;
 pub mod exec;
 pub mod launchers;
 pub mod procs;
+pub mod resolve;
 mod stage;
 
 pub use analyzer::{Analyzer, Definition};
@@ -33,7 +34,7 @@ pub use exec::exec_contexts;
 pub use stage::EnvStage;
 
 pub const TOOL_NAME: &str = "keyhole-env";
-const CAP: u64 = fsread::DEFAULT_CAP;
+pub(crate) const CAP: u64 = fsread::DEFAULT_CAP;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -88,6 +89,14 @@ pub fn dotenv_files(tool: Option<&'static Tool>, opts: &Options, project: Option
     v
 }
 
+/// The site's own file is a `.env` file its tool loads itself.
+pub fn loads_own_file(site: &Site, opts: &Options) -> bool {
+    let Some(t) = tool::get(&site.tool) else { return false };
+    let file = Path::new(&site.source.file);
+    let project = project_dir(file, &opts.home);
+    dotenv_files(Some(t), opts, project.as_deref()).iter().any(|f| f.path == file)
+}
+
 /// The project a workspace-level site belongs to (None for the home's own tool dirs).
 fn project_dir(file: &Path, home: &Path) -> Option<PathBuf> {
     let mut dir = file.parent()?;
@@ -137,10 +146,19 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs());
     let found = procs::scan(&opts.proc_root, &procs::families(tool), var, ctx);
-    let processes: Vec<ProcessFact> =
-        found.iter().map(|p| process_fact(p, &defs, newest_def_mtime, &contexts, provider)).collect();
     // The environment of the tool's own first process (not an editor's).
     let tool_process = found.iter().find(|p| !p.role.is_editor()).map(|p| (p.pid, &p.environ));
+    let implicit = site.is_none_or(|s| s.key.syntax.is_none());
+    let ask = resolve::Ask { var, tool, implicit, provider, opts, project: project.as_deref(), process: tool_process };
+    let (resolution, effective) = resolve::resolve(&ask);
+    // A process without the variable still gets a value from the tool's own
+    // files or saved credentials: its environment is not the cause then.
+    let supplied = resolution.iter().any(|c| {
+        matches!(c.source, SourceKind::Dotenv | SourceKind::Store)
+            && matches!(c.outcome, Outcome::Sends | Outcome::Shadowed)
+    });
+    let processes: Vec<ProcessFact> =
+        found.iter().map(|p| process_fact(p, &defs, newest_def_mtime, &contexts, provider, supplied)).collect();
     Env {
         var: var.to_string(),
         shell: opts.shell.clone(),
@@ -149,9 +167,9 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         contexts,
         context_sources,
         processes,
-        effective: effective(var, tool, site_file, opts, tool_process, provider),
+        effective,
         near_misses,
-        resolution: Vec::new(),
+        resolution,
         launchers: launchers::scan(var, tool, site_file, opts, provider),
         exec: None,
         exec_disagrees: None,
@@ -167,6 +185,7 @@ fn process_fact(
     newest_def_mtime: Option<u64>,
     contexts: &IndexMap<String, bool>,
     provider: Option<&Provider>,
+    supplied: bool,
 ) -> ProcessFact {
     // Started before the newest definition's file was last changed.
     let started_before_edit = match (p.started, newest_def_mtime) {
@@ -174,7 +193,7 @@ fn process_fact(
         _ => false,
     };
     let launched = p.launched_as();
-    let lacks_because = (p.value.is_none() && !defs.is_empty()).then(|| {
+    let lacks_because = (p.value.is_none() && !defs.is_empty() && !supplied).then(|| {
         if launched.context == "unknown" {
             LacksBecause::Unknown
         } else if contexts.get(launched.context.as_str()).copied().unwrap_or(false) {
@@ -243,53 +262,6 @@ fn definition(d: &Definition, provider: Option<&Provider>) -> rec::Definition {
         loaded_by: d.loaded_by.map(str::to_string),
         extra: Extra::new(),
     }
-}
-
-/// What the tool will really get: its `.env` files and the process
-/// environment, in the tool's own precedence (catalogue `dotenv` rules,
-/// docs/launch-contexts.md#what-the-tool-really-gets); `None`: no value.
-pub fn effective(
-    var: &str,
-    t: Option<&'static Tool>,
-    site_file: Option<&Path>,
-    opts: &Options,
-    process_env: Option<(u32, &BTreeMap<String, Vec<u8>>)>,
-    provider: Option<&Provider>,
-) -> Option<Effective> {
-    let project = site_file.and_then(|f| project_dir(f, &opts.home));
-    let empty_is_unset = t.is_some_and(|t| t.empty_is_unset);
-    let counts = |v: &[u8]| !(empty_is_unset && v.is_empty());
-    let files = match t {
-        Some(t) => dotenv_files(Some(t), opts, project.as_deref()),
-        None => Vec::new(),
-    };
-    let file_value = |overrides: bool| {
-        files.iter().filter(|f| f.rule.overrides_env == overrides).find_map(|f| {
-            let text = fsread::read_text(&f.path, CAP).ok()?;
-            let e = dotenv::parse(&text, f.flavor).into_iter().rev().find(|e| e.name == var)?;
-            counts(e.value.as_bytes()).then(|| Effective {
-                from: f.path.display().to_string(),
-                line: Some(e.line),
-                fp: Some(Fingerprint::of(e.value.as_bytes(), provider)),
-                overrides_env: overrides,
-                extra: Extra::new(),
-            })
-        })
-    };
-    let env_value = || {
-        let (from, value) = match process_env {
-            Some((pid, env)) => (format!("process:{pid}"), env.get(var)),
-            None => ("environment".to_string(), opts.env.get(var)),
-        };
-        value.filter(|v| counts(v)).map(|v| Effective {
-            from,
-            line: None,
-            fp: Some(Fingerprint::of(v, provider)),
-            overrides_env: false,
-            extra: Extra::new(),
-        })
-    };
-    file_value(true).or_else(env_value).or_else(|| file_value(false))
 }
 
 /// `2026-11-20T09:14:03Z` from seconds since the epoch (UTC).

@@ -47,10 +47,13 @@ impl EnvStage {
 impl Stage for EnvStage {
     fn apply(&self, record: &mut Record, ctx: &Ctx) {
         let Some(site) = record.site_mut() else { return };
-        if site.key.from != KeySource::Env {
-            return;
-        }
-        if let Some(var) = site.key.var.clone() {
+        let var = match site.key.from {
+            KeySource::Env => site.key.var.clone(),
+            // A line of a .env file the tool loads itself: is it the line the tool uses?
+            KeySource::Literal if crate::loads_own_file(site, &self.opts) => site.assigns.clone(),
+            _ => None,
+        };
+        if let Some(var) = var {
             site.env = Some(self.env_of(&var, Some(&*site), ctx));
         }
     }

@@ -412,6 +412,7 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         base_url_from,
         auth: Auth::new(header.as_str(), scheme.as_str()),
         key: d.key,
+        assigns: d.assigns,
         template: is_template(Path::new(file)),
         env: None,
         probe: None,

@@ -196,6 +196,20 @@ fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<O
         let bytes = fsread::read_bytes(&path, 4 * 1024 * 1024)
             .map_err(|e| unresolved(format!("process {pid}: its environment {e}")))?;
         keyhole_core::envfile::parse(&bytes).remove(var)
+    } else if let Some(store) = tool::get(&site.tool)
+        .and_then(|t| t.stores.iter().find(|s| s.file(&opts.home) == Path::new(from) && within(Path::new(from), opts)))
+    {
+        // A credential the tool saved itself (catalogue `stores`).
+        match store.read(&opts.home, &site.provider, var) {
+            Some(tool::Saved::Key(k)) => Some(k.expose().to_vec()),
+            Some(tool::Saved::Login) => {
+                return Err(unresolved(format!(
+                    "{} uses the login saved in {from}, not a key: keyhole-capture shows what it sends",
+                    site.tool
+                )))
+            }
+            None => None,
+        }
     } else {
         if !tool_loads(site, Path::new(from), opts) {
             return Err(unresolved(format!("{from} is not a .env file {} loads", site.tool)));
@@ -293,6 +307,9 @@ struct Message<'a> {
 /// (kind `unresolved`) or may not be sent (kind `not_allowed`: `gate` keeps
 /// the credential from the URL's host; checked before any key is read).
 pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError> {
+    if site.template {
+        return Err(unresolved(format!("{} is a template no tool loads: not probed", site.source.file)));
+    }
     let pname = site.provider.as_str();
     let p: &'static Provider = provider::get(pname).ok_or_else(|| unresolved(format!("unknown provider {pname:?}")))?;
     let t = tool::get(&site.tool);

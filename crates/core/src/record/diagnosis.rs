@@ -92,6 +92,8 @@ codes! {
     KeyWrongProvider = "key.wrong_provider",
     /// The key is in a store keyhole cannot read.
     KeyStore = "key.store",
+    /// The site is in a template (`.env.example`): an example no tool loads.
+    KeyTemplate = "key.template",
     /// The key travels in a header the API does not read.
     HeaderWrongScheme = "header.wrong_scheme",
     /// A redirect makes the client drop the credential header.

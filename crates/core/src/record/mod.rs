@@ -215,6 +215,10 @@ pub struct Site {
     pub base_url_from: String,
     pub auth: Auth,
     pub key: KeyRef,
+    /// The variable the site's line assigns (`NAME=value` in a `.env` or
+    /// shell file): keyhole-env then says whether the tool uses this line.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub assigns: Option<String>,
     /// The file is a template (`.env.example`, `.env.sample`…): what it
     /// holds is an example, never what a tool loads.
     #[serde(skip_serializing_if = "is_false", default)]

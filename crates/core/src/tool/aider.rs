@@ -25,7 +25,7 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: "~/.env", flavor: Flavor::Python, overrides_env: true },
         DotenvRule { path: "~/.aider/oauth-keys.env", flavor: Flavor::Python, overrides_env: true },
     ],
-    process_family: &["aider"],
+    process_family: &["aider", "site-packages/aider"],
     extract,
     ..BASE
 };

@@ -24,7 +24,16 @@ pub static TOOL: Tool = Tool {
     ],
     env_vars: &["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"],
     url_join: UrlJoin::AnthropicSdk,
-    process_family: &["claude", "@anthropic-ai/claude-code", "anthropic.claude-code"],
+    // The /login OAuth credentials: used only when no key variable is set.
+    stores: &[Store {
+        path: "~/.claude/.credentials.json",
+        format: Format::Json,
+        key_at: "/claudeAiOauth",
+        kind: StoreKind::Login,
+        beats_env: false,
+        fix: "unset ANTHROPIC_API_KEY (and ANTHROPIC_AUTH_TOKEN) to use the /login subscription instead",
+    }],
+    process_family: &["claude", "node_modules/@anthropic-ai/claude-code", "extensions/anthropic.claude-code"],
     fixes: Fixes {
         placeholder: &[],
         no_key: &[],

@@ -21,7 +21,7 @@ pub static TOOL: Tool = Tool {
     ],
     env_vars: &["OPENROUTER_API_KEY"],
     trims_key: true,
-    process_family: &["saoudrizwan.claude-dev", "cline"],
+    process_family: &["cline", "node_modules/cline", "extensions/saoudrizwan.claude-dev"],
     in_extension_host: true,
     extract,
     ..BASE

@@ -13,7 +13,26 @@ pub static TOOL: Tool = Tool {
     sniff: &[Sniff::Toml],
     other_os: &["$CODEX_HOME/config.toml", "%USERPROFILE%\\.codex\\config.toml"],
     env_vars: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
-    process_family: &["codex"],
+    // `codex login` saves an API key or a ChatGPT login; either beats OPENAI_API_KEY.
+    stores: &[
+        Store {
+            path: "~/.codex/auth.json",
+            format: Format::Json,
+            key_at: "/OPENAI_API_KEY",
+            kind: StoreKind::ApiKey,
+            beats_env: true,
+            fix: "codex logout, then printenv OPENAI_API_KEY | codex login --with-api-key",
+        },
+        Store {
+            path: "~/.codex/auth.json",
+            format: Format::Json,
+            key_at: "/tokens/access_token",
+            kind: StoreKind::Login,
+            beats_env: true,
+            fix: "codex logout to use OPENAI_API_KEY instead of the ChatGPT login",
+        },
+    ],
+    process_family: &["codex", "node_modules/@openai/codex"],
     extract,
     ..BASE
 };

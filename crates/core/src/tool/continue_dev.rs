@@ -40,7 +40,7 @@ pub static TOOL: Tool = Tool {
         WhenUnset { syntax: None, any_syntax: false, sends: "" },
     ],
     trims_key: true,
-    process_family: &["continue.continue", "@continuedev/cli", "/cn ", "continuedev"],
+    process_family: &["cn", "node_modules/@continuedev/cli", "extensions/continue.continue"],
     in_extension_host: true,
     fixes: Fixes {
         placeholder: &[

@@ -12,6 +12,15 @@ pub static TOOL: Tool = Tool {
     ],
     other_os: &["$GOOSE_PATH_ROOT/config/config.yaml", "%APPDATA%\\Block\\goose\\config\\config.yaml"],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOSE_PROVIDER", "GOOSE_DISABLE_KEYRING"],
+    // The variable first, then secrets.yaml (with GOOSE_DISABLE_KEYRING) or the keyring.
+    stores: &[Store {
+        path: "~/.config/goose/secrets.yaml",
+        format: Format::Yaml,
+        key_at: "/{var}",
+        kind: StoreKind::ApiKey,
+        beats_env: false,
+        fix: "goose configure (it rewrites secrets.yaml), or unset the variable so the saved secret is used",
+    }],
     process_family: &["goose"],
     extract,
     ..BASE

@@ -19,7 +19,16 @@ pub static TOOL: Tool = Tool {
     dotenv: &[DotenvRule { path: "~/.hermes/.env", flavor: Flavor::Python, overrides_env: true }],
     unset_sends: &[WhenUnset { syntax: Some("key_env"), any_syntax: false, sends: "" }],
     stand_ins: &["no-key-required"],
-    process_family: &["hermes"],
+    // The credential pool caches a key per provider, and goes stale after a .env edit.
+    stores: &[Store {
+        path: "~/.hermes/auth.json",
+        format: Format::Json,
+        key_at: "/credential_pool/{provider}/0/key",
+        kind: StoreKind::ApiKey,
+        beats_env: true,
+        fix: "remove the provider's entry under credential_pool in ~/.hermes/auth.json (hermes rebuilds it from .env)",
+    }],
+    process_family: &["hermes", "site-packages/hermes_cli", ".hermes/hermes-agent"],
     fixes: Fixes {
         placeholder: &["set key_env to the name of the variable that holds the key, or api_key to the key"],
         no_key: &[],

@@ -14,7 +14,7 @@ pub static TOOL: Tool = Tool {
     workspace_files: &[FileRule { pattern: ".storage/core.config_entries", kind: FileKind::Doc(Format::Json) }],
     walk_into: &[".homeassistant"],
     other_os: &["/config/.storage/core.config_entries", "/usr/share/hassio/homeassistant/.storage/core.config_entries"],
-    process_family: &["homeassistant", "hass"],
+    process_family: &["hass", "homeassistant", "site-packages/homeassistant"],
     extract,
     ..BASE
 };

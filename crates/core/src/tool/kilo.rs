@@ -31,7 +31,15 @@ pub static TOOL: Tool = Tool {
         // as opencode, whose config code it shares
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
-    process_family: &["kilo", "kilocode.kilo-code"],
+    stores: &[Store {
+        path: "~/.local/share/kilo/auth.json",
+        format: Format::Json,
+        key_at: "/{provider}/key",
+        kind: StoreKind::ApiKey,
+        beats_env: true,
+        fix: "kilo auth logout (then kilo auth login with the key that works), or set options.apiKey in kilo.json",
+    }],
+    process_family: &["kilo", "kilocode", "node_modules/@kilocode/cli", "extensions/kilocode.kilo-code"],
     in_extension_host: true,
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
     extract,

@@ -24,7 +24,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY", "OR_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
     // load_dotenv() without override, searched upward from the package directory.
     dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Python, overrides_env: false }],
-    process_family: &["litellm", "proxy_cli"],
+    process_family: &["litellm", "site-packages/litellm"],
     fixes: Fixes {
         placeholder: &["write api_key: os.environ/{var}", "export {var} in the environment the proxy starts with"],
         no_key: &[],

@@ -16,7 +16,7 @@ pub static TOOL: Tool = Tool {
         "%APPDATA%\\io.datasette.llm\\keys.json",
     ],
     env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
-    process_family: &["/llm ", "bin/llm"],
+    process_family: &["llm", "site-packages/llm"],
     extract,
     ..BASE
 };

@@ -91,6 +91,42 @@ pub struct Store {
     pub fix: &'static str,
 }
 
+/// What a store holds for one provider and variable.
+#[derive(Debug)]
+pub enum Saved {
+    Key(crate::secret::Secret),
+    Login,
+}
+
+impl Store {
+    /// The store's file under `home`.
+    pub fn file(&self, home: &Path) -> std::path::PathBuf {
+        match self.path.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => std::path::PathBuf::from(self.path),
+        }
+    }
+
+    /// What the store holds for `provider` (the catalogue's name) and `var`;
+    /// `None` when the file, or the entry, is not there.
+    pub fn read(&self, home: &Path, provider: &str, var: &str) -> Option<Saved> {
+        let text = crate::fsread::read_text(&self.file(home), crate::fsread::DEFAULT_CAP).ok()?;
+        let node = crate::doc::parse(&text, self.format).ok()?;
+        let pointer = self.key_at.replace("{provider}", provider).replace("{var}", var);
+        let mut cur = &node;
+        for part in pointer.split('/').filter(|p| !p.is_empty()) {
+            cur = match (&cur.kind, part.parse::<usize>()) {
+                (crate::doc::Kind::Seq(items), Ok(i)) => items.get(i)?,
+                _ => cur.get(part)?,
+            };
+        }
+        match self.kind {
+            StoreKind::ApiKey => Some(Saved::Key(crate::secret::Secret::new(cur.as_str()?.as_bytes()))),
+            StoreKind::Login => Some(Saved::Login),
+        }
+    }
+}
+
 /// How a tool turns its base URL and an API path into a request URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UrlJoin {
@@ -125,6 +161,8 @@ pub struct Draft {
     pub key: KeyRef,
     /// Set when a generic reader recognises another tool's file (Open WebUI's variables in a `.env`).
     pub tool: Option<&'static str>,
+    /// The variable the site's line assigns (`NAME=value`).
+    pub assigns: Option<String>,
 }
 
 impl Draft {
@@ -139,6 +177,7 @@ impl Draft {
             auth: None,
             key,
             tool: None,
+            assigns: None,
         }
     }
     pub fn pointer(mut self, p: impl Into<String>) -> Self {
@@ -290,7 +329,12 @@ pub struct Tool {
     /// The tool strips whitespace around the key before sending it (Continue
     /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
     pub trims_key: bool,
-    /// Substrings of a process command line that mark the tool's processes.
+    /// The tool's code as its running processes show it, never a word of a
+    /// command line (docs/launch-contexts.md#live-processes): an executable,
+    /// script or Python module name (`aider`, `cn`), a package path its code
+    /// lies under (`node_modules/@anthropic-ai/claude-code`,
+    /// `site-packages/litellm`, which stands for `dist-packages/` too), or a
+    /// VS Code-family extension (`extensions/continue.continue`).
     pub process_family: &'static [&'static str],
     /// The tool runs in an editor's extension host (VS Code, Cursor): those
     /// processes, and the editor's server, are its family too.
@@ -551,6 +595,7 @@ pub fn env_pair_sites(ctx: &FileCtx, pairs: &[(String, u32, PairValue)]) -> Vec<
             _ => None,
         });
         let mut d = Draft::new(*line, p, key).suffix(format!("{name}@{line}"));
+        d.assigns = Some(name.clone());
         if let Some((url, var)) = base {
             d = d.base(Some(&url), &format!("env:{var}"));
         }

@@ -9,7 +9,7 @@ pub static TOOL: Tool = Tool {
     display: "Open WebUI",
     other_os: &["$DATA_DIR/webui.db"],
     env_vars: &["OPENAI_API_KEYS", "OPENAI_API_BASE_URLS", "OPENAI_API_KEY", "OPENAI_API_BASE_URL"],
-    process_family: &["open-webui", "open_webui"],
+    process_family: &["open-webui", "open_webui", "site-packages/open_webui"],
     found_by: Some("dotenv"),
     extract,
     ..BASE

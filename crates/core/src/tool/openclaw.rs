@@ -27,7 +27,7 @@ pub static TOOL: Tool = Tool {
         // left "visibly unresolved"
         WhenUnset { syntax: Some("dollar_brace"), any_syntax: false, sends: "${{var}}" },
     ],
-    process_family: &["openclaw", "clawdbot", "moltbot"],
+    process_family: &["openclaw", "clawdbot", "moltbot", "node_modules/openclaw"],
     fixes: Fixes { placeholder: &["use an upper-case name: ${{var_upper}}"], no_key: &[], header: &[] },
     extract,
     ..BASE

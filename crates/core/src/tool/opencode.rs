@@ -27,7 +27,16 @@ pub static TOOL: Tool = Tool {
         // measured, opencode 1.18.33: {env:X} of an unset variable becomes ""
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
-    process_family: &["opencode"],
+    // `opencode auth login` saves the key; it beats the variable (docs/tools.md#opencode).
+    stores: &[Store {
+        path: "~/.local/share/opencode/auth.json",
+        format: Format::Json,
+        key_at: "/{provider}/key",
+        kind: StoreKind::ApiKey,
+        beats_env: true,
+        fix: "opencode auth logout (then opencode auth login with the key that works), or set options.apiKey in opencode.json",
+    }],
+    process_family: &["opencode", "node_modules/opencode-ai"],
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
     extract,
     ..BASE

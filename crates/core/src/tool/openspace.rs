@@ -11,7 +11,7 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY", "OR_API_KEY"],
     dotenv: &[DotenvRule { path: "openspace/.env", flavor: Flavor::Python, overrides_env: false }],
     trims_key: true,
-    process_family: &["openspace"],
+    process_family: &["openspace", "site-packages/openspace"],
     extract,
     ..BASE
 };

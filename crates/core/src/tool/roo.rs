@@ -21,7 +21,7 @@ pub static TOOL: Tool = Tool {
     other_os: &["%APPDATA%\\Code\\User\\globalStorage\\state.vscdb"],
     unset_sends: &[WhenUnset { syntax: None, any_syntax: true, sends: "not-provided" }],
     stand_ins: &["not-provided"],
-    process_family: &["rooveterinaryinc.roo-cline", "roo-cline"],
+    process_family: &["extensions/rooveterinaryinc.roo-cline"],
     in_extension_host: true,
     fixes: Fixes { placeholder: &["enter the key in Roo Code's provider profile"], no_key: &[], header: &[] },
     extract,

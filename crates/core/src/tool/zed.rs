@@ -10,7 +10,7 @@ pub static TOOL: Tool = Tool {
     workspace_files: &[FileRule { pattern: ".zed/settings.json", kind: FileKind::Doc(Format::Json) }],
     other_os: &["%APPDATA%\\Zed\\settings.json"],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"],
-    process_family: &["zed-editor", "/zed"],
+    process_family: &["zed-editor", "zed", "zeditor"],
     extract,
     ..BASE
 };
