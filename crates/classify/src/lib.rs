@@ -251,6 +251,7 @@ const NOT_SENT: &str = "resolution.not_sent";
 fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, causes: &mut Vec<Diagnosis>) -> bool {
     let res = &env.resolution;
     let Some(win) = res.iter().find(|c| c.outcome == Outcome::Sends) else { return false };
+    let var = if var.is_empty() { env.var.as_str() } else { var };
     let name = tool.map_or(site.tool.as_str(), |t| t.display);
     let at = |c: &Candidate| c.line.map_or(c.at.clone(), |l| format!("{}:{l}", c.at));
     // A line of a .env the tool loads, which is not the line the tool uses.
@@ -280,9 +281,9 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
     }
     let has_value = |c: &&Candidate| c.fp.as_ref().is_some_and(|f| f.len > 0);
     let lost: Vec<&Candidate> = res.iter().filter(|c| c.outcome == Outcome::Shadowed).filter(has_value).collect();
-    let Some(first_lost) = lost.first() else { return false };
+    let first_lost = lost.first();
     // An empty line that wins over a key.
-    if win.fp.as_ref().is_some_and(|f| f.len == 0) {
+    if let Some(first_lost) = first_lost.filter(|_| win.fp.as_ref().is_some_and(|f| f.len == 0)) {
         let file_fix = match win.line {
             Some(l) => format!("delete line {l} of {} (the empty {var}=)", win.at),
             None => format!("unset the empty {var} in {}", win.at),
@@ -299,8 +300,28 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
         ));
         return true;
     }
+    // Two lines of one .env file: the parsers take the last, which may not be the one meant.
+    let earlier = res.iter().find(|c| {
+        c.outcome == Outcome::Overridden
+            && c.at == win.at
+            && c.fp.as_ref().map(|f| &f.sha8) != win.fp.as_ref().map(|f| &f.sha8)
+    });
+    if let (Some(e), Some(wl)) = (earlier, win.line) {
+        let el = e.line.unwrap_or(0);
+        causes.push(diag(
+            Code::KeyShadowed,
+            Severity::Warning,
+            format!("{} sets {var} twice, with two keys: {name} sends line {wl} (the last), not line {el}", win.at),
+            vec![format!("{}: {}", at(e), e.because), format!("{} sends", at(win))],
+            vec![format!(
+                "keep one {var}= line in {}: delete line {wl} if line {el} holds the key that works, else line {el}",
+                win.at
+            )],
+        ));
+        return false;
+    }
     // A credential the tool saved itself wins over the variable.
-    if win.source == SourceKind::Store {
+    if let Some(first_lost) = first_lost.filter(|_| win.source == SourceKind::Store) {
         let saved = win.fp.as_ref().map_or("a login".to_string(), |f| format!("the key {}", f.short()));
         let differs = win.fp.as_ref().map(|f| &f.sha8) != first_lost.fp.as_ref().map(|f| &f.sha8);
         if differs {
