@@ -16,7 +16,7 @@ use keyhole_core::stage::{self, Ctx, Output, Stage};
 use keyhole_core::Status;
 use keyhole_env::EnvStage;
 use keyhole_probe::ProbeStage;
-use keyhole_report::{Format, Style};
+use keyhole_report::{Format, Probing, Style, View};
 
 pub const TOOL_NAME: &str = "keyhole";
 
@@ -45,8 +45,8 @@ pub struct DoctorArgs {
 
 /// `keyhole doctor`: the records of `keyhole-find | keyhole-env |
 /// keyhole-probe | keyhole-classify` with the same flags, as words (or as
-/// records with `--json`). Status 1 when a root cause has error severity or
-/// no AI tool is configured, 2 when a stage could not do all its work.
+/// records with `--json`). Status 1 when a site's verdict is failing or no
+/// AI tool is configured, 2 when a stage could not do all its work.
 pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     let home = a.home.resolve();
     // Every flag and file is checked before any work is done.
@@ -89,9 +89,8 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
         status = status.worst(ctx.status());
         notes.extend(ctx.take_notes());
     }
-    if keyhole_report::tally(&records).0 > 0 {
-        status = status.worst(Status::Found);
-    }
+    // The report's verdicts decide, as keyhole-report's (docs/records.md#exit-status).
+    status = status.worst(keyhole_report::status(&records));
     if a.quiet {
         return Ok(status);
     }
@@ -107,7 +106,11 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
             }
             out.flush()?;
         }
-        f => keyhole_report::write_words(&keyhole_report::render(&records, f, &Style::for_stdout(None), &home))?,
+        f => {
+            let probing = if a.net.offline { Probing::Offline } else { Probing::Unknown };
+            let view = View { probing };
+            keyhole_report::write_words(&keyhole_report::render(&records, f, &Style::for_stdout(None), &home, view))?
+        }
     }
     Ok(status)
 }

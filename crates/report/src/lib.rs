@@ -17,12 +17,16 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use keyhole_core::error::Result;
-use keyhole_core::record::{Capture, Diagnosis, Record, Response, Severity, Site};
+pub mod verdict;
+
+use keyhole_core::record::{Record, Severity, Site};
 use keyhole_core::secret::Fingerprint;
 use keyhole_core::stage::{self, Ctx, Stage};
 use keyhole_core::Status;
 use serde::Deserialize;
 use serde_json::Value;
+use verdict::{subjects, unreachable, Reading, Subject, Unreachable};
+pub use verdict::{Probing, Verdict};
 
 pub const TOOL_NAME: &str = "keyhole-report";
 
@@ -98,11 +102,13 @@ fn key_line(site: &Site) -> String {
     }
 }
 
+/// The mark of a diagnosis shown beside the root cause (an independent
+/// problem): its own severity.
 fn sev_mark(sev: Severity, st: &Style) -> String {
     match sev {
         Severity::Error => st.paint("1;31", "✗"),
         Severity::Warning => st.paint("1;33", "!"),
-        Severity::Info => st.paint("1;32", "✓"),
+        Severity::Info => st.paint("2", "–"),
     }
 }
 
@@ -111,73 +117,107 @@ fn num(n: Option<impl std::fmt::Display>) -> String {
     n.map_or_else(|| "null".to_string(), |n| n.to_string())
 }
 
-/// The severity of a record's root cause (its first diagnosis), if it has one.
-fn root_severity(r: &Record) -> Option<Severity> {
-    r.diagnoses().first().map(|d| d.severity)
+/// How the report is to be read: what the records alone do not say.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub probing: Probing,
 }
 
-/// Counts of root causes by severity: (errors, warnings, ok/info).
-pub fn tally(records: &[Record]) -> (usize, usize, usize) {
-    let mut t = (0, 0, 0);
-    for r in records {
-        match root_severity(r) {
-            Some(Severity::Error) => t.0 += 1,
-            Some(Severity::Warning) => t.1 += 1,
-            Some(Severity::Info) => t.2 += 1,
-            None => {}
-        }
-    }
-    t
-}
-
-/// What a report tells about: sites, responses and captures, in input order.
-enum Subject<'a> {
-    Site(&'a Site),
-    Response(&'a Response),
-    Capture(&'a Capture),
-}
-
-impl Subject<'_> {
-    /// `None`: the record was never classified.
-    fn diagnoses(&self) -> Option<&[Diagnosis]> {
-        match self {
-            Subject::Site(s) => s.diagnoses.as_deref(),
-            Subject::Response(r) => Some(&r.diagnoses),
-            Subject::Capture(c) => Some(&c.diagnoses),
-        }
+impl Default for View {
+    fn default() -> Self {
+        View { probing: Probing::Unknown }
     }
 }
 
-fn subjects(records: &[Record]) -> Vec<Subject<'_>> {
-    records
+/// The verdict in words, with why nothing was probed (`not probed (offline)`).
+fn verdict_words(r: &Reading, view: View) -> String {
+    let v = r.verdict();
+    match v {
+        Verdict::NotProbed if r.no_answer => "not probed (no answer)".into(),
+        Verdict::NotProbed if view.probing == Probing::Offline => "not probed (offline)".into(),
+        _ => v.word().into(),
+    }
+}
+
+/// The counts line's parts: `failing` always, every other verdict seen,
+/// in [`Verdict::ALL`]'s order; they add up to the number of subjects.
+fn count_parts(readings: &[Reading], view: View) -> Vec<String> {
+    let mut parts = Vec::new();
+    for v in Verdict::ALL {
+        let mut words: Vec<String> =
+            readings.iter().filter(|r| r.verdict() == v).map(|r| verdict_words(r, view)).collect();
+        if words.is_empty() && v == Verdict::Failing {
+            parts.push("0 failing".into());
+        }
+        words.sort();
+        words.dedup();
+        for w in words {
+            let n = readings.iter().filter(|r| r.verdict() == v && verdict_words(r, view) == w).count();
+            parts.push(match v {
+                Verdict::Warning => format!("{n} with warnings"),
+                Verdict::Template if n == 1 => "1 template".into(),
+                Verdict::Template => format!("{n} templates"),
+                _ => format!("{n} {w}"),
+            });
+        }
+    }
+    parts
+}
+
+/// The once-only line about the network (docs/records.md#what-the-report-says).
+fn unreachable_line(u: &Unreachable) -> String {
+    format!(
+        "the network looks unreachable: {} of {} probes got no answer; run with --offline to check the configuration alone",
+        u.probes, u.probes
+    )
+}
+
+/// What the report says for a subject without a root cause.
+fn nothing_found(r: &Reading, view: View) -> String {
+    match r.verdict() {
+        Verdict::Unclassified => "not classified: pipe the records through keyhole-classify".into(),
+        Verdict::NotProbed => format!("{}: nothing wrong found in the configuration", verdict_words(r, view)),
+        v => format!("{}: nothing wrong found", v.word()),
+    }
+}
+
+/// How to check a key keyhole cannot read (docs/records.md#what-the-report-says).
+const VERIFY_HINT: &str = "check it with keyhole-capture: point the tool's base URL at it and see what the tool sends";
+
+/// The templates, for the one line at the end: `file:line` each.
+fn templates<'a>(subjects: &[Subject<'a>], readings: &[Reading]) -> Vec<&'a Site> {
+    subjects
         .iter()
-        .filter_map(|r| match r {
-            Record::Site(s) => Some(Subject::Site(s)),
-            Record::Response(x) => Some(Subject::Response(x)),
-            Record::Capture(c) => Some(Subject::Capture(c)),
+        .zip(readings)
+        .filter(|(_, r)| r.verdict() == Verdict::Template)
+        .filter_map(|(s, _)| match s {
+            Subject::Site(site) => Some(*site),
             _ => None,
         })
         .collect()
 }
 
 pub fn text(records: &[Record], st: &Style) -> String {
+    text_with(records, st, View::default())
+}
+
+pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
     let mut out = String::new();
     let subjects = subjects(records);
-    let (mut e, mut w, mut ok) = (0, 0, 0);
-    for s in &subjects {
-        match s.diagnoses().and_then(|d| d.first()).map(|d| d.severity) {
-            Some(Severity::Error) => e += 1,
-            Some(Severity::Warning) => w += 1,
-            Some(Severity::Info) => ok += 1,
-            None => {}
-        }
-    }
+    let net = unreachable(records);
+    let readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
     let _ = writeln!(
         out,
         "{}",
-        st.paint("1", &format!("keyhole: {} checked — {e} failing, {w} with warnings, {ok} fine", subjects.len()))
+        st.paint("1", &format!("keyhole: {} checked — {}", subjects.len(), count_parts(&readings, view).join(", ")))
     );
-    for s in &subjects {
+    if let Some(u) = &net {
+        let _ = writeln!(out, "{} {}", st.paint("1;33", "!"), unreachable_line(u));
+    }
+    for (s, r) in subjects.iter().zip(&readings) {
+        if r.verdict() == Verdict::Template {
+            continue;
+        }
         let _ = writeln!(out);
         let head = match s {
             Subject::Site(r) => format!(
@@ -202,20 +242,43 @@ pub fn text(records: &[Record], st: &Style) -> String {
         if let Subject::Site(r) = s {
             let _ = writeln!(out, "  key: {}", clean(&key_line(r)));
         }
-        let diags = s.diagnoses().unwrap_or(&[]);
-        if s.diagnoses().is_none() {
-            let _ = writeln!(out, "  {}", st.paint("2", "not classified: pipe the records through keyhole-classify"));
-        } else if diags.is_empty() {
-            let probed = matches!(s, Subject::Site(r) if r.probe.is_some());
-            let said =
-                if probed { "nothing wrong found" } else { "nothing wrong found in the configuration (not probed)" };
-            let _ = writeln!(out, "  {}", st.paint("2", said));
+        let v = r.verdict();
+        let mark = st.paint(v.color(), v.mark());
+        let Some(root) = r.root else {
+            let _ = writeln!(out, "  {mark} {}", st.paint("2", &nothing_found(r, view)));
+            if v == Verdict::NotVerifiable {
+                let _ = writeln!(out, "      {} {VERIFY_HINT}", st.paint("36", "fix:"));
+            }
+            continue;
+        };
+        let _ = writeln!(out, "  {mark} {} {}", st.paint("1", &clean(root.code.as_str())), clean(&root.summary));
+        for ev in &root.evidence {
+            let _ = writeln!(out, "      {}", st.paint("2", &clean(ev)));
         }
-        for (i, d) in diags.iter().enumerate() {
-            let label = if i == 0 { "" } else { "also " };
+        for fx in &root.fix {
+            let _ = writeln!(out, "      {} {}", st.paint("36", "fix:"), clean(fx));
+        }
+        if v == Verdict::NotVerifiable && root.fix.is_empty() {
+            let _ = writeln!(out, "      {} {VERIFY_HINT}", st.paint("36", "fix:"));
+        }
+        for d in &r.explained {
+            let line = format!("which explains {} {}", clean(d.code.as_str()), clean(&d.summary));
+            let _ = writeln!(out, "      {}", st.paint("2", &line));
+        }
+        for d in &r.related {
             let _ = writeln!(
                 out,
-                "  {} {label}{} {}",
+                "      {}",
+                st.paint("2", &format!("also seen: {} {}", clean(d.code.as_str()), clean(&d.summary)))
+            );
+        }
+        if let Some(d) = r.accepted {
+            let _ = writeln!(out, "      {}", st.paint("2", &format!("probe: {}", clean(&d.summary))));
+        }
+        for d in &r.also {
+            let _ = writeln!(
+                out,
+                "  {} also {} {}",
                 sev_mark(d.severity, st),
                 st.paint("1", &clean(d.code.as_str())),
                 clean(&d.summary)
@@ -232,6 +295,17 @@ pub fn text(records: &[Record], st: &Style) -> String {
         if let Record::Error(e) = r {
             let _ = writeln!(out, "\n{} {}", st.paint("1;31", "could not check:"), clean(&e.message));
         }
+    }
+    let tpl = templates(&subjects, &readings);
+    if !tpl.is_empty() {
+        let files: Vec<String> = tpl.iter().map(|s| format!("{}:{}", clean(&s.source.file), s.source.line)).collect();
+        let n = tpl.len();
+        let _ = writeln!(
+            out,
+            "\n{} skipped: {} (examples no tool loads)",
+            if n == 1 { "1 template".to_string() } else { format!("{n} templates") },
+            files.join(", ")
+        );
     }
     out
 }
@@ -275,14 +349,28 @@ fn body_message(body: &Value) -> Option<String> {
 }
 
 pub fn markdown(records: &[Record], home: &str) -> String {
+    markdown_with(records, home, View::default())
+}
+
+pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
     let t = |s: &str| md_escape(&tilde(s, home));
     let mut out = String::new();
+    let subjects = subjects(records);
+    let net = unreachable(records);
+    let readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
     let _ = writeln!(out, "## keyhole report\n");
     let _ = writeln!(out, "| fact | value |\n|---|---|");
     for (k, v) in machine_facts() {
         let _ = writeln!(out, "| {k} | {} |", md_escape(&v));
     }
-    for s in subjects(records) {
+    let _ = writeln!(out, "\n**{} checked — {}**", subjects.len(), count_parts(&readings, view).join(", "));
+    if let Some(u) = &net {
+        let _ = writeln!(out, "\n> ! {}", unreachable_line(u));
+    }
+    for (s, r) in subjects.iter().zip(&readings) {
+        if r.verdict() == Verdict::Template {
+            continue;
+        }
         let _ = writeln!(out);
         match s {
             Subject::Site(r) => {
@@ -325,9 +413,38 @@ pub fn markdown(records: &[Record], home: &str) -> String {
                 );
             }
         }
-        for (i, d) in s.diagnoses().unwrap_or(&[]).iter().enumerate() {
-            let role = if i == 0 { "**Root cause**" } else { "Also" };
-            let _ = writeln!(out, "\n{role}: `{}` ({}) — {}", t(d.code.as_str()), d.severity.as_str(), t(&d.summary));
+        let v = r.verdict();
+        let Some(root) = r.root else {
+            let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), t(&nothing_found(r, view)));
+            if v == Verdict::NotVerifiable {
+                let _ = writeln!(out, "- fix: {VERIFY_HINT}");
+            }
+            continue;
+        };
+        let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), verdict_words(r, view));
+        let role = if matches!(v, Verdict::Failing | Verdict::Warning) { "**Root cause**" } else { "**Finding**" };
+        let _ =
+            writeln!(out, "\n{role}: `{}` ({}) — {}", t(root.code.as_str()), root.severity.as_str(), t(&root.summary));
+        for ev in &root.evidence {
+            let _ = writeln!(out, "- evidence: {}", t(ev));
+        }
+        for fx in &root.fix {
+            let _ = writeln!(out, "- fix: {}", t(fx));
+        }
+        if v == Verdict::NotVerifiable && root.fix.is_empty() {
+            let _ = writeln!(out, "- fix: {VERIFY_HINT}");
+        }
+        for d in &r.explained {
+            let _ = writeln!(out, "- which explains: `{}` — {}", t(d.code.as_str()), t(&d.summary));
+        }
+        for d in &r.related {
+            let _ = writeln!(out, "- also seen: `{}` — {}", t(d.code.as_str()), t(&d.summary));
+        }
+        if let Some(d) = r.accepted {
+            let _ = writeln!(out, "- probe: {}", t(&d.summary));
+        }
+        for d in &r.also {
+            let _ = writeln!(out, "\nAlso: `{}` ({}) — {}", t(d.code.as_str()), d.severity.as_str(), t(&d.summary));
             for ev in &d.evidence {
                 let _ = writeln!(out, "- evidence: {}", t(ev));
             }
@@ -335,6 +452,17 @@ pub fn markdown(records: &[Record], home: &str) -> String {
                 let _ = writeln!(out, "- fix: {}", t(fx));
             }
         }
+    }
+    let tpl = templates(&subjects, &readings);
+    if !tpl.is_empty() {
+        let files: Vec<String> = tpl.iter().map(|s| format!("`{}:{}`", t(&s.source.file), s.source.line)).collect();
+        let n = tpl.len();
+        let _ = writeln!(
+            out,
+            "\n{} skipped: {} (examples no tool loads)",
+            if n == 1 { "1 template".to_string() } else { format!("{n} templates") },
+            files.join(", ")
+        );
     }
     let _ = writeln!(out, "\n<sub>Keys appear only as prefix, last 4 characters and length.</sub>");
     out
@@ -358,28 +486,39 @@ impl Stage for Collect {
     }
 
     fn status_of(&self, record: &Record) -> Status {
-        if root_severity(record) == Some(Severity::Error) {
-            Status::Found
-        } else {
-            Status::Ok
-        }
+        record_status(record)
     }
+}
+
+/// The exit status one record gives: 1 for a failing verdict (a template
+/// never fails; a probe without an answer does, docs/records.md#exit-status).
+fn record_status(record: &Record) -> Status {
+    if verdict::of_record(record) == Some(Verdict::Failing) {
+        Status::Found
+    } else {
+        Status::Ok
+    }
+}
+
+/// The exit status the verdicts of `records` give (`keyhole doctor`'s, as keyhole-report's).
+pub fn status(records: &[Record]) -> Status {
+    records.iter().map(record_status).fold(Status::Ok, Status::worst)
 }
 
 /// The words for `records`, in `format` (not [`Format::Json`]).
 /// The records are redacted first, as the boundary writes them
 /// (docs/records.md#redaction): `keyhole doctor`'s records, kept in memory,
 /// give the same words as the pipeline's.
-pub fn render(records: &[Record], format: Format, style: &Style, home: &Path) -> String {
+pub fn render(records: &[Record], format: Format, style: &Style, home: &Path, view: View) -> String {
     let records: Vec<Record> = records.iter().map(keyhole_core::redact::record).collect();
     match format {
-        Format::Markdown => markdown(&records, &home.display().to_string()),
-        Format::Text | Format::Json => text(&records, style),
+        Format::Markdown => markdown_with(&records, &home.display().to_string(), view),
+        Format::Text | Format::Json => text_with(&records, style, view),
     }
 }
 
 /// keyhole-report's run: standard input to standard output. Status 1 when
-/// a root cause has error severity, 2 when an input line was not a record.
+/// a site's verdict is failing, 2 when an input line was not a record.
 pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
     let ctx = Ctx::new(TOOL_NAME);
     let stage = Collect { keep: format != Format::Json, records: Mutex::new(Vec::new()) };
@@ -391,7 +530,7 @@ pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
     ctx.say_notes(false);
     if format != Format::Json {
         let records = stage.records.into_inner().unwrap_or_else(|e| e.into_inner());
-        write_words(&render(&records, format, style, home))?;
+        write_words(&render(&records, format, style, home, View::default()))?;
     }
     Ok(status)
 }
@@ -430,17 +569,21 @@ mod tests {
     }
 
     #[test]
-    fn the_root_cause_decides_the_tally_and_unclassified_sites_say_so() {
+    fn the_worst_severity_decides_the_verdict_and_unclassified_sites_say_so() {
+        // A warning root cause whose symptom is an error (a shadowed key the
+        // API refuses) is a failing site, not a warning.
         let d = |sev: &str| format!(r#"{{"code":"unknown","severity":"{sev}","summary":"s"}}"#);
         let recs = vec![
             site(r#"{"from":"none"}"#, &format!(r#","diagnoses":[{},{}]"#, d("warning"), d("error"))),
             site(r#"{"from":"none"}"#, &format!(r#","diagnoses":[{}]"#, d("error"))),
+            site(r#"{"from":"none"}"#, &format!(r#","diagnoses":[{}]"#, d("warning"))),
             site(r#"{"from":"none"}"#, ""),
         ];
-        assert_eq!(tally(&recs), (1, 1, 0));
+        assert_eq!(status(&recs), Status::Found);
         let t = text(&recs, &Style { color: false });
-        assert!(t.starts_with("keyhole: 3 checked — 1 failing, 1 with warnings, 0 fine\n"), "{t}");
+        assert!(t.starts_with("keyhole: 4 checked — 2 failing, 1 with warnings, 1 not classified\n"), "{t}");
         assert!(t.contains("not classified: pipe the records through keyhole-classify"), "{t}");
+        assert_eq!(status(&recs[2..]), Status::Ok);
     }
 
     #[test]
