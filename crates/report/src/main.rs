@@ -16,8 +16,10 @@ enum Color {
 /// Tell in plain words what is wrong with each API key, and how to fix it.
 ///
 /// Reads any keyhole record stream. Text (the default) shows, per tool and
-/// site, the root cause first in one line, the evidence (file:line, process,
-/// HTTP answer) and the fix; colour only on a terminal, never with NO_COLOR.
+/// site, one verdict (✓ ok, ✗ failing, ! warning, ? not verifiable, – not
+/// probed), the root cause first in one line, the evidence (file:line,
+/// process, HTTP answer) and its fix; templates are listed once at the end;
+/// colour only on a terminal, never with NO_COLOR.
 /// Markdown is safe to paste into a public bug report: keys appear only as
 /// prefix, last 4 characters and length; the home directory is written as ~;
 /// it adds the facts maintainers ask for (OS, shell, keyhole version).
@@ -40,7 +42,7 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Exit status: 0 nothing wrong; 1 at least one error-severity diagnosis; 2 bad input.\n\
+const AFTER_HELP: &str = "Exit status: 0 nothing wrong; 1 a site fails (an error-severity diagnosis, a probe without an answer; templates never do); 2 bad input.\n\
 Examples:\n  keyhole-find | keyhole-env | keyhole-probe | keyhole-classify | keyhole-report\n  keyhole doctor --json | keyhole-report --format markdown > report.md";
 
 fn main() -> ExitCode {
