@@ -125,7 +125,16 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
     }
     // The .env files the tool loads itself (every tool's, when no site names one).
     let site_file = site.map(|s| Path::new(&s.source.file));
-    let project = site_file.and_then(|f| project_dir(f, &opts.home));
+    let found = procs::scan(&opts.proc_root, &procs::families(tool), var, ctx);
+    // The tool's own first process (not an editor's).
+    let own = found.iter().find(|p| !p.role.is_editor());
+    // A tool reads a project's .env from the directory it was started in: the
+    // running process's, when known; else the project the site's file is in.
+    let project = own
+        .and_then(|p| p.cwd.as_deref())
+        .map(PathBuf::from)
+        .filter(|d| d.starts_with(&opts.home) && d != &opts.home)
+        .or_else(|| site_file.and_then(|f| project_dir(f, &opts.home)));
     let dotenvs = dotenv_files(tool, opts, project.as_deref());
     for f in &dotenvs {
         let Ok(text) = fsread::read_text(&f.path, CAP) else { continue };
@@ -145,9 +154,7 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         .max()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs());
-    let found = procs::scan(&opts.proc_root, &procs::families(tool), var, ctx);
-    // The environment of the tool's own first process (not an editor's).
-    let tool_process = found.iter().find(|p| !p.role.is_editor()).map(|p| (p.pid, &p.environ));
+    let tool_process = own.map(|p| (p.pid, &p.environ));
     let implicit = site.is_none_or(|s| s.key.syntax.is_none());
     let ask = resolve::Ask { var, tool, implicit, provider, opts, project: project.as_deref(), process: tool_process };
     let (resolution, effective) = resolve::resolve(&ask);

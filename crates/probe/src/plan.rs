@@ -175,7 +175,8 @@ fn tool_loads(site: &Site, file: &Path, opts: &Options) -> bool {
     within(file, opts)
         && t.dotenv.iter().any(|rule| match rule.path.strip_prefix("~/") {
             Some(rest) => opts.home.join(rest) == file,
-            None => project.as_ref().is_some_and(|p| p.join(rule.path) == file),
+            // The project's, or the one of the directory the tool's process runs in (keyhole-env's cwd).
+            None => project.as_ref().is_some_and(|p| p.join(rule.path) == file) || file.ends_with(rule.path),
         })
 }
 
