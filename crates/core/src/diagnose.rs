@@ -51,9 +51,18 @@ pub fn wrong_header(
     )
 }
 
-/// `key.wrong_provider` and `key.malformed`: what the key's fingerprint
-/// says is wrong with it, for the API `p` it goes to. Whitespace around the
-/// key is harmless when the tool `trims` it (a warning, not an error).
+/// Flaws that say what the value is instead of a key: its diagnosis comes
+/// first, and whitespace or quotes around it no longer matter.
+const WHAT_IT_IS: &[Flaw] =
+    &[Flaw::VariableName, Flaw::Template, Flaw::Url, Flaw::PrefixMissing, Flaw::PrefixDoubled, Flaw::PrefixMangled];
+
+/// `key.placeholder`, `key.malformed` and `key.wrong_provider`: what the
+/// key's fingerprint says is wrong with it, for the API `p` it goes to —
+/// what the value is when it is no key (the variable's name, template
+/// text, a URL, a key that lost or doubled its prefix), another provider's
+/// key, then the flaws of the value itself (docs/records.md#fingerprints).
+/// Whitespace around the key is harmless when the tool `trims` it (a
+/// warning, not an error).
 pub fn key_flaws(
     fp: &Fingerprint,
     p: Option<&Provider>,
@@ -64,6 +73,10 @@ pub fn key_flaws(
     let mut out = Vec::new();
     let shown = format!("{}…{} ({} bytes)", fp.prefix, fp.last4.escape_debug(), fp.len);
     let to = p.map_or("this API", |p| p.display);
+    let what = WHAT_IT_IS.iter().copied().find(|f| fp.flaws.contains(f));
+    if let Some(f) = what {
+        out.push(what_it_is(f, fp, p, who, &shown).evidence(evidence.to_vec()));
+    }
     if fp.flaws.contains(&Flaw::ForeignPrefix) {
         let owner = provider::known_prefix(&fp.prefix)
             .and_then(|(o, _)| provider::get(o))
@@ -78,7 +91,11 @@ pub fn key_flaws(
             .fix(vec![format!("use a key of {to} here")]),
         );
     }
-    let bad: Vec<Flaw> = fp.flaws.iter().copied().filter(|f| *f != Flaw::ForeignPrefix).collect();
+    if what.is_some_and(|f| matches!(f, Flaw::VariableName | Flaw::Template | Flaw::Url)) {
+        return out;
+    }
+    let bad: Vec<Flaw> =
+        fp.flaws.iter().copied().filter(|f| *f != Flaw::ForeignPrefix && !WHAT_IT_IS.contains(f)).collect();
     if bad.is_empty() {
         return out;
     }
@@ -103,7 +120,77 @@ pub fn key_flaws(
     out
 }
 
-/// What to do about one flaw.
+/// "from https://…/keys", or where the key was made when the catalogue has no page.
+fn from_page(p: Option<&Provider>) -> String {
+    match p.map(|p| p.key_page).filter(|u| !u.is_empty()) {
+        Some(u) => format!("from {u}"),
+        None => "from where it was made".into(),
+    }
+}
+
+/// The variable a variable-name value names (`OPENROUTER_API_KEY` in
+/// `${env:OPENROUTER_API_KEY}`): its last run of name characters.
+fn var_in(text: &str) -> &str {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let end = text.rfind(is_name).map_or(0, |i| i + 1);
+    let start = text[..end].rfind(|c: char| !is_name(c)).map_or(0, |i| i + 1);
+    &text[start..end]
+}
+
+/// The diagnosis of a value that is not a key at all, or not whole: what
+/// it is, and exactly what to do.
+fn what_it_is(f: Flaw, fp: &Fingerprint, p: Option<&Provider>, who: &str, shown: &str) -> Diagnosis {
+    let canon = p.and_then(|p| p.key_prefixes.first().copied()).unwrap_or("");
+    let display = p.map_or("API", |p| p.display);
+    let err = |code, summary: String, fix: String| Diagnosis::new(code, Severity::Error, summary).fix(vec![fix]);
+    match f {
+        Flaw::VariableName => {
+            let text = fp.text.as_deref().unwrap_or("");
+            let var = var_in(text);
+            let summary = if text == var {
+                format!("the key is the variable's name {var}, not its value")
+            } else {
+                format!("the key is the reference {text} as text, not the value of {var}")
+            };
+            let fix = format!("write the value of {var} there (the key itself), or a reference to it that {who} expands");
+            err(Code::KeyPlaceholder, summary, fix)
+        }
+        Flaw::Template => {
+            let text = fp.text.clone().unwrap_or_else(|| format!("{}…", fp.prefix));
+            let page = p.map(|p| p.key_page).filter(|u| !u.is_empty()).map(|u| format!(" ({u})")).unwrap_or_default();
+            let fix = match p {
+                Some(p) => format!("replace the template with your {} key{page}", p.display),
+                None => "replace the template with the key itself".into(),
+            };
+            err(Code::KeyPlaceholder, format!("the key is template text {text}, not a key"), fix)
+        }
+        Flaw::Url => err(
+            Code::KeyMalformed,
+            "the key is a URL, not a key".into(),
+            format!("the key setting holds a URL: put the URL in the base URL setting, and the {display} key in the key setting"),
+        ),
+        Flaw::PrefixMissing => err(
+            Code::KeyMalformed,
+            format!("the key lost its {canon} prefix ({shown})"),
+            format!("the key lost its {canon} prefix: copy it again whole {}", from_page(p)),
+        ),
+        Flaw::PrefixDoubled => {
+            let fix = if fp.prefix.is_empty() {
+                "remove the repeated prefix at the start of the key".into()
+            } else {
+                format!("remove the extra {} at the start of the key", fp.prefix)
+            };
+            err(Code::KeyMalformed, format!("the key carries its prefix twice ({shown})"), fix)
+        }
+        _ => err(
+            Code::KeyMalformed,
+            format!("the key's prefix is damaged: {display} keys start with {canon} ({shown})"),
+            format!("the key must start with {canon}: copy it again whole {}", from_page(p)),
+        ),
+    }
+}
+
+/// What to do about one flaw of the value itself.
 fn flaw_fix(f: Flaw, p: Option<&Provider>) -> String {
     match f {
         Flaw::TrailingNewline => "remove the newline at the end of the key (echo -n, or printf '%s')".into(),
@@ -119,6 +206,12 @@ fn flaw_fix(f: Flaw, p: Option<&Provider>) -> String {
         },
         Flaw::Empty => "the value is empty: put the key there".into(),
         Flaw::NonAscii | Flaw::ControlChar | Flaw::ForeignPrefix => "remove the odd characters from the key".into(),
+        Flaw::PrefixMissing
+        | Flaw::PrefixDoubled
+        | Flaw::PrefixMangled
+        | Flaw::VariableName
+        | Flaw::Url
+        | Flaw::Template => format!("copy the key again whole {}", from_page(p)),
     }
 }
 
@@ -189,7 +282,7 @@ mod tests {
         assert_eq!(codes(&arrived(Some(&auth("authorization", "")), or())), ["key.none"]);
         let d = arrived(Some(&auth("authorization", &format!("{good}\n"))), or());
         assert_eq!((codes(&d), d[0].severity), (vec!["key.malformed"], Severity::Error));
-        let d = arrived(Some(&auth("authorization", "sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxx")), or());
+        let d = arrived(Some(&auth("authorization", "sk-ant-api03-Ab3_x-Z9qRAb3_x-Z9qRAb3_")), or());
         assert_eq!(codes(&d), ["key.wrong_provider"]);
         let mut ph = auth("authorization", "");
         (ph.fp, ph.placeholder) = (None, Some("${env:X}".into()));
@@ -198,6 +291,84 @@ mod tests {
             (codes(&d), d[0].summary.as_str()),
             (vec!["key.placeholder"], "the tool sends the text ${env:X} as the key")
         );
+    }
+
+    /// (code, summary, first fix) of each diagnosis of a value sent to `to`.
+    fn of(value: &str, to: &str) -> Vec<(String, String, String)> {
+        let p = provider::get(to).unwrap();
+        let fp = Fingerprint::of(value.as_bytes(), Some(p));
+        key_flaws(&fp, Some(p), "opencode", false, &["f:1".into()])
+            .into_iter()
+            .map(|d| (d.code.as_str().to_string(), d.summary, d.fix.first().cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn what_the_value_is_comes_first_with_its_exact_fix() {
+        let hex = "0f9e8d7c6b5a4321".repeat(4);
+        let d = of(&format!("v1-{hex}"), "openrouter");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].0, "key.malformed");
+        assert_eq!(d[0].1, "the key lost its sk-or-v1- prefix (…4321 (67 bytes))");
+        assert_eq!(
+            d[0].2,
+            "the key lost its sk-or-v1- prefix: copy it again whole from https://openrouter.ai/settings/keys"
+        );
+        // Whitespace around it is a flaw of its own, after.
+        let d = of(&format!(" {hex}"), "openrouter");
+        assert_eq!((d[0].0.as_str(), d[1].0.as_str()), ("key.malformed", "key.malformed"));
+        assert!(d[1].1.starts_with("the key has flaws: leading_whitespace"), "{d:?}");
+
+        let d = of(&format!("sk-or-v1-sk-or-v1-{hex}"), "openrouter");
+        assert_eq!(d.len(), 1, "the doubling explains the length: {d:?}");
+        assert_eq!(d[0].2, "remove the extra sk-or-v1- at the start of the key");
+        let d = of(&format!("sk-0r-v1-{hex}"), "openrouter");
+        assert_eq!(d[0].1, "the key's prefix is damaged: OpenRouter keys start with sk-or-v1- (sk-…4321 (73 bytes))");
+        assert_eq!(
+            d[0].2,
+            "the key must start with sk-or-v1-: copy it again whole from https://openrouter.ai/settings/keys"
+        );
+
+        let d = of("\"OPENROUTER_API_KEY\"", "openrouter");
+        assert_eq!(d.len(), 1, "the quotes around a name do not matter: {d:?}");
+        assert_eq!(
+            (d[0].0.as_str(), d[0].1.as_str()),
+            ("key.placeholder", "the key is the variable's name OPENROUTER_API_KEY, not its value")
+        );
+        assert_eq!(
+            d[0].2,
+            "write the value of OPENROUTER_API_KEY there (the key itself), or a reference to it that opencode expands"
+        );
+        let d = of("${env:OPENAI_API_KEY}", "openai");
+        assert_eq!(d[0].1, "the key is the reference ${env:OPENAI_API_KEY} as text, not the value of OPENAI_API_KEY");
+
+        let d = of("your-api-key-here", "anthropic");
+        assert_eq!(
+            d[0],
+            (
+                "key.placeholder".into(),
+                "the key is template text your-api-key-here, not a key".into(),
+                "replace the template with your Anthropic key (https://console.anthropic.com/settings/keys)".into()
+            )
+        );
+        assert_eq!(of("sk-or-v1-xxxxxxxx", "openrouter")[0].1, "the key is template text sk-or-v1-…, not a key");
+        let d = of("https://openrouter.ai/api/v1", "openrouter");
+        assert_eq!((d[0].0.as_str(), d[0].1.as_str()), ("key.malformed", "the key is a URL, not a key"));
+        assert_eq!(d[0].2, "the key setting holds a URL: put the URL in the base URL setting, and the OpenRouter key in the key setting");
+
+        let d = of(&format!("sk-ant-api03-{}AA", &"Ab3_x-Z9qR".repeat(10)[..93]), "openai");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].1.starts_with("the key is an Anthropic key (sk-ant-api03-…"), "{d:?}");
+        // An empty value stays what it was.
+        assert_eq!(of("", "openrouter")[0].2, "the value is empty: put the key there");
+    }
+
+    #[test]
+    fn a_variable_name_arriving_at_the_capture_is_a_placeholder() {
+        let d = arrived(Some(&auth("authorization", "OPENROUTER_API_KEY")), or());
+        assert_eq!(codes(&d), ["key.placeholder"]);
+        let d = arrived(Some(&auth("authorization", &"0f9e8d7c6b5a4321".repeat(4))), or());
+        assert_eq!(codes(&d), ["key.malformed"]);
     }
 
     #[test]

@@ -28,7 +28,8 @@ impl Secret {
         self.0.is_empty()
     }
     /// Fingerprint against the provider the key will be sent to (for
-    /// `wrong_length` and `foreign_prefix`); `None` skips those two flaws.
+    /// `wrong_length`, `foreign_prefix` and a lost or damaged prefix);
+    /// `None` skips those.
     pub fn fingerprint(&self, expected: Option<&Provider>) -> Fingerprint {
         Fingerprint::of(&self.0, expected)
     }
@@ -56,6 +57,12 @@ pub enum Flaw {
     Empty,
     WrongLength,
     ForeignPrefix,
+    PrefixMissing,
+    PrefixDoubled,
+    PrefixMangled,
+    VariableName,
+    Url,
+    Template,
 }
 
 impl Flaw {
@@ -73,6 +80,12 @@ impl Flaw {
             Flaw::Empty => "empty",
             Flaw::WrongLength => "wrong_length",
             Flaw::ForeignPrefix => "foreign_prefix",
+            Flaw::PrefixMissing => "prefix_missing",
+            Flaw::PrefixDoubled => "prefix_doubled",
+            Flaw::PrefixMangled => "prefix_mangled",
+            Flaw::VariableName => "variable_name",
+            Flaw::Url => "url",
+            Flaw::Template => "template",
         }
     }
 }
@@ -85,6 +98,10 @@ pub struct Fingerprint {
     pub len: usize,
     pub sha8: String,
     pub flaws: Vec<Flaw>,
+    /// The value itself, only where it is recognisably no secret: a
+    /// variable's name or template text (`variable_name`, `template`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 const QUOTE_PAIRS: &[(char, char)] = &[('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’'), ('`', '`')];
@@ -105,6 +122,132 @@ fn core_of(s: &str) -> &str {
         c = c[7..].trim_start();
     }
     c
+}
+
+/// Words a variable holding a key ends with (`OPENROUTER_API_KEY`, `HF_TOKEN`).
+const KEY_WORDS: &[&str] = &["KEY", "APIKEY", "TOKEN", "SECRET", "PAT", "PASSWORD"];
+
+fn is_ident(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_upper_ident(s: &str) -> bool {
+    is_ident(s) && !s.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// The variable a value names: a key variable's bare name
+/// (`OPENROUTER_API_KEY`), or a reference written out and sent as text
+/// (`${NAME}`, `$NAME`, `%NAME%`, `{env:NAME}`, `${env:NAME}`,
+/// `os.environ/NAME`).
+fn names_a_variable(core: &str) -> bool {
+    if core.len() > 100 {
+        return false;
+    }
+    let wrapped = [("${env:", "}"), ("{env:", "}"), ("${", "}"), ("$env:", ""), ("os.environ/", "")]
+        .iter()
+        .find_map(|(open, close)| core.strip_prefix(open).and_then(|r| r.strip_suffix(close)));
+    if let Some(inner) = wrapped {
+        return is_ident(inner);
+    }
+    let upper = core
+        .strip_prefix('$')
+        .or_else(|| core.strip_prefix('%').and_then(|r| r.strip_suffix('%')).filter(|r| !r.is_empty()));
+    if let Some(inner) = upper {
+        return is_upper_ident(inner) && inner.len() > 1;
+    }
+    is_upper_ident(core)
+        && core.contains('_')
+        && (provider::by_key_var(core).is_some() || core.rsplit('_').next().is_some_and(|w| KEY_WORDS.contains(&w)))
+}
+
+/// Characters that fill a template where the key would go (`sk-...`, `xxxx`).
+fn is_filler(c: char) -> bool {
+    matches!(c, 'x' | 'X' | '*' | '.' | '…' | '#' | '?' | '-' | '_')
+}
+
+/// Words of a template (`your-api-key-here`, `<YOUR_KEY>`, `REPLACE_ME`)
+/// and a known prefix followed by filler only (`sk-...`, `sk-or-v1-xxxx`).
+fn is_template(core: &str, prefix: Option<&str>) -> bool {
+    let rest = prefix.map_or(core, |p| &core[p.len()..]);
+    let filler = rest.chars().all(is_filler) && rest.chars().any(|c| c != '-' && c != '_');
+    if filler && (prefix.is_some() || rest.chars().count() >= 3) {
+        return true;
+    }
+    if rest.len() < 3 || rest.len() > 60 {
+        return false;
+    }
+    if rest.starts_with('<') && rest.ends_with('>') {
+        return true;
+    }
+    // A word template has no digits: a real key of this length always has some.
+    if !rest.bytes().all(|b| b.is_ascii_alphabetic() || b"-_ .[]{}".contains(&b)) {
+        return false;
+    }
+    let n: String = rest
+        .chars()
+        .filter(|c| !"[]{}".contains(*c))
+        .map(|c| if matches!(c, '_' | ' ' | '.') { '-' } else { c.to_ascii_lowercase() })
+        .collect();
+    let about_key = ["key", "token", "secret"].iter().any(|w| n.contains(w));
+    let telling = ["your", "here", "insert", "paste", "enter", "replace", "put-"].iter().any(|w| n.contains(w));
+    (about_key && telling)
+        || ["changeme", "change-me", "replaceme", "replace-me", "todo", "fixme", "tbd", "placeholder"]
+            .contains(&n.as_str())
+}
+
+/// What a value is when it is no key at all, whatever API it goes to, and
+/// the text that may be shown for it (never when it carries a key prefix).
+fn value_kind(core: &str, prefix: Option<&str>) -> Option<(Flaw, Option<String>)> {
+    let lower = core.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some((Flaw::Url, None));
+    }
+    // Before a variable's name: `YOUR_OPENROUTER_KEY` is a template.
+    if is_template(core, prefix) {
+        return Some((Flaw::Template, prefix.is_none().then(|| core.to_string())));
+    }
+    if names_a_variable(core) {
+        return Some((Flaw::VariableName, Some(core.to_string())));
+    }
+    None
+}
+
+/// A known prefix written twice: `sk-or-v1-sk-or-v1-…`, or the bare `sk-`
+/// in front of a more specific one (`sk-sk-ant-…`, `sk-sk-proj-…`).
+fn doubled(core: &str) -> bool {
+    let Some((_, first)) = provider::known_prefix(core) else { return false };
+    let Some((_, second)) = provider::known_prefix(&core[first.len()..]) else { return false };
+    second == first || (second.len() > first.len() && second.starts_with(first))
+}
+
+/// The expected provider's key body behind something other than its
+/// prefix: nothing or the prefix's tail (`v1-…`, the bare hex) is a lost
+/// prefix; a short head that starts like the prefix (`sk-or-`, `sk-0r-v1-`),
+/// or one that ends with it, a damaged one.
+fn prefix_flaw(core: &str, p: &Provider) -> Option<Flaw> {
+    let body = p.key_body?;
+    let canon = *p.key_prefixes.first()?;
+    if p.key_prefixes.iter().any(|pre| core.starts_with(pre)) || core.len() > canon.len() + 3 + body.max_len() {
+        return None;
+    }
+    for &len in body.lens {
+        let Some(at) = core.len().checked_sub(len) else { continue };
+        let (Some(head), Some(tail)) = (core.get(..at), core.get(at..)) else { continue };
+        if !body.fits(tail) {
+            continue;
+        }
+        if canon.ends_with(head) {
+            return Some(Flaw::PrefixMissing);
+        }
+        let alike = head.len() <= canon.len() + 3
+            && head.bytes().all(|b| b.is_ascii_graphic())
+            && head.as_bytes()[0].eq_ignore_ascii_case(&canon.as_bytes()[0]);
+        if alike || head.ends_with(canon) {
+            return Some(Flaw::PrefixMangled);
+        }
+    }
+    None
 }
 
 impl Fingerprint {
@@ -162,15 +305,34 @@ impl Fingerprint {
         if unquoted.len() > 7 && unquoted.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
             flaws.push(Flaw::BearerPrefix);
         }
-        if let Some(p) = expected {
-            if let Some((owner, pre)) = known {
-                if !p.key_prefixes.is_empty() && !p.key_prefixes.contains(&pre) && owner != p.name {
+        // What the value is, when it is no key at all. An endpoint that takes
+        // any token (a local server) is sent template text on purpose.
+        let any_token = expected.is_some_and(|p| p.key_prefixes.is_empty() && p.key_body.is_none());
+        let mut text = None;
+        let kind = value_kind(core, known.map(|(_, p)| p));
+        let is_value = kind.is_some();
+        match kind {
+            Some((f, _)) if any_token && f != Flaw::Url => {}
+            Some((f, t)) => {
+                flaws.push(f);
+                text = t;
+            }
+            None => {}
+        }
+        if !is_value {
+            let prefix_flaw =
+                if doubled(core) { Some(Flaw::PrefixDoubled) } else { expected.and_then(|p| prefix_flaw(core, p)) };
+            flaws.extend(prefix_flaw);
+            if let (Some(p), Some((owner, pre)), None) = (expected, known, prefix_flaw) {
+                // Another provider's prefix, to an API whose keys look otherwise.
+                let own_shape = !p.key_prefixes.is_empty() || p.key_body.is_some_and(|b| !b.fits(core));
+                if own_shape && !p.key_prefixes.contains(&pre) && owner != p.name {
                     flaws.push(Flaw::ForeignPrefix);
                 }
             }
-            if let Some(len) = p.key_len {
+            if let Some((p, len)) = expected.and_then(|p| p.key_len.map(|l| (p, l))) {
                 let own = known.is_some_and(|(owner, _)| owner == p.name);
-                if own && core.len() != len {
+                if own && core.len() != len && prefix_flaw != Some(Flaw::PrefixDoubled) {
                     flaws.push(Flaw::WrongLength);
                 }
             }
@@ -183,6 +345,7 @@ impl Fingerprint {
             len: bytes.len(),
             sha8,
             flaws,
+            text,
         }
     }
 
@@ -244,7 +407,7 @@ mod tests {
         assert!(fp.flaws.contains(&Flaw::BearerPrefix));
         assert!(fp.flaws.contains(&Flaw::WrongLength));
         assert!(fp.flaws.contains(&Flaw::InnerWhitespace) || fp.flaws.contains(&Flaw::BearerPrefix));
-        let fp = Fingerprint::of(b"sk-ant-api03-xxxxxxxxxxxxxxxxxxxx", Some(or()));
+        let fp = Fingerprint::of(b"sk-ant-api03-Ab3_x-Z9qRAb3_x-Z9qR", Some(or()));
         assert_eq!(fp.prefix, "sk-ant-api03-");
         assert!(fp.flaws.contains(&Flaw::ForeignPrefix));
         let fp = Fingerprint::of(b"", Some(or()));
@@ -252,6 +415,144 @@ mod tests {
         assert_eq!(fp.last4, "");
         let fp = Fingerprint::of("\u{feff}abc def".as_bytes(), None);
         assert!(fp.flaws.contains(&Flaw::Bom) && fp.flaws.contains(&Flaw::InnerWhitespace));
+    }
+
+    /// Realistic keys of every provider whose keys have a known shape.
+    fn real_keys() -> Vec<(&'static str, String)> {
+        let r = |chunk: &str, n: usize| chunk.repeat(n / chunk.len() + 1)[..n].to_string();
+        vec![
+            ("openrouter", format!("sk-or-v1-{}", r("0f9e8d7c6b5a4321", 64))),
+            ("openai", format!("sk-proj-{}T3BlbkFJ{}", r("Ab3_x-Z9qR", 74), r("Yt7-Lm_2Q", 74))),
+            ("openai", format!("sk-{}T3BlbkFJ{}", r("Ab3xZ9qR", 20), r("Yt7Lm2Q", 20))),
+            ("openai", format!("sk-svcacct-{}", r("Ab3_x-Z9qR", 150))),
+            ("anthropic", format!("sk-ant-api03-{}AA", r("Ab3_x-Z9qR", 93))),
+            ("anthropic", format!("sk-ant-oat01-{}AA", r("Ab3_x-Z9qR", 93))),
+            ("gemini", format!("AIzaSy{}", r("Ab3_x-Z9qR", 33))),
+            ("azure", r("0123456789abcdef", 32)),
+            ("azure", r("Ab3xZ9qR", 84)),
+            ("deepseek", format!("sk-{}", r("0123456789abcdef", 32))),
+            ("groq", format!("gsk_{}WGdyb3FY{}", r("Ab3xZ9qR", 20), r("Yt7Lm2Q", 24))),
+            ("xai", format!("xai-{}", r("Ab3xZ9qR", 80))),
+            ("mistral", r("Ab3xZ9qRt", 32)),
+            ("litellm", format!("sk-{}", r("Ab3_x-Z9qR", 22))),
+            ("litellm", "sk-1234".into()),
+            ("openai-compatible", format!("pplx-{}", r("Ab3xZ9qR", 48))),
+            ("openai-compatible", "lm-studio".into()),
+            ("openai-compatible", "sk-no-key-required".into()),
+            ("openai-compatible", "not-needed".into()),
+            ("openai-compatible", "EMPTY".into()),
+            ("openai-compatible", "dummy".into()),
+            ("openai-compatible", "xxx".into()),
+            ("openai-compatible", "your-api-key-here".into()),
+            ("openai-compatible", r("Ab3_x-Z9qR", 40)),
+            ("ollama", "ollama".into()),
+        ]
+    }
+
+    fn flaws_to(value: &str, to: &str) -> Vec<Flaw> {
+        Fingerprint::of(value.as_bytes(), Some(provider::get(to).unwrap())).flaws
+    }
+
+    #[test]
+    fn real_keys_of_every_provider_are_not_flagged() {
+        let keys = real_keys();
+        for p in provider::PROVIDERS {
+            assert!(keys.iter().any(|(n, _)| *n == p.name), "no realistic key of {} here", p.name);
+        }
+        for (to, key) in &keys {
+            let fp = Fingerprint::of(key.as_bytes(), Some(provider::get(to).unwrap()));
+            assert_eq!((fp.flaws.as_slice(), fp.text), ([].as_slice(), None), "{to}: {key}");
+        }
+        // Not a key, but no template either: sent where any token goes.
+        for v in ["EMPTY", "NONE", "AKIAIOSFODNN7EXAMPLE", "MY_MODEL", "sk-1234", "dummy", "not-needed"] {
+            assert_eq!(Fingerprint::of(v.as_bytes(), None).flaws, [], "{v}");
+        }
+    }
+
+    #[test]
+    fn a_lost_doubled_or_damaged_prefix() {
+        let hex = "0f9e8d7c6b5a4321".repeat(4);
+        for v in [format!("v1-{hex}"), format!("or-v1-{hex}"), hex.clone(), format!("-{hex}")] {
+            assert_eq!(flaws_to(&v, "openrouter"), [Flaw::PrefixMissing], "{v}");
+        }
+        let body = format!("{}AA", &"Ab3_x-Z9qR".repeat(10)[..93]);
+        assert_eq!(flaws_to(&body, "anthropic"), [Flaw::PrefixMissing]);
+        assert_eq!(flaws_to(&format!("api03-{body}"), "anthropic"), [Flaw::PrefixMissing]);
+        assert_eq!(flaws_to(&format!("Sy{}", &"Ab3_x-Z9qR".repeat(4)[..33]), "gemini"), [Flaw::PrefixMissing]);
+        for (v, to) in [
+            (format!("sk-or-v1-sk-or-v1-{hex}"), "openrouter"),
+            (format!("sk-sk-ant-api03-{body}"), "anthropic"),
+            (format!("sk-sk-proj-{}", "Ab3_x-Z9qR".repeat(15)), "openai"),
+            (format!("AIzaAIzaSy{}", &"Ab3_x-Z9qR".repeat(4)[..33]), "gemini"),
+        ] {
+            assert_eq!(flaws_to(&v, to), [Flaw::PrefixDoubled], "{v}");
+        }
+        for v in [format!("sk-or-{hex}"), format!("sk-0r-v1-{hex}"), format!("sk-{hex}"), format!("v1-sk-or-v1-{hex}")]
+        {
+            assert_eq!(flaws_to(&v, "openrouter"), [Flaw::PrefixMangled], "{v}");
+        }
+        // Flaws of the value itself still count.
+        assert_eq!(flaws_to(&format!("\"v1-{hex}\""), "openrouter"), [Flaw::Quoted, Flaw::PrefixMissing]);
+        // The bare hex to another API is no lost OpenRouter prefix.
+        assert_eq!(flaws_to(&hex, "openai"), []);
+    }
+
+    #[test]
+    fn what_a_value_is_when_it_is_no_key() {
+        let fp = |v: &str| Fingerprint::of(v.as_bytes(), Some(or()));
+        for v in [
+            "OPENROUTER_API_KEY",
+            "OPENAI_API_KEY",
+            "MY_PROXY_TOKEN",
+            "${OPENROUTER_API_KEY}",
+            "${env:OPENROUTER_API_KEY}",
+            "{env:OPENROUTER_API_KEY}",
+            "$OPENROUTER_API_KEY",
+            "%OPENROUTER_API_KEY%",
+            "os.environ/OPENROUTER_API_KEY",
+        ] {
+            let f = fp(v);
+            assert_eq!((f.flaws.as_slice(), f.text.as_deref()), ([Flaw::VariableName].as_slice(), Some(v)), "{v}");
+        }
+        assert_eq!(fp(" \"OPENROUTER_API_KEY\"\n").text.as_deref(), Some("OPENROUTER_API_KEY"));
+        for v in ["https://openrouter.ai/api/v1", "HTTP://localhost:4000"] {
+            let f = fp(v);
+            assert_eq!((f.flaws.as_slice(), f.text), ([Flaw::Url].as_slice(), None), "{v}");
+        }
+        for v in [
+            "your-api-key-here",
+            "<YOUR_KEY>",
+            "YOUR_OPENROUTER_KEY",
+            "changeme",
+            "REPLACE_ME",
+            "xxxxxxxx",
+            "...",
+            "insert-key-here",
+        ] {
+            let f = fp(v);
+            assert_eq!((f.flaws.as_slice(), f.text.as_deref()), ([Flaw::Template].as_slice(), Some(v)), "{v}");
+        }
+        assert_eq!(fp("insert key here").flaws, [Flaw::InnerWhitespace, Flaw::Template]);
+        // A template with a key's prefix: its text is not kept (it looks like a key to the redactor).
+        for v in ["sk-...", "sk-or-v1-xxxxxxxxxxxx", "sk-or-v1-.....", "sk-ant-api03-****"] {
+            let f = fp(v);
+            assert_eq!((f.flaws.as_slice(), f.text), ([Flaw::Template].as_slice(), None), "{v}");
+        }
+        // An endpoint that takes any token: templates are sent on purpose; a URL is still no key.
+        let any = provider::get("openai-compatible").unwrap();
+        assert_eq!(Fingerprint::of(b"sk-xxx", Some(any)).flaws, []);
+        assert_eq!(Fingerprint::of(b"https://x.example/v1", Some(any)).flaws, [Flaw::Url]);
+    }
+
+    #[test]
+    fn another_providers_key() {
+        let ant = format!("sk-ant-api03-{}AA", &"Ab3_x-Z9qR".repeat(10)[..93]);
+        assert_eq!(flaws_to(&ant, "openai"), [Flaw::ForeignPrefix]);
+        assert_eq!(flaws_to(&format!("sk-proj-{}", "Ab3_x-Z9qR".repeat(15)), "openrouter"), [Flaw::ForeignPrefix]);
+        assert_eq!(flaws_to(&format!("gsk_{}", "Ab3xZ9qR".repeat(7)), "openrouter"), [Flaw::ForeignPrefix]);
+        // APIs without a prefix whose keys have a known shape.
+        assert_eq!(flaws_to(&format!("sk-proj-{}", "Ab3_x-Z9qR".repeat(15)), "mistral"), [Flaw::ForeignPrefix]);
+        assert_eq!(flaws_to(&format!("sk-or-v1-{}", "0f9e8d7c6b5a4321".repeat(4)), "azure"), [Flaw::ForeignPrefix]);
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["sk-ant-api03-", "sk-ant-oat01-", "sk-ant-admin01-", "sk-ant-"],
     key_len: None,
+    // sk-ant-api03- and 95 characters ending AA: 108 in all.
+    key_body: Some(KeyBody { lens: &[95], alphabet: Alphabet::Base64Url, ends: "AA" }),
+    key_page: "https://console.anthropic.com/settings/keys",
     key_pattern: Some(SK_KEY),
     key_vars: &["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"],
     base_vars: &["ANTHROPIC_BASE_URL"],

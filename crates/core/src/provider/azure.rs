@@ -14,6 +14,9 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &[],
     key_len: Some(32),
+    // 32 hex digits, or 84 letters and digits (newer resources); no prefix.
+    key_body: Some(KeyBody { lens: &[32, 84], alphabet: Alphabet::Alnum, ends: "" }),
+    key_page: "",
     // 32 hex digits as a word of its own; longer hex words go too (keys of
     // 64, a gateway's hash of a key), `req_` + 32 hex, a request id, does not.
     key_pattern: Some(r"(?-u:\b)[0-9a-fA-F]{32,}(?-u:\b)"),

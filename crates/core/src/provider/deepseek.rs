@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["sk-"],
     key_len: None,
+    key_body: None,
+    key_page: "https://platform.deepseek.com/api_keys",
     key_pattern: Some(SK_KEY),
     key_vars: &["DEEPSEEK_API_KEY"],
     base_vars: &["DEEPSEEK_API_BASE"],

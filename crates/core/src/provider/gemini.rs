@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["AIza"],
     key_len: Some(39),
+    key_body: Some(KeyBody { lens: &[35], alphabet: Alphabet::Base64Url, ends: "" }),
+    key_page: "https://aistudio.google.com/app/apikey",
     key_pattern: Some(r"AIza[0-9A-Za-z_\-]{16,}"),
     key_vars: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
     base_vars: &["GEMINI_API_BASE"],

@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["gsk_"],
     key_len: None,
+    key_body: None,
+    key_page: "https://console.groq.com/keys",
     key_pattern: Some(r"gsk_[A-Za-z0-9]{16,}"),
     key_vars: &["GROQ_API_KEY"],
     base_vars: &["GROQ_API_BASE"],

@@ -15,6 +15,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["sk-"],
     key_len: None,
+    key_body: None,
+    key_page: "",
     key_pattern: Some(SK_KEY),
     key_vars: &["LITELLM_MASTER_KEY", "LITELLM_PROXY_API_KEY", "LITELLM_API_KEY"],
     base_vars: &["LITELLM_PROXY_API_BASE"],

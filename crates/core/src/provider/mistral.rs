@@ -14,6 +14,9 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &[],
     key_len: None,
+    // 32 letters and digits, no prefix.
+    key_body: Some(KeyBody { lens: &[32], alphabet: Alphabet::Alnum, ends: "" }),
+    key_page: "https://console.mistral.ai/api-keys",
     key_pattern: None,
     key_vars: &["MISTRAL_API_KEY"],
     base_vars: &["MISTRAL_API_BASE"],

@@ -78,6 +78,48 @@ impl Scheme {
     }
 }
 
+/// The characters a key body is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alphabet {
+    /// `0-9a-f`.
+    LowerHex,
+    /// `A-Za-z0-9`.
+    Alnum,
+    /// `A-Za-z0-9`, `_` and `-`.
+    Base64Url,
+}
+
+impl Alphabet {
+    pub fn has(self, b: u8) -> bool {
+        match self {
+            Alphabet::LowerHex => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+            Alphabet::Alnum => b.is_ascii_alphanumeric(),
+            Alphabet::Base64Url => b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+        }
+    }
+}
+
+/// A key's body: what follows its prefix (the whole key where there is none).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyBody {
+    /// Its possible lengths, in characters.
+    pub lens: &'static [usize],
+    pub alphabet: Alphabet,
+    /// The characters every body ends with (`AA` for Anthropic's), or "".
+    pub ends: &'static str,
+}
+
+impl KeyBody {
+    /// Is `s` exactly a body of this shape?
+    pub fn fits(&self, s: &str) -> bool {
+        self.lens.contains(&s.len()) && s.ends_with(self.ends) && s.bytes().all(|b| self.alphabet.has(b))
+    }
+    /// The longest body length.
+    pub fn max_len(&self) -> usize {
+        self.lens.iter().copied().max().unwrap_or(0)
+    }
+}
+
 /// The free request that tells whether a key works.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyCheck {
@@ -179,6 +221,12 @@ pub struct Provider {
     pub key_prefixes: &'static [&'static str],
     /// Fixed key length in bytes, where the provider has one.
     pub key_len: Option<usize>,
+    /// What follows the prefix in a key, where it is known: recognises a key
+    /// that lost or doubled its prefix, and tells a key of this API from
+    /// another's (docs/records.md#fingerprints).
+    pub key_body: Option<KeyBody>,
+    /// The page where a person copies a key again ("" where there is none).
+    pub key_page: &'static str,
     /// A regex for the provider's keys as they show in text a server or a
     /// log wrote, masked ones too: what [`crate::secret::redact_key_shapes`]
     /// removes. Long enough that a fingerprint's `sk-or-v1-…` never matches.

@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &[],
     key_len: None,
+    key_body: None,
+    key_page: "",
     key_pattern: None,
     key_vars: &[],
     base_vars: &["OLLAMA_HOST", "OLLAMA_API_BASE"],

@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"],
     key_len: None,
+    key_body: None,
+    key_page: "https://platform.openai.com/account/api-keys",
     key_pattern: Some(SK_KEY),
     key_vars: &["OPENAI_API_KEY"],
     base_vars: &["OPENAI_BASE_URL", "OPENAI_API_BASE"],

@@ -15,8 +15,10 @@ pub const PROVIDER: Provider = Provider {
     // For clients built on the Anthropic SDK (OpenRouter's api-keys docs).
     also_accepts: &[AuthHeader::XApiKey],
     key_prefixes: &["sk-or-v1-"],
-    // sk-or-v1- and 64 lower-case hex digits.
+    // sk-or-v1- and 64 lower-case hex digits (docs/wire.md#openrouter).
     key_len: Some(73),
+    key_body: Some(KeyBody { lens: &[64], alphabet: Alphabet::LowerHex, ends: "" }),
+    key_page: "https://openrouter.ai/settings/keys",
     key_pattern: Some(SK_KEY),
     key_vars: &["OPENROUTER_API_KEY", "OR_API_KEY", "OPENROUTER_KEY"],
     base_vars: &["OPENROUTER_API_BASE", "OPENROUTER_BASE_URL"],

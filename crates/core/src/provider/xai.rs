@@ -14,6 +14,8 @@ pub const PROVIDER: Provider = Provider {
     also_accepts: &[],
     key_prefixes: &["xai-"],
     key_len: None,
+    key_body: None,
+    key_page: "https://console.x.ai",
     key_pattern: Some(r"xai-[A-Za-z0-9]{16,}"),
     key_vars: &["XAI_API_KEY"],
     base_vars: &["XAI_API_BASE"],
