@@ -135,6 +135,10 @@ fn an_empty_line_in_the_projects_env_shadows_the_shell_key() {
     assert_eq!(first(aider), "key.shadowed", "{aider}");
     let fix = first_fix(aider);
     assert!(fix.contains("delete line 2 of") && fix.contains("proj/.env"), "{fix}");
+    // The probe tried the shell's key too, the way Aider would send it: the fix says it works.
+    assert!(fix.contains("the key at environment is sent, and it works"), "{fix}");
+    let alts = aider["probe"]["alternatives"].as_array().expect("the shadowed key was probed");
+    assert_eq!((alts[0]["at"].as_str(), alts[0]["works"].as_bool()), (Some("environment"), Some(true)), "{alts:?}");
     // Not "the value is empty: put the key there".
     let codes: Vec<&str> = aider["diagnoses"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(!codes.contains(&"key.malformed"), "{codes:?}");
@@ -164,7 +168,12 @@ fn duplicate_lines_in_one_env_file_the_last_one_wins() {
     let model = site(&recs, "hermes", ".hermes/config.yaml", "/model");
     assert_eq!(model["env"]["effective"]["line"], 3, "{model}");
     assert_eq!(first(model), "key.shadowed", "{model}");
-    assert!(first_fix(model).contains("line 3"), "{}", first_fix(model));
+    // Line 1's key was probed as Hermes would send it, so the fix can say which line to delete.
+    assert!(
+        first_fix(model).contains("delete line 3 of") && first_fix(model).contains("line 1's key works"),
+        "{}",
+        first_fix(model)
+    );
     let codes: Vec<&str> = model["diagnoses"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(codes.contains(&"auth.invalid_key"), "the symptom follows: {codes:?}");
 }
@@ -195,6 +204,7 @@ fn a_key_opencode_saved_itself_beats_the_environment() {
     assert_eq!(oc["env"]["effective"]["fp"]["last4"], "SAVD");
     assert_eq!(first(oc), "key.shadowed", "{oc}");
     assert!(first_fix(oc).contains("opencode auth logout"), "{}", first_fix(oc));
+    assert!(first_fix(oc).contains("the key at environment is sent, and it works"), "{}", first_fix(oc));
     // The probe sent what opencode sends: the saved key, which the API does not know.
     assert_eq!(oc["probe"]["request"]["fp"]["last4"], "SAVD", "{oc}");
 }

@@ -9,6 +9,7 @@
 pub mod logscan;
 pub mod rawhttp;
 pub mod rules;
+mod services;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -296,7 +297,7 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
                 format!("{} {var}= (empty): {}", at(win), win.because),
                 format!("{} {var}=… (not used)", at(first_lost)),
             ],
-            vec![file_fix],
+            vec![with_verdict(file_fix, tried(site, first_lost), &at(first_lost))],
         ));
         return true;
     }
@@ -313,10 +314,21 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
             Severity::Warning,
             format!("{} sets {var} twice, with two keys: {name} sends line {wl} (the last), not line {el}", win.at),
             vec![format!("{}: {}", at(e), e.because), format!("{} sends", at(win))],
-            vec![format!(
-                "keep one {var}= line in {}: delete line {wl} if line {el} holds the key that works, else line {el}",
-                win.at
-            )],
+            vec![match (tried(site, e), sent_works(site)) {
+                (Some((true, _)), _) => format!("delete line {wl} of {}: line {el}'s key works (probed)", win.at),
+                (Some((false, _)), Some(true)) => {
+                    format!("delete line {el} of {}: it holds a key that does not work (probed)", win.at)
+                }
+                (Some((false, st)), _) => format!(
+                    "keep one {var}= line in {}: neither key works (line {el}: {}), so put a working key on the one you keep",
+                    win.at,
+                    st.map_or("no answer".to_string(), |s| s.to_string())
+                ),
+                (None, _) => format!(
+                    "keep one {var}= line in {}: delete line {wl} if line {el} holds the key that works, else line {el}",
+                    win.at
+                ),
+            }],
         ));
         return false;
     }
@@ -325,7 +337,10 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
         let saved = win.fp.as_ref().map_or("a login".to_string(), |f| format!("the key {}", f.short()));
         let differs = win.fp.as_ref().map(|f| &f.sha8) != first_lost.fp.as_ref().map(|f| &f.sha8);
         if differs {
-            let fix = store_fix_for(tool, &win.at).map(str::to_string).into_iter().collect();
+            let fix = store_fix_for(tool, &win.at)
+                .map(|f| with_verdict(f.to_string(), tried(site, first_lost), &at(first_lost)))
+                .into_iter()
+                .collect();
             causes.push(diag(
                 Code::KeyShadowed,
                 Severity::Warning,
@@ -336,6 +351,31 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
         }
     }
     false
+}
+
+/// What the probe found of a value the tool does not send (`probe.alternatives`):
+/// (works, status); `None` when it was not tried.
+fn tried(site: &Site, c: &Candidate) -> Option<(bool, Option<u16>)> {
+    let sha8 = &c.fp.as_ref()?.sha8;
+    let a = site.probe.as_ref()?.alternatives.iter().find(|a| &a.sha8 == sha8 && a.at == c.at && a.line == c.line)?;
+    (a.status.is_some() || a.error.is_some()).then_some((a.works, a.status))
+}
+
+/// Whether the value the tool sends worked, when the probe said.
+fn sent_works(site: &Site) -> Option<bool> {
+    site.probe.as_ref()?.status().map(|s| (200..300).contains(&s))
+}
+
+/// A fix, and what the probe found of the value it leaves the tool with.
+fn with_verdict(fix: String, verdict: Option<(bool, Option<u16>)>, at: &str) -> String {
+    match verdict {
+        Some((true, _)) => format!("{fix}: then the key at {at} is sent, and it works (probed)"),
+        Some((false, st)) => format!(
+            "{fix}; the key at {at} does not work either ({}): put a working key there",
+            st.map_or("no answer".to_string(), |s| format!("the API answered {s}"))
+        ),
+        None => fix,
+    }
 }
 
 /// The tail of a store's `~/…` path.
@@ -357,6 +397,12 @@ fn kind_name(k: DefinitionKind) -> String {
 }
 
 fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut Vec<Diagnosis>) {
+    // A service that starts the tool decides what it gets: its cause first, and no shell fix after it.
+    let services = services::launcher_causes(site, env, tool_name, var);
+    if !services.is_empty() {
+        causes.extend(services);
+        return;
+    }
     let defs = &env.definitions;
     let def_at = |d: &Definition| format!("{}:{}", d.file, d.line);
     let eff = env.effective.as_ref();
@@ -483,7 +529,14 @@ fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut V
                 efp.last4, cur.last4
             ),
             vec![format!("{at} effective")],
-            vec![format!("put the key that works at {at}, or delete that line so the shell's is used")],
+            vec![{
+                let shell =
+                    env.resolution.iter().find(|c| matches!(c.source, SourceKind::Environment | SourceKind::Process));
+                match shell.and_then(|c| tried(site, c).map(|v| (c, v))) {
+                    Some((c, v)) => with_verdict(format!("delete {at}"), Some(v), &c.at),
+                    None => format!("put the key that works at {at}, or delete that line so the shell's is used"),
+                }
+            }],
         ));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use keyhole_core::error::Result;
-use keyhole_core::record::probe::{Probe, ProbeError};
+use keyhole_core::record::probe::{Alternative, Probe, ProbeError};
 use keyhole_core::record::{ErrorRecord, Record, Site};
 use keyhole_core::stage::{self, Ctx, Line, Stage};
 use keyhole_core::Status;
@@ -68,6 +68,12 @@ impl ProbeStage {
                     if let Some(Ok(key)) = &s.planned {
                         s.answer = self.dispatch.wait(key);
                     }
+                    let alts: Vec<_> = s
+                        .alternatives
+                        .iter()
+                        .map(|(_, k)| k.as_ref().ok().and_then(|k| self.dispatch.wait(k)))
+                        .collect();
+                    s.alt_answers = alts;
                 }
                 waiting.store(false, Ordering::SeqCst);
             });
@@ -149,6 +155,9 @@ struct Slot {
     /// A site's request: its key in the dispatch, or why there is none.
     planned: Option<std::result::Result<String, ProbeError>>,
     answer: Option<Arc<Outcome<Probe>>>,
+    /// The values the tool does not send, planned the same way (see [`alternatives`]).
+    alternatives: Vec<(Alternative, std::result::Result<String, ProbeError>)>,
+    alt_answers: Vec<Option<Arc<Outcome<Probe>>>>,
     /// [`PlanStep`] ran to its end.
     finished: bool,
     /// What a panic in this record's work said.
@@ -161,7 +170,17 @@ impl Slot {
             Input::Line((n, _)) => Some(*n),
             Input::Record(_) => None,
         };
-        Slot { input: Some(input), line, record: None, planned: None, answer: None, finished: false, internal: None }
+        Slot {
+            input: Some(input),
+            line,
+            record: None,
+            planned: None,
+            answer: None,
+            alternatives: Vec::new(),
+            alt_answers: Vec::new(),
+            finished: false,
+            internal: None,
+        }
     }
     fn what(&self) -> String {
         match self.line {
@@ -220,6 +239,9 @@ impl pool::Task for PlanStep {
             };
             if let (false, Some(Record::Site(site))) = (b.offline, &s.record) {
                 s.planned = Some(b.submit(site));
+                if matches!(s.planned, Some(Ok(_))) {
+                    s.alternatives = alternatives(site).into_iter().map(|(a, alt)| (a, b.submit(&alt))).collect();
+                }
             }
             s.finished = true;
         }));
@@ -249,6 +271,20 @@ impl pool::Task for AttachStep {
                 (Some(Err(e)), _) => Probe { error: Some(e), ..Probe::default() },
                 _ => return,
             };
+            let mut probe = probe;
+            for ((alt, planned), answer) in s.alternatives.drain(..).zip(s.alt_answers.drain(..)) {
+                let mut alt = alt;
+                match (planned, answer.as_deref()) {
+                    (Ok(_), Some(Ok(p))) => {
+                        alt.status = p.status();
+                        alt.works = alt.status.is_some_and(|st| (200..300).contains(&st));
+                        alt.error = p.error.clone();
+                    }
+                    (Err(e), _) => alt.error = Some(e),
+                    _ => continue,
+                }
+                probe.alternatives.push(alt);
+            }
             if let Some(site) = s.record.as_mut().and_then(Record::site_mut) {
                 site.probe = Some(probe);
             }
@@ -257,6 +293,46 @@ impl pool::Task for AttachStep {
             s.internal = Some(stage::panic_message(&*p));
         }
     }
+}
+
+/// At most this many values the tool does not send are probed per site.
+const MAX_ALTERNATIVES: usize = 3;
+
+/// The site as it would be if the tool sent another candidate of its
+/// resolution trace (docs/launch-contexts.md#what-the-tool-really-gets):
+/// values it reads anyway, sent to the same URL, so the send policy is the
+/// same. Only for keys read from a variable; distinct, non-empty values.
+fn alternatives(site: &Site) -> Vec<(Alternative, Site)> {
+    use keyhole_core::record::env::{Effective, Outcome as Won};
+    use keyhole_core::record::KeySource;
+    let Some(env) = site.env.as_ref().filter(|_| site.key.from == KeySource::Env) else { return Vec::new() };
+    let sent = env.effective.as_ref().and_then(|e| e.fp.as_ref()).map(|f| f.sha8.clone());
+    let mut seen: Vec<String> = sent.into_iter().collect();
+    let mut out = Vec::new();
+    for c in &env.resolution {
+        let Some(fp) = c.fp.as_ref().filter(|f| f.len > 0) else { continue };
+        if !matches!(c.outcome, Won::Shadowed | Won::Overridden) || seen.contains(&fp.sha8) {
+            continue;
+        }
+        seen.push(fp.sha8.clone());
+        let mut alt = site.clone();
+        alt.probe = None;
+        if let Some(e) = alt.env.as_mut() {
+            e.effective = Some(Effective {
+                from: c.at.clone(),
+                line: c.line,
+                fp: Some(fp.clone()),
+                overrides_env: false,
+                extra: Default::default(),
+            });
+        }
+        let a = Alternative { at: c.at.clone(), line: c.line, sha8: fp.sha8.clone(), ..Alternative::default() };
+        out.push((a, alt));
+        if out.len() == MAX_ALTERNATIVES {
+            break;
+        }
+    }
+    out
 }
 
 /// CPUs to plan on (read once: std looks in cgroup files each time).

@@ -186,6 +186,29 @@ pub struct Probe {
     pub error: Option<ProbeError>,
     #[serde(default)]
     pub elapsed_ms: u64,
+    /// The values the tool does not send (`env.resolution`'s shadowed and
+    /// overridden candidates), each sent the same way: which one would work.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub alternatives: Vec<Alternative>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One value the tool does not send, probed as the tool would send it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Alternative {
+    /// The candidate's place: a file, `process:PID` or `environment`.
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
+    /// The value's sha8 (its fingerprint is in `env.resolution`).
+    pub sha8: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// The API accepted it (2xx).
+    pub works: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<ProbeError>,
     #[serde(flatten)]
     pub extra: Extra,
 }
