@@ -332,6 +332,18 @@ fn resolution_causes(site: &Site, env: &Env, tool: Option<&Tool>, var: &str, cau
         ));
         return false;
     }
+    // A login the tool would use were the key not set (Claude Code's /login), while the key fails.
+    if sent_works(site) == Some(false) {
+        if let Some(login) = res.iter().find(|c| c.source == SourceKind::Store && c.outcome == Outcome::Unreadable) {
+            causes.push(diag(
+                Code::KeyShadowed,
+                Severity::Warning,
+                format!("{name} sends {var} ({}), which fails, before the login saved in {}", at(win), login.at),
+                vec![format!("{}: {}", login.at, login.because)],
+                store_fix_for(tool, &login.at).map(str::to_string).into_iter().collect(),
+            ));
+        }
+    }
     // A credential the tool saved itself wins over the variable.
     if let Some(first_lost) = first_lost.filter(|_| win.source == SourceKind::Store) {
         let saved = win.fp.as_ref().map_or("a login".to_string(), |f| format!("the key {}", f.short()));

@@ -17,7 +17,12 @@ pub static TOOL: Tool = Tool {
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"],
     // PR #1434: startup loads ~/.hermes/.env over stale shell exports.
     dotenv: &[DotenvRule { path: "~/.hermes/.env", flavor: Flavor::Python, overrides_env: true }],
-    unset_sends: &[WhenUnset { syntax: Some("key_env"), any_syntax: false, sends: "" }],
+    // Measured on Hermes 0.19: a custom provider's unresolved key_env sends the
+    // stand-in `no-key-required`; an unset ${VAR} in config.yaml is sent as its text.
+    unset_sends: &[
+        WhenUnset { syntax: Some("key_env"), any_syntax: false, sends: "no-key-required" },
+        WhenUnset { syntax: Some("dollar_brace"), any_syntax: false, sends: "${{var}}" },
+    ],
     stand_ins: &["no-key-required"],
     // The credential pool caches a key per provider, and goes stale after a .env edit.
     stores: &[Store {

@@ -707,7 +707,8 @@ mod tests {
         assert_eq!(t("librechat", Some("dollar_brace"), "X"), Unset::Text("${X}".into()));
         assert_eq!(t("openclaw", Some("dollar_brace"), "X"), Unset::Text("${X}".into()));
         assert_eq!(t("roo", Some("anything"), "X"), Unset::Text("not-provided".into()));
-        assert_eq!(t("hermes", Some("key_env"), "X"), Unset::Text(String::new()));
+        assert_eq!(t("hermes", Some("key_env"), "X"), Unset::Text("no-key-required".into()));
+        assert_eq!(t("hermes", Some("dollar_brace"), "X"), Unset::Text("${X}".into()));
         assert_eq!(t("hermes", None, "X"), Unset::NoHeader);
         assert_eq!(t("litellm", Some("os_environ"), "X"), Unset::NoHeader);
         assert_eq!(t("nonesuch", None, ""), Unset::NoHeader);
