@@ -1141,4 +1141,61 @@ mod tests {
         assert_eq!(interpolate("${OTHER}", &m), None);
         assert!(glob("*.env", "litellm.env") && !glob("*.env", "litellm.conf") && glob("a?c", "abc"));
     }
+
+    fn home(tag: &str, files: &[(&str, &str)]) -> (PathBuf, Options) {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let root = std::env::temp_dir().join(format!("keyhole-launchers-{tag}-{}-{nanos}", std::process::id()));
+        for (rel, text) in files {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let opts =
+            Options { etc: root.join("etc"), ..Options::new(root.join("home/u"), BTreeMap::new(), root.join("proc")) };
+        (root, opts)
+    }
+
+    fn litellm_units(tag: &str, files: &[(&str, &str)]) -> Vec<Launcher> {
+        let (root, opts) = home(tag, files);
+        let tool = keyhole_core::tool::get("litellm");
+        let out = scan("OPENROUTER_API_KEY", tool, Some(&opts.home.join("proxy/config.yaml")), &opts, None);
+        let _ = std::fs::remove_dir_all(root);
+        out
+    }
+
+    #[test]
+    fn units_that_cannot_tell_and_drop_ins_that_reset() {
+        let unit = ("home/u/.config/systemd/user/llm-proxy.service", "[Service]\nExecStart=/bin/bash -c 'cd %h/proxy && exec litellm --port 4000'\nEnvironment=OPENROUTER_API_KEY=x\n");
+        let l = litellm_units("plain", &[unit]);
+        assert_eq!((l.len(), l[0].sees, l[0].line), (1, Some(true), 2), "bash -c runs the tool");
+        // A drop-in's empty Environment= resets the list; an optional file that is missing is no note.
+        let reset = (
+            "home/u/.config/systemd/user/llm-proxy.service.d/10-reset.conf",
+            "[Service]\nEnvironment=\nEnvironmentFile=-%h/none.env\n",
+        );
+        let l = litellm_units("reset", &[unit, reset]);
+        assert_eq!((l[0].sees, l[0].notes.len()), (Some(false), 0), "{:?}", l[0].notes);
+        // The session imports its environment into the user manager: cannot tell.
+        let import = ("home/u/.profile", "systemctl --user import-environment PATH OPENROUTER_API_KEY\n");
+        let l = litellm_units("import", &[unit, reset, import]);
+        assert_eq!(l[0].sees, None, "{:?}", l[0].notes);
+        // environment.d is the user manager's own.
+        let envd = ("home/u/.config/environment.d/50-keys.conf", "OPENROUTER_API_KEY=y\n");
+        let l = litellm_units("envd", &[unit, reset, envd]);
+        assert!(l[0].from.as_ref().is_some_and(|f| f.file.ends_with("50-keys.conf")), "{:?}", l[0].from);
+        // A missing EnvironmentFile= without `-`: a note; a unit that runs something else: no launcher.
+        let missing = (
+            "etc/systemd/system/proxy.service",
+            "[Service]\nEnvironmentFile=/etc/litellm.env\nExecStart=/usr/local/bin/litellm --config /srv/config.yaml\n",
+        );
+        let other = ("etc/systemd/system/backup.service", "[Service]\nExecStart=/usr/bin/restic backup /srv/litellm\n");
+        let l = litellm_units("system", &[missing, other]);
+        assert_eq!(l.len(), 1);
+        assert_eq!((l[0].kind, l[0].sees), (LauncherKind::SystemdSystem, Some(false)));
+        assert!(l[0].notes[0].contains("EnvironmentFile=/etc/litellm.env"), "{:?}", l[0].notes);
+        // A login shell reads the profile: cannot tell.
+        let login =
+            ("home/u/.config/systemd/user/p.service", "[Service]\nExecStart=/bin/bash -lc 'litellm --port 4000'\n");
+        assert_eq!(litellm_units("login", &[login])[0].sees, None);
+    }
 }
