@@ -268,6 +268,16 @@ fn offline_nothing_is_ok_templates_are_listed_once_and_a_broken_setup_exits_1() 
     let (text, status) = doctor(&t, &["--offline"]);
     assert_eq!(status, 0, "templates and an unprobed good key: exit 0\n{text}");
     assert!(!text.contains('✗'), "{text}");
+
+    // A config whose key is template text is broken: --quiet never exits 0.
+    t.write(
+        ".continue/config.yaml",
+        "models:\n  - name: Sonnet\n    provider: openrouter\n    model: anthropic/claude-sonnet-4.6\n    apiKey: your-api-key-here\n",
+    );
+    let (quiet, qstatus) = doctor(&t, &["--offline", "--quiet"]);
+    assert_eq!((quiet.as_str(), qstatus), ("", 1), "--quiet on a placeholder key in a real config: exit 1");
+    let (text, _) = doctor(&t, &["--offline"]);
+    assert!(block(&text, "~/.continue/config.yaml").iter().any(|l| l.starts_with("  ✗ ")), "{text}");
 }
 
 #[test]
@@ -346,4 +356,51 @@ fn the_pipeline_report_gives_the_same_verdicts() {
     let (text, status) = report(&records, &[]);
     assert_eq!(status, 1, "{text}");
     assert_counts(&text, sites, &["1 failing", "2 not probed", "3 templates"]);
+}
+
+/// A site whose probe to `url` got no answer (`kind`), as classify reads it.
+fn unanswered(file: &str, url: &str, kind: &str) -> Value {
+    let code = format!("net.{kind}");
+    let mut s = site(
+        "dotenv",
+        file,
+        None,
+        vec![diag(
+            &code,
+            "error",
+            "no HTTP answer: refused",
+            &["check the base URL's host and port, and that the server runs"],
+        )],
+    );
+    s["probe"] = json!({
+        "proxy": null, "redirects": [], "response": null, "elapsed_ms": 3,
+        "request": {"method": "GET", "url": url, "auth_header": "authorization"},
+        "error": {"kind": kind, "message": "refused"},
+    });
+    s
+}
+
+#[test]
+fn a_local_gateway_that_is_down_or_one_mistyped_host_is_not_the_network() {
+    let banner = "the network looks unreachable: 2 of 2 probes got no answer";
+    // Two probes to other machines got no answer: the network. The loopback
+    // gateway that refused is its own problem, with its own fix.
+    let recs = vec![
+        unanswered("/home/u/a/.env", "https://openrouter.ai/api/v1/key", "dns"),
+        unanswered("/home/u/b/.env", "https://api.anthropic.com/v1/models", "timeout"),
+        unanswered("/home/u/gw/.env", "http://127.0.0.1:4000/v1/models", "connect"),
+    ];
+    let (text, status) = report(&recs, &[]);
+    assert_eq!(status, 1, "{text}");
+    assert_eq!(text.matches(banner).count(), 1, "{text}");
+    assert_counts(&text, 3, &["1 failing", "2 not probed (no answer)"]);
+    let gw = block(&text, "/home/u/gw/.env").join("\n");
+    assert!(gw.contains("  ✗ net.connect") && gw.contains("fix: check the base URL's host and port"), "{gw}");
+    let a = block(&text, "/home/u/a/.env").join("\n");
+    assert!(a.contains("  – not probed (no answer)") && !a.contains("fix:"), "{a}");
+
+    // One probe alone may be one mistyped host: it keeps its own verdict.
+    let (text, _) = report(&recs[..1], &[]);
+    assert!(!text.contains("unreachable"), "{text}");
+    assert!(text.contains("  ✗ net.dns"), "{text}");
 }
