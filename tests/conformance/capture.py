@@ -21,6 +21,12 @@ COMPLETION = {
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
 }
 
+MESSAGE = {
+    "id": "msg_keyhole", "type": "message", "role": "assistant", "model": "anthropic/claude-sonnet-4.5",
+    "content": [{"type": "text", "text": "4"}], "stop_reason": "end_turn", "stop_sequence": None,
+    "usage": {"input_tokens": 1, "output_tokens": 1},
+}
+
 
 def fingerprint(value, scheme):
     raw = value.encode("latin-1", "replace")
@@ -85,8 +91,9 @@ class Handler(BaseHTTPRequestHandler):
         a = rec["authorization"]
         if a is None and rec["x_api_key"] is None:
             return self._reply(401, {"error": {"message": "No cookie auth credentials found", "code": 401}})
-        if a is not None and a["len"] == 73 and "text" not in a:
-            return self._reply(200, COMPLETION)
+        # OpenRouter takes its key in either header; the Anthropic route answers in Anthropic's shape.
+        if any(c is not None and c["len"] == 73 and "text" not in c for c in (a, rec["x_api_key"])):
+            return self._reply(200, MESSAGE if rec["path"].endswith("/messages") else COMPLETION)
         self._reply(401, {"error": {"message": "Missing Authentication header", "code": 401}})
 
 

@@ -8,6 +8,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -43,6 +44,26 @@ class Ctx:
         self.port = self.srv.server_address[1]
         self.outputs = []
         self.keyhole_outputs = []
+        self.predictions = []
+
+    def expect(self, label, site, sent, names, want=None):
+        """keyhole's prediction for `site` must be `want` (default: the sha8 the client `sent`; None: no
+        value). Recorded, not raised: the scenario's wire facts stand on their own, and a known miss is
+        PENDING (docs/wire.md#measured-clients)."""
+        want = sent if want is None and sent is not None else want
+        got, origin = prediction(site)
+        say = lambda h: names.get(h, "no value" if h is None else f"sha8 {h}")  # noqa: E731
+        origin = re.sub(re.escape(self.tmp) + r"/[^/:]+", "~", origin)  # the scenario's home, as ~
+        self.predictions.append((label, got == want, f"keyhole predicts {say(got)} (from {origin}), "
+                                 f"client sends {say(sent)}" + ("" if want == sent else f"; keyhole should name {say(want)}")))
+
+    def expect_headers(self, label, predicted, sent, names, want=None):
+        """Which credential headers one request carries, header → sha8 (or a word when keyhole cannot
+        know it); `want` when keyhole should name something else than the wire (the stored value)."""
+        want = sent if want is None else want
+        say = lambda d: ", ".join(f"{k}: {names.get(v, v)}" for k, v in sorted(d.items())) or "no header"  # noqa: E731
+        self.predictions.append((label, predicted == want, f"keyhole predicts {say(predicted)}, client sends {say(sent)}"
+                                 + ("" if want == sent else f"; keyhole should name {say(want)}")))
 
     def captured(self):
         if not os.path.exists(self.log):
@@ -86,12 +107,17 @@ def cn_home(ctx, name, api_key_line):
     return h, cap
 
 
-def run_cn(ctx, home, env_extra, cap):
+def run_cn(ctx, home, env_extra, cap, proc_root=None):
     work = os.path.join(home, "work")
     os.makedirs(work, exist_ok=True)
     env = {"PATH": os.environ["PATH"], "HOME": home, **env_extra}
-    p = subprocess.run([ctx.args.cn, "--config", os.path.join(home, ".continue/config.yaml"), "-p", "2+2"], cwd=work,
-                       env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.Popen([ctx.args.cn, "--config", os.path.join(home, ".continue/config.yaml"), "-p", "2+2"], cwd=work,
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc_root:
+        # What keyhole-env would see of the running CLI: its argv, environment and launch directory.
+        snapshot_proc(p.pid, proc_root, "node", home)
+    out, err = p.communicate(timeout=120)
+    p = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     ctx.outputs += [p.stdout, p.stderr]
     caps = [c for c in cap.records() if c["path"].endswith("/chat/completions")]
     assert caps, f"cn sent no chat request (exit {p.returncode}): {p.stdout[-400:]} {p.stderr[-400:]}"
@@ -271,10 +297,11 @@ class Capture:
         return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
-def keyhole_pipe(ctx, home, env_file, *find_args):
+def keyhole_pipe(ctx, home, env_file, *find_args, proc_root=None):
     """keyhole-find | keyhole-env, as the conformance prediction."""
     p = subprocess.run(f"{ctx.args.find} --home {home} -q {' '.join(find_args)} | {ctx.args.env} --home {home} -q "
-                       f"--env-file {env_file} --proc-root {home}/noproc", shell=True, capture_output=True, text=True,
+                       f"--env-file {env_file} --proc-root {proc_root or home + '/noproc'}", shell=True,
+                       capture_output=True, text=True,
                        timeout=60, env={"PATH": os.environ["PATH"]})
     ctx.keyhole_outputs += [p.stdout, p.stderr]
     return [json.loads(l) for l in p.stdout.splitlines()]
@@ -441,6 +468,419 @@ def litellm_chain(ctx):
     assert b_recs[0]["diagnoses"][0]["code"] == "auth.missing"
 
 
+# ---------- precedence and value handling (issue 13; docs/wire.md#measured-clients) ----------
+
+CANARY3 = "sk-or-v1-" + "c" * 60 + "CF03"
+
+
+def prediction(site):
+    """(sha8 or None, where from) of the value keyhole says the tool sends for `site`: the env
+    object's effective value when keyhole-env added one, else the site's own literal."""
+    env = site.get("env")
+    if env is not None:
+        eff = env.get("effective")
+        if not eff:
+            return None, "nowhere"
+        return (eff.get("fp") or {}).get("sha8"), eff.get("from", "?") + (f":{eff['line']}" if eff.get("line") else "")
+    fp = site["key"].get("fp")
+    return (fp["sha8"] if fp else None), f"{site['key']['from']} {site['source']['file']}"
+
+
+def snapshot_proc(pid, root, exe_word, home):
+    """A /proc for --proc-root holding the real client process (argv, initial environment, stat, status,
+    cgroup, cwd and exe as the kernel shows them) next to an unrelated editor on a notes file named
+    after a tool, as on a real machine."""
+    deadline = time.time() + 5
+    while time.time() < deadline:  # until the launcher (env, a shebang) has exec'd the real program
+        try:
+            if exe_word in os.readlink(f"/proc/{pid}/exe"):
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    d = os.path.join(root, str(pid))
+    os.makedirs(d, exist_ok=True)
+    for f in ("cmdline", "environ", "stat", "status", "cgroup"):
+        try:
+            with open(f"/proc/{pid}/{f}", "rb") as src, open(os.path.join(d, f), "wb") as dst:
+                dst.write(src.read())
+        except OSError:
+            pass
+    for link in ("cwd", "exe"):
+        try:
+            os.symlink(os.readlink(f"/proc/{pid}/{link}"), os.path.join(d, link))
+        except OSError:
+            pass
+    shutil.copy("/proc/stat", os.path.join(root, "stat"))
+    noise = os.path.join(root, "4242")
+    os.makedirs(noise, exist_ok=True)
+    write(f"{noise}/cmdline", f"vim\0{home}/notes/litellm-and-continue-cn-tips.md\0")
+    write(f"{noise}/environ", f"HOME={home}\0PATH=/usr/bin:/bin\0TERM=xterm\0")
+    write(f"{noise}/status", f"Name:\tvim\nUid:\t{os.getuid()}\t{os.getuid()}\t{os.getuid()}\t{os.getuid()}\n")
+    write(f"{noise}/stat", "4242 (vim) S 1 4242 4242 34816 4242 4194304 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")
+
+
+def env_file(path, env):
+    """The client's environment for keyhole-env --env-file, NUL-separated as /proc/PID/environ is."""
+    write(path, "".join(f"{k}={v}\0" for k, v in env.items()))
+    return path
+
+
+SECRETS = "    apiKey: ${{ secrets.OPENROUTER_API_KEY }}\n"
+
+
+def cn_case(ctx, name, files, env, sends, names, label, want=None):
+    """`cn -p` launched in ~/work with these files and this environment must send `sends`;
+    keyhole, shown the running CLI (its launch directory) and ~/work, must predict it."""
+    h, c = cn_home(ctx, name, SECRETS)
+    for path, text in files.items():
+        write(os.path.join(h, path), text)
+    proc = os.path.join(h, "proc")
+    env = {"PATH": os.environ["PATH"], **env}
+    cap = run_cn(ctx, h, {k: v for k, v in env.items() if k != "PATH"}, c, proc_root=proc)
+    sent = cap["authorization"] and cap["authorization"].get("sha8")
+    assert sent == sha8(sends), f"{label}: sent {names.get(sent, sent)}, expected {names.get(sha8(sends))}"
+    site = model_site(keyhole_pipe(ctx, h, env_file(f"{h}/env", env), f"{h}/work", proc_root=proc))
+    ctx.expect(label, site, sent, names, want)
+
+
+def continue_launch_dotenv_beats_home(ctx):
+    # cn calls dotenv.config() at start: <cwd>/.env joins process.env (without override), which the
+    # secret lookup reads before ~/.continue/.env.
+    n = {sha8(CANARY): "~/.continue/.env's value", sha8(CANARY2): "~/work/.env's value"}
+    cn_case(ctx, "cn-launch-dotenv", {".continue/.env": f"OPENROUTER_API_KEY={CANARY}\n",
+                                      "work/.env": f"OPENROUTER_API_KEY={CANARY2}\n"}, {}, CANARY2, n,
+            "continue: the launch directory's .env beats ~/.continue/.env")
+
+
+def continue_home_beats_project_continue_dotenv(ctx):
+    n = {sha8(CANARY): "~/.continue/.env's value", sha8(CANARY2): "~/work/.continue/.env's value"}
+    cn_case(ctx, "cn-home-vs-project", {".continue/.env": f"OPENROUTER_API_KEY={CANARY}\n",
+                                        "work/.continue/.env": f"OPENROUTER_API_KEY={CANARY2}\n"}, {}, CANARY, n,
+            "continue: ~/.continue/.env beats the launch directory's .continue/.env")
+
+
+def continue_env_beats_launch_dotenv(ctx):
+    n = {sha8(CANARY): "the environment's value", sha8(CANARY2): "~/work/.env's value"}
+    cn_case(ctx, "cn-env-vs-launch", {"work/.env": f"OPENROUTER_API_KEY={CANARY2}\n"},
+            {"OPENROUTER_API_KEY": CANARY}, CANARY, n, "continue: the environment beats the launch directory's .env")
+
+
+def continue_duplicate_last_wins(ctx):
+    n = {sha8(CANARY): "the first line's value", sha8(CANARY2): "the last line's value"}
+    cn_case(ctx, "cn-duplicate", {".continue/.env": f"OPENROUTER_API_KEY={CANARY}\nOPENROUTER_API_KEY={CANARY2}\n"},
+            {}, CANARY2, n, "continue: a duplicate line in ~/.continue/.env: the last wins")
+
+
+def continue_empty_dotenv_skipped(ctx):
+    n = {sha8(CANARY2): "~/work/.continue/.env's value", sha8(""): "the empty value"}
+    cn_case(ctx, "cn-empty-dotenv", {".continue/.env": "OPENROUTER_API_KEY=\n",
+                                     "work/.continue/.env": f"OPENROUTER_API_KEY={CANARY2}\n"}, {}, CANARY2, n,
+            "continue: an empty X= in ~/.continue/.env is skipped (the next file's value is sent)")
+
+
+def continue_empty_env_skipped(ctx):
+    n = {sha8(CANARY): "~/.continue/.env's value", sha8(""): "the environment's empty value"}
+    cn_case(ctx, "cn-empty-env", {".continue/.env": f"OPENROUTER_API_KEY={CANARY}\n"}, {"OPENROUTER_API_KEY": ""},
+            CANARY, n, "continue: an empty variable in the environment is skipped (~/.continue/.env's value is sent)")
+
+
+def continue_dotenv_quotes(ctx):
+    n = {sha8(CANARY): "the key without its quotes", sha8(f'"{CANARY}"'): "the key with its quotes"}
+    cn_case(ctx, "cn-quotes", {".continue/.env": f'OPENROUTER_API_KEY="{CANARY}"\n'}, {}, CANARY, n,
+            "continue: quotes around a ~/.continue/.env value are removed")
+
+
+def continue_dotenv_quoted_space(ctx):
+    # dotenv keeps the space inside quotes; the CLI trims the key before sending it. keyhole names the
+    # stored value (with its trailing_whitespace flaw); the wire carries it trimmed.
+    n = {sha8(CANARY): "the key trimmed", sha8(CANARY + " "): "the key with its trailing space"}
+    cn_case(ctx, "cn-quoted-space", {".continue/.env": f"OPENROUTER_API_KEY='{CANARY} '\n"}, {}, CANARY, n,
+            "continue: a quoted trailing space in ~/.continue/.env is read, then trimmed on the wire",
+            want=sha8(CANARY + " "))
+
+
+PROXY_MODELS = """model_list:
+  - model_name: m-implicit
+    litellm_params:
+      model: openrouter/anthropic/claude-sonnet-4.5
+      api_base: http://127.0.0.1:{port}/m-implicit/api/v1
+  - model_name: m-env
+    litellm_params:
+      model: openrouter/anthropic/claude-sonnet-4.5
+      api_key: os.environ/OPENROUTER_API_KEY
+      api_base: http://127.0.0.1:{port}/m-env/api/v1
+  - model_name: m-expand
+    litellm_params:
+      model: openrouter/anthropic/claude-sonnet-4.5
+      api_key: os.environ/EXPANDED_KEY
+      api_base: http://127.0.0.1:{port}/m-expand/api/v1
+  - model_name: m-dup
+    litellm_params:
+      model: openrouter/anthropic/claude-sonnet-4.5
+      api_key: os.environ/DUP_KEY
+      api_base: http://127.0.0.1:{port}/m-dup/api/v1
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+"""
+PROXY_NAMES = ("m-implicit", "m-env", "m-expand", "m-dup")
+
+
+def proxy_run(ctx, home, cmd, cwd, env_extra, proc_root):
+    """The proxy started as `cmd` in `cwd`, a /proc snapshot of it taken, one request per model; the
+    upstream's record of each, and the proxy's environment as keyhole-env reads it."""
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": home, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+           "LITELLM_MASTER_KEY": "sk-keyhole-master", "NO_PROXY": "*", **env_extra}
+    logf = open(os.path.join(home, "proxy.log"), "w")
+    p = subprocess.Popen([*cmd, "--config", f"{home}/proxy/config.yaml", "--port", str(port)], cwd=cwd, env=env,
+                         stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        snapshot_proc(p.pid, proc_root, "python", home)
+        deadline = time.time() + 150
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveliness", timeout=2).read()
+                break
+            except Exception:
+                if p.poll() is not None or time.time() > deadline:
+                    raise AssertionError("litellm proxy did not start: " + open(f"{home}/proxy.log").read()[-800:])
+                time.sleep(0.3)
+        ctx.reset()
+        for m in PROXY_NAMES:
+            ask(port, m)
+        sent = {}
+        for m in PROXY_NAMES:
+            a = upstream(ctx, m)["authorization"]
+            sent[m] = a and a["sha8"]
+        return sent, env_file(f"{home}/proxy.env", env)
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        logf.close()
+        ctx.outputs.append(open(os.path.join(home, "proxy.log")).read())
+
+
+def proxy_sites(ctx, home, env_path, proc, *paths):
+    return {s["id"].split("#")[1]: s for s in keyhole_pipe(ctx, home, env_path, *paths, proc_root=proc)
+            if s["tool"] == "litellm" and "#/model_list/" in s["id"]}
+
+
+def litellm_proxy_cwd_dotenv_not_read(ctx):
+    """A venv install outside the project (this suite's own cache), started in the project: load_dotenv()
+    walks up from litellm's package directory, never from the working directory, so the project's .env
+    is not read and the upstream gets no header."""
+    h = ctx.home("litellm-cwd-dotenv")
+    d = os.path.dirname(os.path.dirname(os.path.abspath(ctx.args.litellm)))
+    while True:  # the premise: no .env on the way up from the install
+        assert not os.path.isfile(os.path.join(d, ".env")), f"{d}/.env exists: the proxy would read it"
+        if d == os.path.dirname(d):
+            break
+        d = os.path.dirname(d)
+    write(f"{h}/proxy/config.yaml", PROXY_MODELS.format(port=ctx.port))
+    write(f"{h}/proxy/.env", f"OPENROUTER_API_KEY={CANARY}\nEXPANDED_KEY={CANARY}\nDUP_KEY={CANARY}\n")
+    proc = f"{h}/proc"
+    sent, envp = proxy_run(ctx, h, [ctx.args.litellm], f"{h}/proxy", {}, proc)
+    assert all(v is None for v in sent.values()), sent
+    sites = proxy_sites(ctx, h, envp, proc, f"{h}/proxy")
+    n = {sha8(CANARY): "the project .env's value (~/proxy/.env)"}
+    for i, m in enumerate(("m-implicit", "m-env")):
+        ctx.expect(f"litellm proxy: the launch directory's .env is not read ({m}, install elsewhere)",
+                   sites[f"/model_list/{i}"], sent[m], n)
+
+
+def project_venv(ctx, proj):
+    """A venv inside the project, as `python -m venv .venv && pip install litellm[proxy]` makes it; the
+    package is linked from this suite's cache rather than installed again."""
+    py = os.path.join(os.path.dirname(os.path.abspath(ctx.args.litellm)), "python")
+    subprocess.run([py, "-m", "venv", "--without-pip", f"{proj}/.venv"], check=True, timeout=60)
+    sp = [os.path.join(r, d) for r, ds, _ in os.walk(f"{proj}/.venv/lib") for d in ds if d == "site-packages"][0]
+    real = subprocess.run([py, "-c", "import litellm, os; print(os.path.dirname(os.path.dirname(litellm.__file__)))"],
+                          capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    os.symlink(f"{real}/litellm", f"{sp}/litellm")
+    write(f"{sp}/keyhole-conformance.pth", real + "\n")
+    with open(ctx.args.litellm) as f:
+        body = f.read().split("\n", 1)[1]
+    write(f"{proj}/.venv/bin/litellm", f"#!{proj}/.venv/bin/python3\n{body}")
+    os.chmod(f"{proj}/.venv/bin/litellm", 0o755)
+    return f"{proj}/.venv/bin/litellm"
+
+
+def litellm_proxy_venv_dotenv(ctx):
+    """A venv inside the project, the proxy started from another directory: the project's .env (the
+    venv's parent) is read — with ${OTHER} expanded and the last of two duplicate lines winning
+    (python-dotenv) — and the config's environment_variables: block overrides the process environment
+    for the key the proxy reads implicitly, but not for an os.environ/ reference."""
+    h = ctx.home("litellm-venv-dotenv")
+    proj = f"{h}/proj"
+    litellm = project_venv(ctx, proj)
+    write(f"{proj}/.env", f"BASE_KEY={CANARY}\nEXPANDED_KEY=${{BASE_KEY}}\nDUP_KEY={CANARY2}\nDUP_KEY={CANARY}\n")
+    write(f"{h}/proxy/config.yaml", PROXY_MODELS.format(port=ctx.port)
+          + f"environment_variables:\n  OPENROUTER_API_KEY: {CANARY3}\n")
+    os.makedirs(f"{h}/srv", exist_ok=True)
+    proc = f"{h}/proc"
+    sent, envp = proxy_run(ctx, h, [litellm], f"{h}/srv", {"OPENROUTER_API_KEY": CANARY2}, proc)
+    want = {"m-implicit": CANARY3, "m-env": CANARY2, "m-expand": CANARY, "m-dup": CANARY}
+    assert sent == {m: sha8(v) for m, v in want.items()}, sent
+    sites = proxy_sites(ctx, h, envp, proc, f"{h}/proxy", proj)
+    env_names = {sha8(CANARY3): "environment_variables:'s value", sha8(CANARY2): "the process environment's value"}
+    ctx.expect("litellm proxy: environment_variables: beats the process environment (implicit read)",
+               sites["/model_list/0"], sent["m-implicit"], env_names)
+    ctx.expect("litellm proxy: an os.environ/ reference takes the process environment, not environment_variables:",
+               sites["/model_list/1"], sent["m-env"], env_names)
+    ctx.expect("litellm proxy: the .env beside its venv is read, ${OTHER} expanded (python-dotenv)",
+               sites["/model_list/2"], sent["m-expand"],
+               {sha8(CANARY): "the expanded value", sha8("${BASE_KEY}"): "the text ${BASE_KEY}"})
+    ctx.expect("litellm proxy: a duplicate line in its .env: the last wins (python-dotenv)",
+               sites["/model_list/3"], sent["m-dup"],
+               {sha8(CANARY): "the last line's value", sha8(CANARY2): "the first line's value"})
+
+
+def opencode_case(ctx, name, auth_key, env_key, api_key, sends, names, label, want=None):
+    """`opencode run` in a project whose opencode.json points openrouter at a capture; auth.json
+    (as `opencode auth login` writes it), the environment and options.apiKey as given."""
+    h = ctx.home(f"opencode-{name}")
+    cap = Capture(ctx, "--as", "openrouter", "--reply", "ok")
+    proj = os.path.join(h, "proj")
+    opts = {"baseURL": f"{cap.base}/api/v1"}
+    if api_key is not None:
+        opts["apiKey"] = api_key
+    write(f"{proj}/opencode.json", json.dumps({"$schema": "https://opencode.ai/config.json",
+                                               "model": "openrouter/anthropic/claude-sonnet-4.5",
+                                               "provider": {"openrouter": {"options": opts}}}, indent=2))
+    if auth_key is not None:
+        write(f"{h}/.local/share/opencode/auth.json", json.dumps({"openrouter": {"type": "api", "key": auth_key}}, indent=2))
+        os.chmod(f"{h}/.local/share/opencode/auth.json", 0o600)
+    env = {"HOME": h, "PATH": os.environ["PATH"], "OPENCODE_DISABLE_AUTOUPDATE": "1"}
+    if env_key is not None:
+        env["OPENROUTER_API_KEY"] = env_key
+    p = subprocess.run([ctx.args.opencode, "run", "2+2"], cwd=proj, env=env, capture_output=True, text=True,
+                       timeout=180, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = [r for r in cap.records() if r["path"].endswith("/chat/completions")]
+    if sends is None:
+        assert not recs, f"{label}: expected no request, got {recs}"
+        sent = None
+    else:
+        assert recs, f"opencode sent no chat request: {p.stdout[-300:]} {p.stderr[-300:]}"
+        sent = recs[0]["auth"]["fp"]["sha8"]
+        assert sent == sha8(sends), f"{label}: sent {names.get(sent, sent)}, expected {names.get(sha8(sends))}"
+    envp = env_file(f"{h}/env", {k: v for k, v in env.items() if k != "HOME"})
+    site = [x for x in keyhole_pipe(ctx, h, envp, proj) if x["tool"] == "opencode" and "/provider/" in x["id"]][0]
+    ctx.expect(label, site, sent, names, want)
+    return p
+
+
+OC_NAMES = {sha8(CANARY): "auth.json's key", sha8(CANARY2): "the environment's key", sha8(CANARY3): "options.apiKey's key",
+            sha8(CANARY + "\n"): "auth.json's key with its newline", sha8(CANARY2 + "\n"): "the environment's key with its newline"}
+
+
+def opencode_auth_beats_env(ctx):
+    opencode_case(ctx, "auth-vs-env", CANARY, CANARY2, None, CANARY, OC_NAMES,
+                  "opencode: auth.json beats OPENROUTER_API_KEY when the config has no apiKey")
+
+
+def opencode_env_ref_beats_auth(ctx):
+    opencode_case(ctx, "envref-vs-auth", CANARY, CANARY2, "{env:OPENROUTER_API_KEY}", CANARY2, OC_NAMES,
+                  "opencode: options.apiKey {env:X} beats auth.json")
+
+
+def opencode_literal_beats_auth(ctx):
+    opencode_case(ctx, "literal-vs-auth", CANARY, CANARY2, CANARY3, CANARY3, OC_NAMES,
+                  "opencode: a literal options.apiKey beats auth.json and the environment")
+
+
+def opencode_auth_newline(ctx):
+    opencode_case(ctx, "auth-newline", CANARY + "\n", None, None, CANARY, OC_NAMES,
+                  "opencode: a trailing newline in auth.json's key is stripped on the wire", want=sha8(CANARY + "\n"))
+
+
+def opencode_env_newline_breaks_config(ctx):
+    # {env:X} is substituted into the JSON text before it is parsed: a newline in the value ends the
+    # string, the config does not parse, and opencode exits without sending anything.
+    p = opencode_case(ctx, "env-newline", None, CANARY2 + "\n", "{env:OPENROUTER_API_KEY}", None, OC_NAMES,
+                      "opencode: a trailing newline in the variable behind {env:X} breaks opencode.json (nothing sent)",
+                      want=sha8(CANARY2 + "\n"))
+    # The parser's complaint (CloseBraceExpected, UnexpectedEndOfString… at line N), never the value.
+    assert re.search(r"\w+Expected at line|Unexpected\w+ at line", p.stdout + p.stderr), p.returncode
+
+
+def claude_case(ctx, name, settings_env, shell_env, helper=None):
+    """`claude -p` with settings.json's env block and the shell's environment as given, against the
+    suite's own capture (it records Authorization and x-api-key separately); keyhole's prediction from
+    the same home and environment."""
+    h = ctx.home(f"claude-{name}")
+    s = {"env": {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{ctx.port}/{name}/api", **settings_env}}
+    if helper:
+        write(f"{h}/bin/key-helper", helper)
+        os.chmod(f"{h}/bin/key-helper", 0o755)
+        s["apiKeyHelper"] = f"{h}/bin/key-helper"
+    write(f"{h}/.claude/settings.json", json.dumps(s, indent=2))
+    os.makedirs(f"{h}/work", exist_ok=True)
+    env = {"HOME": h, "PATH": os.environ["PATH"], "DISABLE_AUTOUPDATER": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1", **shell_env}
+    p = subprocess.run([ctx.args.claude, "-p", "2+2"], cwd=f"{h}/work", env=env, capture_output=True, text=True,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    recs = [r for r in ctx.captured() if r["path"].startswith(f"/{name}/") and r["path"].endswith("/messages")]
+    assert recs, f"claude sent no /v1/messages request: {p.stdout[-300:]} {p.stderr[-300:]}"
+    r = recs[0]
+    sent = {k: v["sha8"] for k, v in (("authorization", r["authorization"]), ("x-api-key", r["x_api_key"])) if v}
+    sites = [x for x in keyhole_pipe(ctx, h, env_file(f"{h}/env", {k: v for k, v in env.items() if k != "HOME"}))
+             if x["tool"] == "claude-code"]
+    predicted = {}
+    for x in sites:
+        if x["key"]["from"] == "command":
+            predicted[x["auth"]["header"]] = "the helper's output"
+            continue
+        got, _ = prediction(x)
+        if got is not None:
+            predicted[x["auth"]["header"]] = got
+    return sent, predicted
+
+
+CC_NAMES = {sha8(CANARY): "settings.json's key", sha8(CANARY2): "the shell's key"}
+
+
+def claude_shell_key_with_base_url_only(ctx):
+    sent, pred = claude_case(ctx, "shell-key", {}, {"ANTHROPIC_API_KEY": CANARY2})
+    assert sent == {"x-api-key": sha8(CANARY2)}, sent
+    ctx.expect_headers("claude code: settings.json sets only the base URL: ANTHROPIC_API_KEY from the environment → x-api-key",
+                       pred, sent, CC_NAMES)
+
+
+def claude_settings_beat_shell(ctx):
+    sent, pred = claude_case(ctx, "settings-vs-shell", {"ANTHROPIC_API_KEY": CANARY}, {"ANTHROPIC_API_KEY": CANARY2})
+    assert sent == {"x-api-key": sha8(CANARY)}, sent
+    ctx.expect_headers("claude code: settings.json's env beats the shell's ANTHROPIC_API_KEY", pred, sent, CC_NAMES)
+
+
+def claude_api_key_helper(ctx):
+    # The helper prints the key and a newline (echo): both headers carry it, the newline stripped.
+    sent, pred = claude_case(ctx, "helper", {}, {}, helper=f"#!/bin/sh\necho {CANARY}\n")
+    assert sent == {"authorization": sha8(CANARY), "x-api-key": sha8(CANARY)}, sent
+    ctx.expect_headers("claude code: apiKeyHelper's output goes in both Authorization and x-api-key", pred,
+                       {k: "the helper's output" for k in sent}, CC_NAMES)
+
+
+def claude_token_and_key(ctx):
+    sent, pred = claude_case(ctx, "token-and-key", {"ANTHROPIC_AUTH_TOKEN": CANARY}, {"ANTHROPIC_API_KEY": CANARY2})
+    assert sent == {"authorization": sha8(CANARY), "x-api-key": sha8(CANARY2)}, sent
+    ctx.expect_headers("claude code: ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY both set: both headers in one request",
+                       pred, sent, CC_NAMES)
+
+
+def claude_shell_key_newline(ctx):
+    sent, pred = claude_case(ctx, "shell-newline", {}, {"ANTHROPIC_API_KEY": CANARY2 + "\n"})
+    assert sent == {"x-api-key": sha8(CANARY2)}, sent
+    ctx.expect_headers("claude code: a trailing newline in ANTHROPIC_API_KEY is stripped on the wire", pred, sent,
+                       {**CC_NAMES, sha8(CANARY2 + "\n"): "the shell's key with its newline"},
+                       want={"x-api-key": sha8(CANARY2 + "\n")})
+
+
 SCENARIOS = [
     ("continue: ${env:X} is sent literally", continue_env_placeholder, "cn"),
     ("continue: ${{ secrets.X }} from ~/.continue/.env", continue_secrets_from_dotenv, "cn"),
@@ -456,7 +896,44 @@ SCENARIOS = [
     ("opencode: {env:X} set → Bearer value", opencode_key_set, "opencode"),
     ("opencode: {env:X} unset → empty Bearer", opencode_key_unset, "opencode"),
     ("litellm chain: client → capture → proxy → capture: the proxy hop drops the key", litellm_chain, "litellm"),
+    ("continue: the launch directory's .env beats ~/.continue/.env", continue_launch_dotenv_beats_home, "cn"),
+    ("continue: ~/.continue/.env beats the launch directory's .continue/.env", continue_home_beats_project_continue_dotenv, "cn"),
+    ("continue: the environment beats the launch directory's .env", continue_env_beats_launch_dotenv, "cn"),
+    ("continue: duplicate lines in ~/.continue/.env: the last wins", continue_duplicate_last_wins, "cn"),
+    ("continue: an empty X= in ~/.continue/.env falls through to the next file", continue_empty_dotenv_skipped, "cn"),
+    ("continue: an empty variable in the environment falls through to ~/.continue/.env", continue_empty_env_skipped, "cn"),
+    ("continue: quotes in ~/.continue/.env are removed", continue_dotenv_quotes, "cn"),
+    ("continue: a quoted trailing space in ~/.continue/.env is trimmed on the wire", continue_dotenv_quoted_space, "cn"),
+    ("litellm proxy: a venv elsewhere never reads the launch directory's .env", litellm_proxy_cwd_dotenv_not_read, "litellm"),
+    ("litellm proxy: the .env beside a project venv (expanded, last duplicate), environment_variables:",
+     litellm_proxy_venv_dotenv, "litellm"),
+    ("opencode: auth.json beats OPENROUTER_API_KEY (no apiKey)", opencode_auth_beats_env, "opencode"),
+    ("opencode: options.apiKey {env:X} beats auth.json", opencode_env_ref_beats_auth, "opencode"),
+    ("opencode: a literal options.apiKey beats auth.json and the environment", opencode_literal_beats_auth, "opencode"),
+    ("opencode: a trailing newline in auth.json's key is stripped", opencode_auth_newline, "opencode"),
+    ("opencode: a newline in the variable behind {env:X} breaks opencode.json", opencode_env_newline_breaks_config, "opencode"),
+    ("claude code: base URL in settings.json, ANTHROPIC_API_KEY from the shell", claude_shell_key_with_base_url_only, "claude"),
+    ("claude code: settings.json's env beats the shell", claude_settings_beat_shell, "claude"),
+    ("claude code: apiKeyHelper → Authorization and x-api-key", claude_api_key_helper, "claude"),
+    ("claude code: ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY → both headers", claude_token_and_key, "claude"),
+    ("claude code: a trailing newline in ANTHROPIC_API_KEY is stripped", claude_shell_key_newline, "claude"),
 ]
+
+# keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
+# resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
+PENDING = {
+    "continue: the launch directory's .env beats ~/.continue/.env",
+    "continue: an empty X= in ~/.continue/.env is skipped (the next file's value is sent)",
+    "litellm proxy: the launch directory's .env is not read (m-implicit, install elsewhere)",
+    "litellm proxy: the launch directory's .env is not read (m-env, install elsewhere)",
+    "litellm proxy: environment_variables: beats the process environment (implicit read)",
+    "litellm proxy: the .env beside its venv is read, ${OTHER} expanded (python-dotenv)",
+    "litellm proxy: a duplicate line in its .env: the last wins (python-dotenv)",
+    "claude code: settings.json sets only the base URL: ANTHROPIC_API_KEY from the environment → x-api-key",
+    "claude code: apiKeyHelper's output goes in both Authorization and x-api-key",
+    "claude code: ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY both set: both headers in one request",
+    "claude code: a trailing newline in ANTHROPIC_API_KEY is stripped on the wire",
+}
 
 
 def main():
@@ -472,11 +949,13 @@ def main():
     ap.add_argument("-k", default="")
     args = ap.parse_args()
     ctx = Ctx(args)
-    passed = failed = 0
+    passed = failed = pending = 0
+    t0 = time.time()
     for name, fn, needs in SCENARIOS:
         if args.k and args.k not in name:
             continue
         t = time.time()
+        ctx.predictions = []
         try:
             fn(ctx)
             passed += 1
@@ -484,6 +963,18 @@ def main():
         except Exception as e:  # report and go on
             failed += 1
             print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+        # keyhole's prediction of the same situation (the wire facts above hold either way).
+        for label, ok, detail in ctx.predictions:
+            if ok:
+                passed += 1
+                stale = " (listed in PENDING: remove it)" if label in PENDING else ""
+                print(f"ok   keyhole: {label}{stale}", flush=True)
+            elif label in PENDING:
+                pending += 1
+                print(f"PEND {label}: {detail}", flush=True)
+            else:
+                failed += 1
+                print(f"FAIL keyhole: {label}: {detail}", flush=True)
     # No canary may appear in anything keyhole printed.
     leaks = [o for o in ctx.keyhole_outputs if CANARY_RUN in o]
     if leaks:
@@ -494,7 +985,7 @@ def main():
         print(f"ok   no canary in {len(ctx.keyhole_outputs)} keyhole outputs", flush=True)
     shutil.rmtree(ctx.tmp, ignore_errors=True)
     ctx.srv.shutdown()
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f", {pending} pending" if pending else "") + f" ({time.time() - t0:.0f}s)")
     sys.exit(1 if failed else 0)
 
 
