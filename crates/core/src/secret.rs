@@ -199,8 +199,8 @@ fn is_template(core: &str, prefix: Option<&str>) -> bool {
 /// What a value is when it is no key at all, whatever API it goes to, and
 /// the text that may be shown for it (never when it carries a key prefix).
 fn value_kind(core: &str, prefix: Option<&str>) -> Option<(Flaw, Option<String>)> {
-    let lower = core.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    let starts = |w: &str| core.as_bytes().get(..w.len()).is_some_and(|b| b.eq_ignore_ascii_case(w.as_bytes()));
+    if starts("http://") || starts("https://") {
         return Some((Flaw::Url, None));
     }
     // Before a variable's name: `YOUR_OPENROUTER_KEY` is a template.
@@ -215,8 +215,8 @@ fn value_kind(core: &str, prefix: Option<&str>) -> Option<(Flaw, Option<String>)
 
 /// A known prefix written twice: `sk-or-v1-sk-or-v1-…`, or the bare `sk-`
 /// in front of a more specific one (`sk-sk-ant-…`, `sk-sk-proj-…`).
-fn doubled(core: &str) -> bool {
-    let Some((_, first)) = provider::known_prefix(core) else { return false };
+fn doubled(core: &str, first: Option<&str>) -> bool {
+    let Some(first) = first else { return false };
     let Some((_, second)) = provider::known_prefix(&core[first.len()..]) else { return false };
     second == first || (second.len() > first.len() && second.starts_with(first))
 }
@@ -320,8 +320,11 @@ impl Fingerprint {
             None => {}
         }
         if !is_value {
-            let prefix_flaw =
-                if doubled(core) { Some(Flaw::PrefixDoubled) } else { expected.and_then(|p| prefix_flaw(core, p)) };
+            let prefix_flaw = if doubled(core, known.map(|(_, p)| p)) {
+                Some(Flaw::PrefixDoubled)
+            } else {
+                expected.and_then(|p| prefix_flaw(core, p))
+            };
             flaws.extend(prefix_flaw);
             if let (Some(p), Some((owner, pre)), None) = (expected, known, prefix_flaw) {
                 // Another provider's prefix, to an API whose keys look otherwise.
