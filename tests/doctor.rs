@@ -287,12 +287,8 @@ fn with_the_tools_processes_running() {
         assert!(model["env"]["processes"].as_array().unwrap().iter().any(|p| p["pid"] == 5100), "{model}");
         let c = codes(model);
         assert!(!c.contains(&"key.wrong_file") && !c.contains(&"key.stale_process"), "{}: {model}", s.name);
-        let sends: Vec<&Value> = model["env"]["resolution"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["outcome"] == "sends")
-            .collect();
+        let sends: Vec<&Value> =
+            model["env"]["resolution"].as_array().unwrap().iter().filter(|c| c["outcome"] == "sends").collect();
         assert_eq!(sends.len(), 1, "{model}");
         assert!(sends[0]["at"].as_str().unwrap().ends_with(".hermes/.env") && sends[0]["line"] == 2, "{model}");
     }

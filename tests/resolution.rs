@@ -239,3 +239,20 @@ fn a_proxy_started_before_the_key_changed_is_stale_not_shadowed() {
         lite["env"]["processes"].as_array().unwrap().iter().filter_map(|p| p["pid"].as_u64()).collect();
     assert_eq!(pids, vec![4242], "{lite}");
 }
+
+#[test]
+fn python_dotenv_expands_a_reference_inside_a_value() {
+    // ~/.hermes/.env is read by python-dotenv, which expands ${OTHER} from the file's earlier lines.
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("res-interp", &good, &imi);
+    h.write(
+        ".hermes/config.yaml",
+        "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n  api_key: ${OPENROUTER_API_KEY}\n",
+    );
+    h.write(".hermes/.env", format!("MY_OPENROUTER={good}\nOPENROUTER_API_KEY=${{MY_OPENROUTER}}\n"));
+    let recs = h.diagnose(&[], &imi);
+    let model = site(&recs, "hermes", ".hermes/config.yaml", "/model");
+    assert_eq!(model["env"]["effective"]["fp"]["last4"], "GOOD", "{model}");
+    assert_eq!(first(model), "ok", "{model}");
+}

@@ -180,7 +180,7 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         _ => {}
     }
     // 2a. The tool's resolution order: which candidate it sends, and why the others lose.
-    let shadowing = site.env.as_ref().map_or(false, |env| resolution_causes(site, env, tool, var, &mut causes));
+    let shadowing = site.env.as_ref().is_some_and(|env| resolution_causes(site, env, tool, var, &mut causes));
     let fp = if from == KeySource::Literal {
         key.fp.as_ref()
     } else {

@@ -211,9 +211,52 @@ pub fn refs(value: &str) -> Vec<String> {
     out
 }
 
+/// The value python-dotenv hands the program: each `${NAME}` (or
+/// `${NAME:-default}`) replaced as `load_dotenv` does. With `override`, the
+/// file's earlier lines come before the environment; without, the
+/// environment comes first. A name found nowhere becomes its default, or "".
+pub fn interpolate(value: &str, earlier: &[Entry], env: &dyn Fn(&str) -> Option<Vec<u8>>, overrides: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.extend_from_slice(&rest.as_bytes()[..i]);
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, d),
+            None => (inner, ""),
+        };
+        let from_file = || earlier.iter().rev().find(|e| e.name == name).map(|e| e.value.as_bytes().to_vec());
+        let found = if overrides { from_file().or_else(|| env(name)) } else { env(name).or_else(from_file) };
+        out.extend(found.unwrap_or_else(|| default.as_bytes().to_vec()));
+        rest = &after[end + 1..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+/// The value of `entries[i]` as the program gets it: expanded as
+/// python-dotenv does (see [`interpolate`]) when it references other names.
+pub fn loaded_value(entries: &[Entry], i: usize, env: &dyn Fn(&str) -> Option<Vec<u8>>, overrides: bool) -> Vec<u8> {
+    let e = &entries[i];
+    if e.interpolates.is_empty() {
+        return e.value.as_bytes().to_vec();
+    }
+    interpolate(&e.value, &entries[..i], env, overrides)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpolation_follows_override() {
+        let e = parse("A=file\nKEY=${A}-${B:-dflt}-${C}\n", Flavor::Python);
+        let env = |n: &str| (n == "A").then(|| b"env".to_vec());
+        assert_eq!(interpolate(&e[1].value, &e[..1], &env, true), b"file-dflt-");
+        assert_eq!(interpolate(&e[1].value, &e[..1], &env, false), b"env-dflt-");
+    }
 
     fn one(text: &str, f: Flavor) -> String {
         parse(text, f).pop().unwrap().value

@@ -201,7 +201,12 @@ fn process_fact(
     };
     let launched = p.launched_as();
     let lacks_because = (p.value.is_none() && !defs.is_empty() && !supplied).then(|| {
-        if launched.context == "unknown" {
+        if launched.context == "cron" {
+            // cron reads no startup file at all.
+            LacksBecause::WrongFile
+        } else if !contexts.contains_key(launched.context.as_str()) {
+            // unknown, tmux (the server's old environment), a container, a system unit: the
+            // startup files do not decide; launchers and the process's own facts do.
             LacksBecause::Unknown
         } else if contexts.get(launched.context.as_str()).copied().unwrap_or(false) {
             if started_before_edit {

@@ -62,12 +62,14 @@ pub fn resolve(ask: &Ask) -> (Vec<Candidate>, Option<Effective>) {
         Some(t) if ask.implicit => t.stores,
         _ => &[],
     };
+    // The environment the tool starts with: its process's, else the analysed one.
+    let env_now = ask.process.map_or(&ask.opts.env, |(_, e)| e);
     let mut found: Vec<Found> = Vec::new();
     for s in stores.iter().filter(|s| s.beats_env) {
         found.extend(store_value(s, ask, name));
     }
     for f in files.iter().filter(|f| f.rule.overrides_env) {
-        found.extend(file_values(&f.path, f.flavor, ask.var, true, empty_is_unset, name));
+        found.extend(file_values(&f.path, f.flavor, ask.var, true, empty_is_unset, name, env_now));
     }
     let (at, value) = match ask.process {
         Some((pid, env)) => (format!("process:{pid}"), env.get(ask.var)),
@@ -86,7 +88,7 @@ pub fn resolve(ask: &Ask) -> (Vec<Candidate>, Option<Effective>) {
         found.extend(store_value(s, ask, name));
     }
     for f in files.iter().filter(|f| !f.rule.overrides_env) {
-        found.extend(file_values(&f.path, f.flavor, ask.var, false, empty_is_unset, name));
+        found.extend(file_values(&f.path, f.flavor, ask.var, false, empty_is_unset, name, env_now));
     }
     // The first candidate still standing is sent; the others lose to it.
     let winner = found.iter().position(|f| f.outcome.is_none());
@@ -158,6 +160,7 @@ fn file_values(
     overrides: bool,
     empty_is_unset: bool,
     name: &str,
+    env: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<Found> {
     let Ok(text) = fsread::read_text(path, CAP) else { return Vec::new() };
     let entries: Vec<dotenv::Entry> = dotenv::parse(&text, flavor).into_iter().filter(|e| e.name == var).collect();
@@ -166,18 +169,26 @@ fn file_values(
         Flavor::Python => "python-dotenv",
         Flavor::Node => "Node's dotenv",
     };
+    // python-dotenv expands ${OTHER} in a value; the tool gets the expanded text.
+    let all = dotenv::parse(&text, flavor);
+    let value_of = |e: &dotenv::Entry| -> Vec<u8> {
+        let i = all.iter().position(|x| x.line == e.line && x.name == e.name).unwrap_or(0);
+        dotenv::loaded_value(&all, i, &|n| env.get(n).cloned(), overrides)
+    };
     let last = entries.len().saturating_sub(1);
     let last_line = entries.last().map_or(0, |e| e.line);
     entries
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
-            let mut f = Found::new(SourceKind::Dotenv, at.clone(), Some(e.line), Some(e.value.clone().into_bytes()));
+            let value = value_of(&e);
+            let empty = value.is_empty();
+            let mut f = Found::new(SourceKind::Dotenv, at.clone(), Some(e.line), Some(value));
             f.overrides_env = overrides;
             if i < last {
                 f.outcome = Some(Outcome::Overridden);
                 f.because = format!("line {last_line} of the same file sets it again, and {parser} takes the last");
-            } else if e.value.is_empty() && empty_is_unset {
+            } else if empty && empty_is_unset {
                 f.outcome = Some(Outcome::SkippedEmpty);
                 f.because = format!("{name} treats an empty value as unset and goes on");
             }

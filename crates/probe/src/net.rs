@@ -593,7 +593,8 @@ mod tests {
 
     #[test]
     fn a_reset_by_peer_is_not_a_tls_failure() {
-        let reset = ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "Connection reset by peer"));
+        let reset =
+            ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "Connection reset by peer"));
         assert_eq!(error_kind(&reset).kind, ErrorKind::Protocol);
         let cert = ureq::Error::Io(std::io::Error::other("invalid peer certificate: UnknownIssuer"));
         assert_eq!(error_kind(&cert).kind, ErrorKind::Tls);

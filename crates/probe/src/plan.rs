@@ -221,10 +221,13 @@ fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<O
         let flavor = tool::get(&site.tool)
             .and_then(|t| t.dotenv.first().map(|r| r.flavor))
             .unwrap_or(keyhole_core::dotenv::Flavor::Python);
-        keyhole_core::dotenv::parse(&text, flavor)
-            .into_iter()
-            .find(|e| e.name == var && e.line == line)
-            .map(|e| e.value.into_bytes())
+        // As the tool gets it: python-dotenv expands ${OTHER} from the environment it starts with.
+        let entries = keyhole_core::dotenv::parse(&text, flavor);
+        let start_env = |n: &str| opts.env.get(n).cloned();
+        entries
+            .iter()
+            .position(|e| e.name == var && e.line == line)
+            .map(|i| keyhole_core::dotenv::loaded_value(&entries, i, &start_env, eff.overrides_env))
     };
     let want = eff.fp.as_ref().map_or("", |f| f.sha8.as_str());
     match value {
