@@ -923,7 +923,6 @@ SCENARIOS = [
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
 PENDING = {
     "continue: the launch directory's .env beats ~/.continue/.env",
-    "continue: an empty X= in ~/.continue/.env is skipped (the next file's value is sent)",
     "litellm proxy: the launch directory's .env is not read (m-implicit, install elsewhere)",
     "litellm proxy: the launch directory's .env is not read (m-env, install elsewhere)",
     "litellm proxy: environment_variables: beats the process environment (implicit read)",
