@@ -177,12 +177,12 @@ fn is_template(core: &str, prefix: Option<&str>) -> bool {
     if rest.len() < 3 || rest.len() > 60 {
         return false;
     }
+    // A word template has no digits: a real key of this length always has some.
+    if !rest.bytes().all(|b| b.is_ascii_alphabetic() || b"-_ .[]{}<>".contains(&b)) {
+        return false;
+    }
     if rest.starts_with('<') && rest.ends_with('>') {
         return true;
-    }
-    // A word template has no digits: a real key of this length always has some.
-    if !rest.bytes().all(|b| b.is_ascii_alphabetic() || b"-_ .[]{}".contains(&b)) {
-        return false;
     }
     let n: String = rest
         .chars()
@@ -315,7 +315,8 @@ impl Fingerprint {
             Some((f, _)) if any_token && f != Flaw::Url => {}
             Some((f, t)) => {
                 flaws.push(f);
-                text = t;
+                // Never a key's shape, whatever the checks above let through.
+                text = t.filter(|t| !provider::KEY_SHAPES.is_match(t));
             }
             None => {}
         }
@@ -536,6 +537,8 @@ mod tests {
             assert_eq!((f.flaws.as_slice(), f.text.as_deref()), ([Flaw::Template].as_slice(), Some(v)), "{v}");
         }
         assert_eq!(fp("insert key here").flaws, [Flaw::InnerWhitespace, Flaw::Template]);
+        assert_eq!(fp("<sk-1234567890abcdef>").flaws, [], "a key in brackets is no template");
+        assert_eq!(fp("$AKIAIOSFODNN7EXAMPLE").text, None, "a name shaped like a key is not written");
         // A template with a key's prefix: its text is not kept (it looks like a key to the redactor).
         for v in ["sk-...", "sk-or-v1-xxxxxxxxxxxx", "sk-or-v1-.....", "sk-ant-api03-****"] {
             let f = fp(v);
