@@ -68,7 +68,12 @@ pub struct DotenvFile {
 /// The `.env` files `tool` (every tool, when there is none) loads, in its
 /// precedence order: home-relative ones from the home, the others from the
 /// project (none without a project).
-pub fn dotenv_files(tool: Option<&'static Tool>, opts: &Options, project: Option<&Path>) -> Vec<DotenvFile> {
+pub fn dotenv_files(
+    tool: Option<&'static Tool>,
+    opts: &Options,
+    project: Option<&Path>,
+    install: Option<&Path>,
+) -> Vec<DotenvFile> {
     let tools: Vec<&'static Tool> = match tool {
         Some(t) => vec![t],
         None => tool::TOOLS.to_vec(),
@@ -76,12 +81,17 @@ pub fn dotenv_files(tool: Option<&'static Tool>, opts: &Options, project: Option
     let mut v = Vec::new();
     for t in tools {
         for rule in t.dotenv {
-            let path = match rule.path.strip_prefix("~/") {
-                Some(rest) => opts.home.join(rest),
-                None => match project {
+            let path = if let Some(rest) = rule.path.strip_prefix("~/") {
+                opts.home.join(rest)
+            } else if let Some(name) = rule.path.strip_prefix("…/") {
+                // The first one walking up from the installed code, as far as the home.
+                let Some(found) = install.and_then(|dir| walk_up(dir, name, &opts.home)) else { continue };
+                found
+            } else {
+                match project {
                     Some(p) => p.join(rule.path),
                     None => continue,
-                },
+                }
             };
             v.push(DotenvFile { path, flavor: rule.flavor, rule, tool: t });
         }
@@ -89,12 +99,25 @@ pub fn dotenv_files(tool: Option<&'static Tool>, opts: &Options, project: Option
     v
 }
 
+/// The first `name` in `dir` or a directory above it, not above `home`.
+fn walk_up(dir: &Path, name: &str, home: &Path) -> Option<PathBuf> {
+    dir.ancestors().take_while(|d| d.starts_with(home)).map(|d| d.join(name)).find(|f| f.is_file())
+}
+
+/// The directory of the code a tool's process runs (its script or
+/// executable), from how it was identified; `None` when unknown.
+pub fn code_dir(p: &procs::Proc) -> Option<PathBuf> {
+    let m = p.matched_by.as_deref()?;
+    let path = ["script ", "exe ", "argv0 "].iter().find_map(|k| m.strip_prefix(k))?;
+    Path::new(path).parent().map(Path::to_path_buf)
+}
+
 /// The site's own file is a `.env` file its tool loads itself.
 pub fn loads_own_file(site: &Site, opts: &Options) -> bool {
     let Some(t) = tool::get(&site.tool) else { return false };
     let file = Path::new(&site.source.file);
     let project = project_dir(file, &opts.home);
-    dotenv_files(Some(t), opts, project.as_deref()).iter().any(|f| f.path == file)
+    dotenv_files(Some(t), opts, project.as_deref(), None).iter().any(|f| f.path == file)
 }
 
 /// The project a workspace-level site belongs to (None for the home's own tool dirs).
@@ -135,7 +158,8 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         .map(PathBuf::from)
         .filter(|d| d.starts_with(&opts.home) && d != &opts.home)
         .or_else(|| site_file.and_then(|f| project_dir(f, &opts.home)));
-    let dotenvs = dotenv_files(tool, opts, project.as_deref());
+    let install = own.and_then(code_dir);
+    let dotenvs = dotenv_files(tool, opts, project.as_deref(), install.as_deref());
     for f in &dotenvs {
         let Ok(text) = fsread::read_text(&f.path, CAP) else { continue };
         for e in dotenv::parse(&text, f.flavor).into_iter().filter(|e| e.name == var) {
@@ -156,7 +180,17 @@ pub fn analyse(var: &str, site: Option<&Site>, opts: &Options, ctx: &Ctx) -> Env
         .map(|d| d.as_secs());
     let tool_process = own.map(|p| (p.pid, &p.environ));
     let implicit = site.is_none_or(|s| s.key.syntax.is_none());
-    let ask = resolve::Ask { var, tool, implicit, provider, opts, project: project.as_deref(), process: tool_process };
+    let ask = resolve::Ask {
+        var,
+        tool,
+        implicit,
+        provider,
+        opts,
+        project: project.as_deref(),
+        install: install.as_deref(),
+        site_file,
+        process: tool_process,
+    };
     let (resolution, effective) = resolve::resolve(&ask);
     // A process without the variable still gets a value from the tool's own
     // files or saved credentials: its environment is not the cause then.

@@ -28,6 +28,10 @@ pub struct Ask<'a> {
     pub provider: Option<&'a Provider>,
     pub opts: &'a Options,
     pub project: Option<&'a Path>,
+    /// The directory of the tool's installed code, when its process was found.
+    pub install: Option<&'a Path>,
+    /// The site's config file (for a config block that sets variables).
+    pub site_file: Option<&'a Path>,
     /// The environment of the tool's own running process, when one was found.
     pub process: Option<(u32, &'a BTreeMap<String, Vec<u8>>)>,
 }
@@ -55,7 +59,7 @@ pub fn resolve(ask: &Ask) -> (Vec<Candidate>, Option<Effective>) {
     let empty_is_unset = ask.tool.is_some_and(|t| t.empty_is_unset);
     let name = ask.tool.map_or("the tool", |t| t.display);
     let files = match ask.tool {
-        Some(t) => dotenv_files(Some(t), ask.opts, ask.project),
+        Some(t) => dotenv_files(Some(t), ask.opts, ask.project, ask.install),
         None => Vec::new(),
     };
     let stores: &[Store] = match ask.tool {
@@ -65,6 +69,12 @@ pub fn resolve(ask: &Ask) -> (Vec<Candidate>, Option<Effective>) {
     // The environment the tool starts with: its process's, else the analysed one.
     let env_now = ask.process.map_or(&ask.opts.env, |(_, e)| e);
     let mut found: Vec<Found> = Vec::new();
+    // The tool's config sets the variable itself (LiteLLM's environment_variables:).
+    if let (Some(ce), Some(file)) = (ask.tool.and_then(|t| t.config_env), ask.site_file) {
+        if ask.implicit || !ce.implicit_only {
+            found.extend(config_value(file, ce.pointer, ask.var));
+        }
+    }
     for s in stores.iter().filter(|s| s.beats_env) {
         found.extend(store_value(s, ask, name));
     }
@@ -147,6 +157,7 @@ fn winner_reason(f: &Found, name: &str) -> String {
         SourceKind::Process => "the running process's own environment".into(),
         SourceKind::Environment => "the environment comes first".into(),
         SourceKind::Launcher => "the service definition sets it".into(),
+        SourceKind::Config => format!("{name}'s config sets it over the environment"),
     }
 }
 
@@ -197,6 +208,14 @@ fn file_values(
         .collect()
 }
 
+/// The variable in a block of the site's config that sets environment variables.
+fn config_value(file: &Path, pointer: &str, var: &str) -> Option<Found> {
+    let (value, line) = keyhole_core::tool::config_env_value(file, pointer, var)?;
+    let mut f = Found::new(SourceKind::Config, file.display().to_string(), Some(line), Some(value.into_bytes()));
+    f.overrides_env = true;
+    Some(f)
+}
+
 /// A credential the tool saved itself: its key, a login, or nothing.
 fn store_value(s: &Store, ask: &Ask, name: &str) -> Option<Found> {
     let at = s.file(&ask.opts.home).display().to_string();
@@ -245,6 +264,8 @@ mod tests {
             provider: None,
             opts: &o,
             project: None,
+            install: None,
+            site_file: None,
             process: None,
         };
         let (c, eff) = resolve(&ask);
@@ -272,6 +293,8 @@ mod tests {
             provider: None,
             opts: &o,
             project: Some(&project),
+            install: None,
+            site_file: None,
             process: None,
         };
         let (c, eff) = resolve(&ask);

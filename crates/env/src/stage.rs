@@ -53,9 +53,24 @@ impl Stage for EnvStage {
             KeySource::Literal if crate::loads_own_file(site, &self.opts) => site.assigns.clone(),
             _ => None,
         };
-        if let Some(var) = var {
-            site.env = Some(self.env_of(&var, Some(&*site), ctx));
+        let Some(var) = var else { return };
+        let env = self.env_of(&var, Some(&*site), ctx);
+        // Unset, the tool falls back to another variable in another header (catalogue
+        // key_var_fallback): the site becomes what the tool really sends.
+        let fallback = keyhole_core::tool::get(&site.tool)
+            .and_then(|t| t.key_var_fallback.iter().find(|(from, ..)| *from == var))
+            .filter(|_| env.effective.is_none() && site.key.from == KeySource::Env);
+        if let Some(&(_, next, header, scheme)) = fallback {
+            let next_env = self.env_of(next, Some(&*site), ctx);
+            if next_env.effective.is_some() {
+                site.key.note = Some(format!("{var} is unset: {} sends {next} as {}", site.tool, header.as_str()));
+                site.key.var = Some(next.to_string());
+                site.auth = keyhole_core::record::Auth::new(header.as_str(), scheme.as_str());
+                site.env = Some(next_env);
+                return;
+            }
         }
+        site.env = Some(env);
     }
 }
 

@@ -175,6 +175,8 @@ fn tool_loads(site: &Site, file: &Path, opts: &Options) -> bool {
     within(file, opts)
         && t.dotenv.iter().any(|rule| match rule.path.strip_prefix("~/") {
             Some(rest) => opts.home.join(rest) == file,
+            // The first one above the tool's installed code (keyhole-env found it from the process).
+            None if rule.path.starts_with("…/") => file.ends_with(&rule.path["…/".len()..]),
             // The project's, or the one of the directory the tool's process runs in (keyhole-env's cwd).
             None => project.as_ref().is_some_and(|p| p.join(rule.path) == file) || file.ends_with(rule.path),
         })
@@ -197,6 +199,12 @@ fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<O
         let bytes = fsread::read_bytes(&path, 4 * 1024 * 1024)
             .map_err(|e| unresolved(format!("process {pid}: its environment {e}")))?;
         keyhole_core::envfile::parse(&bytes).remove(var)
+    } else if let Some(ce) = tool::get(&site.tool).and_then(|t| t.config_env).filter(|_| from == site.source.file) {
+        // The tool's config sets the variable itself (LiteLLM's environment_variables:).
+        if !within(Path::new(from), opts) {
+            return Err(unresolved(format!("{from} is outside the analysed home")));
+        }
+        tool::config_env_value(Path::new(from), ce.pointer, var).map(|(v, _)| v.into_bytes())
     } else if let Some(store) = tool::get(&site.tool)
         .and_then(|t| t.stores.iter().find(|s| s.file(&opts.home) == Path::new(from) && within(Path::new(from), opts)))
     {

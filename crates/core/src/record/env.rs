@@ -329,6 +329,8 @@ pub enum SourceKind {
     Environment,
     /// A service definition's environment (systemd, compose).
     Launcher,
+    /// The tool's own config sets the variable (LiteLLM's `environment_variables:`).
+    Config,
 }
 
 /// What became of one candidate value.

@@ -33,6 +33,8 @@ pub static TOOL: Tool = Tool {
         beats_env: false,
         fix: "unset ANTHROPIC_API_KEY (and ANTHROPIC_AUTH_TOKEN) to use the /login subscription instead",
     }],
+    // ANTHROPIC_AUTH_TOKEN first; unset, Claude Code sends ANTHROPIC_API_KEY as x-api-key (measured).
+    key_var_fallback: &[("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", AuthHeader::XApiKey, Scheme::Raw)],
     process_family: &["claude", "node_modules/@anthropic-ai/claude-code", "extensions/anthropic.claude-code"],
     fixes: Fixes {
         placeholder: &[],

@@ -28,9 +28,12 @@ pub static TOOL: Tool = Tool {
     expands: &["secrets"],
     // The CLI's order (measured): process env first, then these files.
     dotenv: &[
+        // The CLI loads the launch directory's .env into its environment at start
+        // (without override), then reads secrets from ~/.continue/.env, then the
+        // workspace's .continue/.env (measured, docs/wire.md#measured-clients).
+        DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false },
         DotenvRule { path: "~/.continue/.env", flavor: Flavor::Node, overrides_env: false },
         DotenvRule { path: ".continue/.env", flavor: Flavor::Node, overrides_env: false },
-        DotenvRule { path: ".env", flavor: Flavor::Node, overrides_env: false },
     ],
     empty_is_unset: true,
     unset_sends: &[

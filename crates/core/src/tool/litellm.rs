@@ -22,8 +22,12 @@ pub static TOOL: Tool = Tool {
     other_os: &["$CONFIG_FILE_PATH", "litellm --config PATH"],
     expands: &["os_environ"],
     env_vars: &["OPENROUTER_API_KEY", "OR_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
-    // load_dotenv() without override, searched upward from the package directory.
-    dotenv: &[DotenvRule { path: ".env", flavor: Flavor::Python, overrides_env: false }],
+    // load_dotenv() without override, searched upward from the package's own
+    // directory, never the working directory (measured, docs/wire.md#measured-clients).
+    dotenv: &[DotenvRule { path: "…/.env", flavor: Flavor::Python, overrides_env: false }],
+    // The config's environment_variables: are set over the process environment;
+    // an os.environ/X reference still reads the value the proxy started with (measured).
+    config_env: Some(ConfigEnv { pointer: "/environment_variables", implicit_only: true }),
     process_family: &["litellm", "site-packages/litellm"],
     fixes: Fixes {
         placeholder: &["write api_key: os.environ/{var}", "export {var} in the environment the proxy starts with"],

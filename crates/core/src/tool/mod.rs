@@ -58,11 +58,21 @@ pub struct FileRule {
 /// A `.env` file a tool loads, in the tool's precedence order.
 #[derive(Clone, Copy, Debug)]
 pub struct DotenvRule {
-    /// `~/…` for the home, otherwise relative to the working directory.
+    /// `~/…` for the home; `…/NAME` for the first `NAME` found walking up
+    /// from the directory of the tool's installed code (python-dotenv's
+    /// `load_dotenv()` called from inside a package); otherwise relative to
+    /// the working directory.
     pub path: &'static str,
     pub flavor: Flavor,
     /// The file beats the process environment.
     pub overrides_env: bool,
+}
+
+/// A config block that sets environment variables.
+#[derive(Clone, Copy, Debug)]
+pub struct ConfigEnv {
+    pub pointer: &'static str,
+    pub implicit_only: bool,
 }
 
 /// What a saved credential is.
@@ -89,6 +99,27 @@ pub struct Store {
     pub beats_env: bool,
     /// The tool's own words for how to change it (`opencode auth logout`).
     pub fix: &'static str,
+}
+
+/// `var` in the block at `pointer` of a config file (`environment_variables:`):
+/// its text and line, read as the file's format (by its extension).
+pub fn config_env_value(file: &Path, pointer: &str, var: &str) -> Option<(String, u32)> {
+    let name = file.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let format = if name.ends_with(".json") || name.ends_with(".jsonc") {
+        Format::Json
+    } else if name.ends_with(".toml") {
+        Format::Toml
+    } else {
+        Format::Yaml
+    };
+    let text = crate::fsread::read_text(file, crate::fsread::DEFAULT_CAP).ok()?;
+    let doc = crate::doc::parse(&text, format).ok()?;
+    let mut cur = &doc;
+    for part in pointer.split('/').filter(|p| !p.is_empty()) {
+        cur = cur.get(part)?;
+    }
+    let line = cur.key_line(var)?;
+    Some((cur.get(var)?.as_str()?.to_string(), line))
 }
 
 /// What a store holds for one provider and variable.
@@ -311,6 +342,15 @@ pub struct Tool {
     pub env_vars: &'static [&'static str],
     /// `.env` files the tool loads, highest precedence first.
     pub dotenv: &'static [DotenvRule],
+    /// A block of the tool's own config that sets environment variables
+    /// (LiteLLM's `environment_variables:`): its JSON pointer, and whether
+    /// its values beat the environment only for variables the tool reads
+    /// on its own (not for a reference written in the config).
+    pub config_env: Option<ConfigEnv>,
+    /// A variable the tool falls back to when the site's variable is unset,
+    /// and the header that one travels in (Claude Code: ANTHROPIC_AUTH_TOKEN,
+    /// else ANTHROPIC_API_KEY as x-api-key).
+    pub key_var_fallback: &'static [(&'static str, &'static str, AuthHeader, Scheme)],
     /// Credentials the tool saves itself (`auth.json`, a login), and where
     /// each stands against the environment (docs/catalogue.md#stores).
     pub stores: &'static [Store],
@@ -481,6 +521,8 @@ pub const BASE: Tool = Tool {
     key_vars: &[],
     env_vars: &[],
     dotenv: &[],
+    config_env: None,
+    key_var_fallback: &[],
     stores: &[],
     empty_is_unset: false,
     unset_sends: &[],
