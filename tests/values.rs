@@ -230,6 +230,26 @@ fn values_that_are_not_keys_are_named_first() {
     }
     no_key_diagnosis(site(&recs, "litellm", "proxy/config.yaml", "/general_settings/master_key"));
     no_key_diagnosis(site(&recs, "shell", ".bashrc", ""));
+
+    // keyhole doctor runs the same stages in-process: the same first line for every site.
+    let h = t.path();
+    let mut c = cmd("keyhole", h);
+    c.arg("doctor").arg("--offline").arg("--json").arg("--home").arg(h);
+    c.arg("--env-file").arg(h.join("analysed.env")).arg("--proc-root").arg(h.join("proc"));
+    let doctor = run(c);
+    assert_no_canary("doctor", &doctor.stdout);
+    let firsts = |rs: &[Value]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = rs
+            .iter()
+            .filter(|r| r["type"] == "site")
+            .map(|r| {
+                (r["id"].as_str().unwrap_or("").to_string(), diags(r).first().map(|d| d.0.clone()).unwrap_or_default())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(firsts(&doctor.records), firsts(&recs));
 }
 
 /// The Continue models of [`write_home`], in order.
