@@ -922,16 +922,9 @@ SCENARIOS = [
 # keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
 PENDING = {
-    "continue: the launch directory's .env beats ~/.continue/.env",
-    "litellm proxy: the launch directory's .env is not read (m-implicit, install elsewhere)",
-    "litellm proxy: the launch directory's .env is not read (m-env, install elsewhere)",
-    "litellm proxy: environment_variables: beats the process environment (implicit read)",
-    "litellm proxy: the .env beside its venv is read, ${OTHER} expanded (python-dotenv)",
-    "litellm proxy: a duplicate line in its .env: the last wins (python-dotenv)",
-    "claude code: settings.json sets only the base URL: ANTHROPIC_API_KEY from the environment → x-api-key",
+    # Both credential headers in one request: the probe plans one header per site (issue 14).
     "claude code: apiKeyHelper's output goes in both Authorization and x-api-key",
     "claude code: ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY both set: both headers in one request",
-    "claude code: a trailing newline in ANTHROPIC_API_KEY is stripped on the wire",
 }
 
 
