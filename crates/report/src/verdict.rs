@@ -199,7 +199,7 @@ impl<'a> Subject<'a> {
         }
     }
 
-    /// Read the subject. `net` is [`unreachable`] over all the records.
+    /// Read the subject. `net` is [`unreachable()`] over all the records.
     pub fn read(&self, net: Option<&Unreachable>) -> Reading<'a> {
         if let Subject::Site(s) = self {
             if is_template(s) {
