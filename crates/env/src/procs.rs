@@ -340,7 +340,7 @@ fn package<'n>(names: &[&'n str], path: &str) -> Option<&'n str> {
 }
 
 /// Why `exe` and `argv` run the code of the family `names` (docs/catalogue.md):
-/// the executable or argv[0] is one of its entries or lies under one of its
+/// the executable or `argv[0]` is one of its entries or lies under one of its
 /// package paths, or an interpreter runs such a script or module.
 pub fn identify_code(names: &[&str], exe: Option<&str>, argv: &[String]) -> Option<String> {
     let a0 = argv.first().map(String::as_str).unwrap_or("");
