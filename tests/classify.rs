@@ -5,7 +5,7 @@
 
 mod util;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 use util::imitation::{Imitation, StrippingProxy};
@@ -262,24 +262,7 @@ fn user_rules_come_first() {
 
 /// find | env | probe | classify on a home; returns the site records.
 fn pipeline(home: &std::path::Path, env_file: &std::path::Path, extra_find: &[&str], extra_probe: &str) -> Vec<Value> {
-    let p = format!(
-        "{find} --home {h} -q {ef} | {env} --home {h} -q --env-file {e} --proc-root {h}/proc | {probe} --home {h} --env-file {e} --proc-root {h}/proc --timeout 3 {ep} | {cl}",
-        find = bin("keyhole-find").display(),
-        env = bin("keyhole-env").display(),
-        probe = bin("keyhole-probe").display(),
-        cl = bin("keyhole-classify").display(),
-        h = home.display(),
-        e = env_file.display(),
-        ef = extra_find.join(" "),
-        ep = extra_probe
-    );
-    let out = Command::new("bash").arg("-c").arg(&p).env_clear().env("PATH", "/usr/bin:/bin").output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_no_canary("pipeline stdout", &stdout);
-    assert_no_canary("pipeline stderr", &stderr);
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    run_pipeline(&pipeline_command(home, env_file, &extra_find.join(" "), Some(extra_probe)))
 }
 
 fn root<'a>(recs: &'a [Value], frag: &str) -> &'a str {

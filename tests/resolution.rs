@@ -9,8 +9,6 @@
 
 mod util;
 
-use std::process::Command;
-
 use serde_json::Value;
 use util::imitation::Imitation;
 use util::*;
@@ -84,23 +82,8 @@ impl Home {
         std::fs::create_dir_all(self.path().join("proc")).unwrap();
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let h = self.path().display();
-        let url = format!("openrouter={}/api/v1", imi.base());
-        let p = format!(
-            "{find} --home {h} -q | {env} --home {h} -q --env-file {e} --proc-root {h}/proc | {probe} --home {h} --env-file {e} --proc-root {h}/proc --timeout 3 --provider-url {url} | {cl}",
-            find = bin("keyhole-find").display(),
-            env = bin("keyhole-env").display(),
-            probe = bin("keyhole-probe").display(),
-            cl = bin("keyhole-classify").display(),
-            e = envf.display(),
-        );
-        let out = Command::new("bash").arg("-c").arg(&p).env_clear().env("PATH", "/usr/bin:/bin").output().unwrap();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert_no_canary("pipeline stdout", &stdout);
-        assert_no_canary("pipeline stderr", &stderr);
-        let recs: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+        let recs = run_pipeline(&pipeline_command(self.path(), &envf, "", Some(&url)));
         // The noise never changes a verdict: the template is a template, the second tool works.
         let tpl = site(&recs, "dotenv", "app/.env.example", "");
         assert_eq!(first(tpl), "key.template", "{tpl}");

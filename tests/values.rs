@@ -10,7 +10,6 @@
 mod util;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use util::imitation::Imitation;
@@ -108,25 +107,8 @@ fn write_home(t: &TempDir, base: Option<&str>) {
 fn pipeline(home: &Path, probe: Option<&str>) -> Vec<Value> {
     let envf = home.join("analysed.env");
     std::fs::write(&envf, "SHELL=/bin/bash\nLANG=C.UTF-8\n").unwrap();
-    let (h, e) = (home.display(), envf.display());
-    let find = bin("keyhole-find").display().to_string();
-    let env = bin("keyhole-env").display().to_string();
-    let cl = bin("keyhole-classify").display().to_string();
-    let probe = match probe {
-        Some(base) => format!(
-            "| {} --home {h} --env-file {e} --proc-root {h}/proc --timeout 3 --provider-url openrouter={base}/api/v1 ",
-            bin("keyhole-probe").display()
-        ),
-        None => String::new(),
-    };
-    let p = format!("{find} --home {h} -q | {env} --home {h} -q --env-file {e} --proc-root {h}/proc {probe}| {cl}");
-    let out = Command::new("bash").arg("-c").arg(&p).env_clear().env("PATH", "/usr/bin:/bin").output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_no_canary("pipeline stdout", &stdout);
-    assert_no_canary("pipeline stderr", &stderr);
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let probe_args = probe.map(|base| format!("--provider-url openrouter={base}/api/v1"));
+    run_pipeline(&pipeline_command(home, &envf, "", probe_args.as_deref()))
 }
 
 fn diags(s: &Value) -> Vec<(String, String, String)> {

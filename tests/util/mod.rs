@@ -160,3 +160,35 @@ pub fn capture_port(line: &str) -> u16 {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"))
 }
+
+/// `keyhole-find | keyhole-env | [keyhole-probe PROBE_ARGS |] keyhole-classify` on
+/// `home` with the analysed environment `env_file` and the fake /proc `home/proc`;
+/// `find_args` go to keyhole-find.
+pub fn pipeline_command(home: &Path, env_file: &Path, find_args: &str, probe_args: Option<&str>) -> String {
+    let (h, e) = (home.display(), env_file.display());
+    let probe = match probe_args {
+        Some(a) => format!(
+            "| {} --home {h} --env-file {e} --proc-root {h}/proc --timeout 3 {a} ",
+            bin("keyhole-probe").display()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} --home {h} -q {find_args} | {} --home {h} -q --env-file {e} --proc-root {h}/proc {probe}| {}",
+        bin("keyhole-find").display(),
+        bin("keyhole-env").display(),
+        bin("keyhole-classify").display()
+    )
+}
+
+/// Run a shell pipeline of keyhole tools with a clean environment: no panic,
+/// no canary in its output; the JSON records it printed.
+pub fn run_pipeline(command: &str) -> Vec<serde_json::Value> {
+    let out = Command::new("bash").arg("-c").arg(command).env_clear().env("PATH", "/usr/bin:/bin").output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_no_canary("pipeline stdout", &stdout);
+    assert_no_canary("pipeline stderr", &stderr);
+    stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
