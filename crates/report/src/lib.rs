@@ -296,17 +296,11 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
             let _ = writeln!(out, "\n{} {}", st.paint("1;31", "could not check:"), clean(&e.message));
         }
     }
-    let tpl = templates(&subjects, &readings);
-    if !tpl.is_empty() {
-        let files: Vec<String> = tpl.iter().map(|s| format!("{}:{}", clean(&s.source.file), s.source.line)).collect();
-        let n = tpl.len();
-        let _ = writeln!(
-            out,
-            "\n{} skipped: {} (examples no tool loads)",
-            if n == 1 { "1 template".to_string() } else { format!("{n} templates") },
-            files.join(", ")
-        );
-    }
+    let files: Vec<String> = templates(&subjects, &readings)
+        .iter()
+        .map(|s| format!("{}:{}", clean(&s.source.file), s.source.line))
+        .collect();
+    templates_line(&mut out, &files);
     out
 }
 
@@ -453,17 +447,9 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
             }
         }
     }
-    let tpl = templates(&subjects, &readings);
-    if !tpl.is_empty() {
-        let files: Vec<String> = tpl.iter().map(|s| format!("`{}:{}`", t(&s.source.file), s.source.line)).collect();
-        let n = tpl.len();
-        let _ = writeln!(
-            out,
-            "\n{} skipped: {} (examples no tool loads)",
-            if n == 1 { "1 template".to_string() } else { format!("{n} templates") },
-            files.join(", ")
-        );
-    }
+    let files: Vec<String> =
+        templates(&subjects, &readings).iter().map(|s| format!("`{}:{}`", t(&s.source.file), s.source.line)).collect();
+    templates_line(&mut out, &files);
     let _ = writeln!(out, "\n<sub>Keys appear only as prefix, last 4 characters and length.</sub>");
     out
 }
@@ -543,6 +529,16 @@ pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
 pub fn write_words(words: &str) -> Result<()> {
     io::stdout().lock().write_all(keyhole_core::redact::words(words, true).as_bytes())?;
     Ok(())
+}
+
+/// "3 templates skipped: …", once at the end, in either format.
+fn templates_line(out: &mut String, files: &[String]) {
+    if files.is_empty() {
+        return;
+    }
+    let n = files.len();
+    let what = if n == 1 { "1 template".to_string() } else { format!("{n} templates") };
+    let _ = writeln!(out, "\n{what} skipped: {} (examples no tool loads)", files.join(", "));
 }
 
 #[cfg(test)]
