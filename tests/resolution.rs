@@ -239,3 +239,39 @@ fn python_dotenv_expands_a_reference_inside_a_value() {
     assert_eq!(model["env"]["effective"]["fp"]["last4"], "GOOD", "{model}");
     assert_eq!(first(model), "ok", "{model}");
 }
+
+#[test]
+fn hermes_credential_pool_goes_stale_after_an_env_edit() {
+    // hermes-agent#18254: the pool in ~/.hermes/auth.json still holds the key from before the .env edit.
+    let (good, stale) = (or_canary("GOOD"), or_canary("POOL"));
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("res-pool", &good, &imi);
+    h.write(
+        ".hermes/config.yaml",
+        "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n  api_key: ${OPENROUTER_API_KEY}\n",
+    );
+    h.write(".hermes/.env", format!("OPENROUTER_API_KEY={good}\n"));
+    h.write(
+        ".hermes/auth.json",
+        format!("{{\"version\": 1, \"providers\": {{}}, \"credential_pool\": {{\"openrouter\": [{{\"key\": \"{stale}\"}}]}}, \"active_provider\": \"openrouter\"}}"),
+    );
+    let recs = h.diagnose(&[], &imi);
+    let model = site(&recs, "hermes", ".hermes/config.yaml", "/model");
+    // The reference is written in config.yaml, so the pool does not take part: the .env's key is sent.
+    assert_eq!(model["env"]["effective"]["fp"]["last4"], "GOOD", "{model}");
+    assert_eq!(first(model), "ok", "{model}");
+    // Hermes reading the variable on its own (no api_key in config.yaml): the stale pool wins.
+    h.write(".hermes/config.yaml", "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n");
+    let recs = h.diagnose(&[], &imi);
+    let model = recs
+        .iter()
+        .find(|r| r["tool"] == "hermes" && r["key"]["var"] == "OPENROUTER_API_KEY" && r["key"]["syntax"].is_null())
+        .expect("hermes reads OPENROUTER_API_KEY on its own");
+    assert_eq!(model["env"]["effective"]["fp"]["last4"], "POOL", "{model}");
+    assert_eq!(first(model), "key.shadowed", "{model}");
+    assert!(
+        first_fix(model).contains("credential_pool") && first_fix(model).contains("it works"),
+        "{}",
+        first_fix(model)
+    );
+}
