@@ -188,8 +188,8 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     };
     // An empty value that shadows a key is the shadowing's fault, not a flaw to fill in.
     if let Some(fp) = fp.filter(|_| !shadowing) {
-        let trims = tool.is_some_and(|t| t.trims_key);
-        causes.extend(diagnose::key_flaws(fp, p, tool_name, trims, &[site.at()]));
+        let handling = diagnose::ValueHandling::of(tool);
+        causes.extend(diagnose::key_flaws(fp, p, tool_name, handling, &[site.at()]));
     }
 
     // The header the key travels in must be one the API reads.

@@ -61,13 +61,15 @@ const WHAT_IT_IS: &[Flaw] =
 /// what the value is when it is no key (the variable's name, template
 /// text, a URL, a key that lost or doubled its prefix), another provider's
 /// key, then the flaws of the value itself (docs/records.md#fingerprints).
-/// Whitespace around the key is harmless when the tool `trims` it (a
-/// warning, not an error).
+/// What the tool does with the value decides what a flaw does
+/// (catalogue `trims_key`, `strips_newline`, `refuses_flawed_header`): a flaw
+/// the tool removes is harmless (a warning, not an error); one its client
+/// refuses never reaches the wire, and the summary says what the user sees.
 pub fn key_flaws(
     fp: &Fingerprint,
     p: Option<&Provider>,
     who: &str,
-    trims: bool,
+    handling: ValueHandling,
     evidence: &[String],
 ) -> Vec<Diagnosis> {
     let mut out = Vec::new();
@@ -99,14 +101,19 @@ pub fn key_flaws(
     if bad.is_empty() {
         return out;
     }
-    let harmless =
-        |f: &Flaw| trims && matches!(f, Flaw::LeadingWhitespace | Flaw::TrailingWhitespace | Flaw::TrailingNewline);
+    let harmless = |f: &Flaw| handling.harmless.contains(f);
     let all_harmless = bad.iter().all(harmless);
     let severity = if bad == [Flaw::WrongLength] || all_harmless { Severity::Warning } else { Severity::Error };
     let mut fix: Vec<String> = bad.iter().map(|f| flaw_fix(*f, p)).collect();
     fix.dedup();
-    let tail =
-        if all_harmless { format!("; harmless for {who}, which trims the key before sending") } else { String::new() };
+    let at_ends = |f: &Flaw| matches!(f, Flaw::LeadingWhitespace | Flaw::TrailingWhitespace | Flaw::TrailingNewline);
+    let tail = if all_harmless {
+        format!("; harmless for {who}, which removes it before sending")
+    } else if let Some(r) = handling.refuses.filter(|_| bad.iter().any(|f| at_ends(f) && !harmless(f))) {
+        format!("; {who} never sends it: {r}")
+    } else {
+        String::new()
+    };
     let names: Vec<&str> = bad.iter().map(|f| f.as_str()).collect();
     out.push(
         Diagnosis::new(
@@ -118,6 +125,28 @@ pub fn key_flaws(
         .fix(fix),
     );
     out
+}
+
+/// What a tool does with a key's value before it sends it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ValueHandling<'a> {
+    /// Flaws the tool removes (whitespace it trims, a newline it strips).
+    pub harmless: &'a [Flaw],
+    /// The tool's client refuses a value with whitespace at its ends: what the user sees.
+    pub refuses: Option<&'a str>,
+}
+
+impl ValueHandling<'static> {
+    /// Sent exactly as found.
+    pub const AS_IS: ValueHandling<'static> = ValueHandling { harmless: &[], refuses: None };
+
+    /// The catalogue's word for `tool` (as is, when unknown).
+    pub fn of(tool: Option<&'static crate::tool::Tool>) -> ValueHandling<'static> {
+        tool.map_or(ValueHandling::AS_IS, |t| ValueHandling {
+            harmless: t.harmless_flaws(),
+            refuses: t.refuses_flawed_header,
+        })
+    }
 }
 
 /// "from https://…/keys", or where the key was made when the catalogue has no page.
@@ -240,7 +269,7 @@ pub fn arrived(auth: Option<&CapturedAuth>, p: &Provider) -> Vec<Diagnosis> {
                 .fix(vec![flaw_fix(Flaw::Empty, Some(p))]),
             );
         } else {
-            out.extend(key_flaws(fp, Some(p), THE_TOOL, false, &[]));
+            out.extend(key_flaws(fp, Some(p), THE_TOOL, ValueHandling::AS_IS, &[]));
         }
     }
     if out.is_empty() {
@@ -297,7 +326,7 @@ mod tests {
     fn of(value: &str, to: &str) -> Vec<(String, String, String)> {
         let p = provider::get(to).unwrap();
         let fp = Fingerprint::of(value.as_bytes(), Some(p));
-        key_flaws(&fp, Some(p), "opencode", false, &["f:1".into()])
+        key_flaws(&fp, Some(p), "opencode", ValueHandling::AS_IS, &["f:1".into()])
             .into_iter()
             .map(|d| (d.code.as_str().to_string(), d.summary, d.fix.first().cloned().unwrap_or_default()))
             .collect()
@@ -374,13 +403,23 @@ mod tests {
     #[test]
     fn flaws_a_trimming_tool_ignores_are_warnings() {
         let fp = Fingerprint::of(format!(" sk-or-v1-{}", "a".repeat(64)).as_bytes(), Some(or()));
-        let d = key_flaws(&fp, Some(or()), "cline", true, &["f:1".into()]);
+        let d = key_flaws(&fp, Some(or()), "cline", ValueHandling::of(crate::tool::get("cline")), &["f:1".into()]);
         assert_eq!(d[0].severity, Severity::Warning);
-        assert!(d[0].summary.ends_with("harmless for cline, which trims the key before sending"), "{}", d[0].summary);
-        let d = key_flaws(&fp, Some(or()), "aider", false, &[]);
+        assert!(d[0].summary.ends_with("harmless for cline, which removes it before sending"), "{}", d[0].summary);
+        let d = key_flaws(&fp, Some(or()), "aider", ValueHandling::AS_IS, &[]);
+        assert_eq!(d[0].severity, Severity::Error);
+        // Aider's client (httpx) refuses the header: the summary says what the user sees.
+        let d = key_flaws(&fp, Some(or()), "aider", ValueHandling::of(crate::tool::get("aider")), &[]);
+        assert_eq!(d[0].severity, Severity::Error);
+        assert!(d[0].summary.contains("aider never sends it: httpx refuses the header"), "{}", d[0].summary);
+        // A newline is harmless for a tool that strips it (Claude Code), spaces are not.
+        let nl = Fingerprint::of(format!("sk-or-v1-{}\n", "a".repeat(64)).as_bytes(), Some(or()));
+        let d = key_flaws(&nl, Some(or()), "claude-code", ValueHandling::of(crate::tool::get("claude-code")), &[]);
+        assert_eq!(d[0].severity, Severity::Warning, "{}", d[0].summary);
+        let d = key_flaws(&fp, Some(or()), "claude-code", ValueHandling::of(crate::tool::get("claude-code")), &[]);
         assert_eq!(d[0].severity, Severity::Error);
         let short = Fingerprint::of(b"sk-or-v1-abc", Some(or()));
-        let d = key_flaws(&short, Some(or()), "aider", false, &[]);
+        let d = key_flaws(&short, Some(or()), "aider", ValueHandling::AS_IS, &[]);
         assert_eq!(
             (d[0].severity, d[0].fix[0].as_str()),
             (Severity::Warning, "check the key was copied whole (OpenRouter keys are 73 characters)")

@@ -354,6 +354,12 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
             let trimmed = String::from_utf8_lossy(s.expose()).trim().as_bytes().to_vec();
             Some(Arc::new(Secret::new(trimmed)))
         }
+        // One that strips a trailing newline sends it without (Claude Code, opencode; measured).
+        KeyToSend::Value(s) if t.is_some_and(|t| t.strips_newline) => {
+            let v = s.expose();
+            let end = v.strip_suffix(b"\r\n").or_else(|| v.strip_suffix(b"\n")).unwrap_or(v);
+            Some(Arc::new(Secret::new(end.to_vec())))
+        }
         KeyToSend::Value(s) => Some(Arc::new(s)),
         KeyToSend::NoHeader(_) => None,
     };

@@ -25,6 +25,9 @@ pub static TOOL: Tool = Tool {
         DotenvRule { path: "~/.env", flavor: Flavor::Python, overrides_env: true },
         DotenvRule { path: "~/.aider/oauth-keys.env", flavor: Flavor::Python, overrides_env: true },
     ],
+    refuses_flawed_header: Some(
+        "httpx refuses the header (\"Illegal header value\"), and the tool says \"Connection error.\"",
+    ),
     process_family: &["aider", "site-packages/aider"],
     extract,
     ..BASE

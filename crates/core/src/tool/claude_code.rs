@@ -35,6 +35,7 @@ pub static TOOL: Tool = Tool {
     }],
     // ANTHROPIC_AUTH_TOKEN first; unset, Claude Code sends ANTHROPIC_API_KEY as x-api-key (measured).
     key_var_fallback: &[("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", AuthHeader::XApiKey, Scheme::Raw)],
+    strips_newline: true,
     process_family: &["claude", "node_modules/@anthropic-ai/claude-code", "extensions/anthropic.claude-code"],
     fixes: Fixes {
         placeholder: &[],

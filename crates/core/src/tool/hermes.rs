@@ -33,6 +33,9 @@ pub static TOOL: Tool = Tool {
         beats_env: true,
         fix: "remove the provider's entry under credential_pool in ~/.hermes/auth.json (hermes rebuilds it from .env)",
     }],
+    refuses_flawed_header: Some(
+        "httpx refuses the header (\"Illegal header value\"), and the tool says \"Connection error.\"",
+    ),
     process_family: &["hermes", "site-packages/hermes_cli", ".hermes/hermes-agent"],
     fixes: Fixes {
         placeholder: &["set key_env to the name of the variable that holds the key, or api_key to the key"],

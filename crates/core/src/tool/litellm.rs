@@ -28,6 +28,9 @@ pub static TOOL: Tool = Tool {
     // The config's environment_variables: are set over the process environment;
     // an os.environ/X reference still reads the value the proxy started with (measured).
     config_env: Some(ConfigEnv { pointer: "/environment_variables", implicit_only: true }),
+    refuses_flawed_header: Some(
+        "httpx refuses the header (\"Illegal header value\"), and the tool says \"Connection error.\"",
+    ),
     process_family: &["litellm", "site-packages/litellm"],
     fixes: Fixes {
         placeholder: &["write api_key: os.environ/{var}", "export {var} in the environment the proxy starts with"],

@@ -16,6 +16,9 @@ pub static TOOL: Tool = Tool {
         "%APPDATA%\\io.datasette.llm\\keys.json",
     ],
     env_vars: &["OPENROUTER_KEY", "OPENAI_API_KEY"],
+    refuses_flawed_header: Some(
+        "httpx refuses the header (\"Illegal header value\"), and the tool says \"Connection error.\"",
+    ),
     process_family: &["llm", "site-packages/llm"],
     extract,
     ..BASE

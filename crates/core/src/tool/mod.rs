@@ -369,6 +369,13 @@ pub struct Tool {
     /// The tool strips whitespace around the key before sending it (Continue
     /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
     pub trims_key: bool,
+    /// The tool strips a trailing newline (only) before sending (Claude
+    /// Code, opencode's auth.json key; measured).
+    pub strips_newline: bool,
+    /// The tool's HTTP client refuses a header value with whitespace or a
+    /// newline at its ends, and what the user sees then (httpx: "Illegal
+    /// header value", shown as "Connection error."; measured).
+    pub refuses_flawed_header: Option<&'static str>,
     /// The tool's code as its running processes show it, never a word of a
     /// command line (docs/launch-contexts.md#live-processes): an executable,
     /// script or Python module name (`aider`, `cn`), a package path its code
@@ -498,6 +505,18 @@ impl Tool {
             .chain(self.walk_into.iter().copied())
     }
 
+    /// The flaws of a value this tool removes before sending: harmless here.
+    pub fn harmless_flaws(&self) -> &'static [crate::secret::Flaw] {
+        use crate::secret::Flaw;
+        if self.trims_key {
+            &[Flaw::LeadingWhitespace, Flaw::TrailingWhitespace, Flaw::TrailingNewline]
+        } else if self.strips_newline {
+            &[Flaw::TrailingNewline]
+        } else {
+            &[]
+        }
+    }
+
     /// The fix for a key sent in a header `reads` does not name, if the
     /// tool has its own words for it.
     pub fn header_fix(&self, reads: AuthHeader) -> Option<&'static str> {
@@ -529,6 +548,8 @@ pub const BASE: Tool = Tool {
     stand_ins: &[],
     url_join: UrlJoin::TrimAndAppend,
     trims_key: false,
+    strips_newline: false,
+    refuses_flawed_header: None,
     process_family: &[],
     in_extension_host: false,
     fixes: Fixes::NONE,

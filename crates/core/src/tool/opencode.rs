@@ -36,6 +36,7 @@ pub static TOOL: Tool = Tool {
         beats_env: true,
         fix: "opencode auth logout (then opencode auth login with the key that works), or set options.apiKey in opencode.json",
     }],
+    strips_newline: true,
     process_family: &["opencode", "node_modules/opencode-ai"],
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
     extract,
