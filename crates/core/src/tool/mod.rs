@@ -351,6 +351,11 @@ pub struct Tool {
     /// and the header that one travels in (Claude Code: ANTHROPIC_AUTH_TOKEN,
     /// else ANTHROPIC_API_KEY as x-api-key).
     pub key_var_fallback: &'static [(&'static str, &'static str, AuthHeader, Scheme)],
+    /// Credentials the tool sends together in one request, each in its own
+    /// header: every variable of the list that is set, and a helper
+    /// command's output in all of them (Claude Code, measured:
+    /// docs/wire.md#claude-code). The API decides which one it reads.
+    pub sends_together: &'static [(&'static str, AuthHeader, Scheme)],
     /// Credentials the tool saves itself (`auth.json`, a login), and where
     /// each stands against the environment (docs/catalogue.md#stores).
     pub stores: &'static [Store],
@@ -546,6 +551,7 @@ pub const BASE: Tool = Tool {
     empty_is_unset: false,
     unset_sends: &[],
     stand_ins: &[],
+    sends_together: &[],
     url_join: UrlJoin::TrimAndAppend,
     trims_key: false,
     strips_newline: false,
