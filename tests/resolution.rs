@@ -275,3 +275,29 @@ fn hermes_credential_pool_goes_stale_after_an_env_edit() {
         first_fix(model)
     );
 }
+
+#[test]
+fn llm_reads_api_key_name_from_keys_json_and_sends_dummy_key_without_one() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("res-llm", &good, &imi);
+    let dir = ".config/io.datasette.llm";
+    h.write(&format!("{dir}/keys.json"), format!("{{\n  \"// Note\": \"This file stores secret API credentials. Do not share!\",\n  \"orkey\": \"{good}\"\n}}\n"));
+    h.write(
+        &format!("{dir}/extra-openai-models.yaml"),
+        format!(
+            "- model_id: or-claude\n  model_name: anthropic/claude-sonnet-4.5\n  api_base: {b}/api/v1\n  api_key_name: orkey\n- model_id: or-nokey\n  model_name: anthropic/claude-sonnet-4.5\n  api_base: {b}/api/v1\n",
+            b = imi.base()
+        ),
+    );
+    let recs = h.diagnose(&[], &imi);
+    let with = site(&recs, "llm", "extra-openai-models.yaml", "/0");
+    assert_eq!(with["key"]["fp"]["last4"], "GOOD", "{with}");
+    // The alias's key from keys.json is the key sent (the loopback base is an openai-compatible API here).
+    assert_eq!(with["probe"]["request"]["fp"]["last4"], "GOOD", "{with}");
+    let without = site(&recs, "llm", "extra-openai-models.yaml", "/1");
+    assert_eq!(first(without), "key.none", "{without}");
+    assert!(without["key"]["note"].as_str().unwrap().contains("DUMMY_KEY"), "{without}");
+    // What llm sends in its place is what the probe sent: the nine bytes of DUMMY_KEY.
+    assert_eq!(without["probe"]["request"]["fp"]["len"], 9, "{without}");
+}

@@ -92,6 +92,8 @@ fn providers(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
                 (s.key_line("apiKey").unwrap_or(*line), ctx.key_from_node(Some(k), p).unwrap_or_else(KeyRef::none))
             }
             // Explicit key, then OAuth, then the provider's variable (SDK http.ts).
+            // The OpenAI-compatible provider falls back to OPENAI_API_KEY (measured).
+            None if p.name == "openai-compatible" => (*line, KeyRef::env("OPENAI_API_KEY", None)),
             None => (*line, p.key_vars.first().map_or_else(KeyRef::none, |v| KeyRef::env(v, None))),
         };
         out.push(

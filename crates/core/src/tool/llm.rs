@@ -19,6 +19,9 @@ pub static TOOL: Tool = Tool {
     refuses_flawed_header: Some(
         "httpx refuses the header (\"Illegal header value\"), and the tool says \"Connection error.\"",
     ),
+    // A model without api_key_name gets the text DUMMY_KEY (measured).
+    unset_sends: &[WhenUnset { syntax: None, any_syntax: false, sends: "DUMMY_KEY" }],
+    stand_ins: &["DUMMY_KEY"],
     process_family: &["llm", "site-packages/llm"],
     extract,
     ..BASE
@@ -41,10 +44,15 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     for (i, m) in doc.items().iter().enumerate() {
         let Some(base) = str_at(m, "api_base") else { continue };
         let p = provider_for(None, Some(base));
+        // api_key_name is an alias in llm's plain-JSON keys.json, read as llm reads it (measured).
         let key = match str_at(m, "api_key_name") {
-            Some(alias) => KeyRef::store(&format!("llm-keys.json:{alias}")),
+            Some(alias) => match saved_key(ctx, alias) {
+                Some(text) => ctx.literal(&text, p),
+                None => KeyRef::none()
+                    .with_note(format!("api_key_name {alias} is not in keys.json: set it with llm keys set {alias}")),
+            },
             None => KeyRef::none()
-                .with_note("with api_base set, llm does not send the openai key unless api_key_name names one"),
+                .with_note("with api_base set and no api_key_name, llm sends the text DUMMY_KEY as the key"),
         };
         out.push(
             Draft::new(m.key_line("api_base").unwrap_or(m.line), p, key)
@@ -54,4 +62,12 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         );
     }
     out
+}
+
+/// The key llm keeps under `alias` in its keys.json (the user directory's).
+fn saved_key(ctx: &FileCtx, alias: &str) -> Option<String> {
+    let dir = ctx.path.parent()?;
+    let text = crate::fsread::read_text(&dir.join("keys.json"), crate::fsread::DEFAULT_CAP).ok()?;
+    let doc = crate::doc::parse_json(&text).ok()?;
+    str_at(&doc, alias).map(str::to_string)
 }
