@@ -30,6 +30,8 @@ pub static TOOL: Tool = Tool {
     ),
     process_family: &["aider", "site-packages/aider"],
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 

@@ -46,6 +46,8 @@ pub static TOOL: Tool = Tool {
         ],
     },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::NodeBundled,
     ..BASE
 };
 

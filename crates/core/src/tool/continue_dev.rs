@@ -58,6 +58,8 @@ pub static TOOL: Tool = Tool {
         header: &[],
     },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::NodeBundled,
     ..BASE
 };
 

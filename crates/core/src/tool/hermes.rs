@@ -43,6 +43,8 @@ pub static TOOL: Tool = Tool {
         header: &[],
     },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 

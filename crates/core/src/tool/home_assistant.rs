@@ -16,6 +16,8 @@ pub static TOOL: Tool = Tool {
     other_os: &["/config/.storage/core.config_entries", "/usr/share/hassio/homeassistant/.storage/core.config_entries"],
     process_family: &["hass", "homeassistant", "site-packages/homeassistant"],
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 

@@ -23,6 +23,8 @@ pub static TOOL: Tool = Tool {
         header: &[],
     },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::NodeBundled,
     ..BASE
 };
 

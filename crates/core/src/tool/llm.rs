@@ -24,6 +24,8 @@ pub static TOOL: Tool = Tool {
     stand_ins: &["DUMMY_KEY"],
     process_family: &["llm", "site-packages/llm"],
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 

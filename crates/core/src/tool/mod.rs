@@ -35,7 +35,10 @@ mod opencode;
 mod openspace;
 mod roo;
 mod shell_startup;
+mod trust;
 mod zed;
+
+pub use trust::{Roots, Trust};
 
 /// How a file is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,6 +374,8 @@ pub struct Tool {
     /// as a stand-in rather than a key.
     pub stand_ins: &'static [&'static str],
     pub url_join: UrlJoin,
+    /// The CA roots the tool's HTTP client trusts (docs/wire.md#trust-stores).
+    pub trust: Trust,
     /// The tool strips whitespace around the key before sending it (Continue
     /// CLI, measured; Cline's SDK `apiKey.trim()`; OpenSpace).
     pub trims_key: bool,
@@ -553,6 +558,7 @@ pub const BASE: Tool = Tool {
     stand_ins: &[],
     sends_together: &[],
     url_join: UrlJoin::TrimAndAppend,
+    trust: Trust::System,
     trims_key: false,
     strips_newline: false,
     refuses_flawed_header: None,

@@ -12,6 +12,8 @@ pub static TOOL: Tool = Tool {
     process_family: &["open-webui", "open_webui", "site-packages/open_webui"],
     found_by: Some("dotenv"),
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 

@@ -30,6 +30,8 @@ pub static TOOL: Tool = Tool {
     process_family: &["openclaw", "clawdbot", "moltbot", "node_modules/openclaw"],
     fixes: Fixes { placeholder: &["use an upper-case name: ${{var_upper}}"], no_key: &[], header: &[] },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::NodeBundled,
     ..BASE
 };
 

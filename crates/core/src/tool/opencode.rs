@@ -40,6 +40,8 @@ pub static TOOL: Tool = Tool {
     process_family: &["opencode", "node_modules/opencode-ai"],
     fixes: Fixes { placeholder: &["write \"apiKey\": \"{env:{var}}\""], no_key: &[], header: &[] },
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Bun,
     ..BASE
 };
 

@@ -13,6 +13,8 @@ pub static TOOL: Tool = Tool {
     trims_key: true,
     process_family: &["openspace", "site-packages/openspace"],
     extract,
+    // docs/wire.md#trust-stores
+    trust: super::Trust::Certifi,
     ..BASE
 };
 
