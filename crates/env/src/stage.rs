@@ -2,7 +2,7 @@
 //! value serves `keyhole-env` and `keyhole doctor`.
 
 use keyhole_core::error::Result;
-use keyhole_core::record::{host_name, Env, EnvRecord, Extra, KeySource, Record, Site, VERSION};
+use keyhole_core::record::{host_name, AlsoAuth, Env, EnvRecord, Extra, KeyRef, KeySource, Record, Site, VERSION};
 use keyhole_core::stage::{Ctx, Output, Stage};
 use keyhole_core::Status;
 
@@ -31,6 +31,34 @@ impl EnvStage {
         env
     }
 
+    /// The other credentials the site's tool sends in the same request
+    /// (catalogue `sends_together`, docs/wire.md#claude-code): every other
+    /// variable of the list that the tool really gets, each with its own
+    /// `env`, and a helper command's output in every header.
+    fn add_also(&self, site: &mut Site, ctx: &Ctx) {
+        let Some(t) = keyhole_core::tool::get(&site.tool) else { return };
+        let together = t.sends_together;
+        if !together.iter().any(|(_, h, _)| h.as_str() == site.auth.header) {
+            return;
+        }
+        // Run twice, the stage writes the same record.
+        site.also.retain(|a| !together.iter().any(|(_, h, _)| h.as_str() == a.header));
+        for &(var, header, scheme) in together.iter().filter(|(_, h, _)| h.as_str() != site.auth.header) {
+            let (key, env) = match site.key.from {
+                KeySource::Command => (site.key.clone(), None),
+                _ => {
+                    let env = self.env_of(var, Some(&*site), ctx);
+                    if env.effective.is_none() {
+                        continue;
+                    }
+                    (KeyRef::env(var, None), Some(env))
+                }
+            };
+            let (header, scheme) = (header.as_str().to_string(), scheme.as_str().to_string());
+            site.also.push(AlsoAuth { header, scheme, key, env, extra: Extra::new() });
+        }
+    }
+
     /// `keyhole-env VAR…`: one `env` record per variable, no site.
     pub fn run_vars(&self, vars: &[String], ctx: &Ctx) -> Result<Status> {
         let mut out = Output::stdout();
@@ -53,8 +81,16 @@ impl Stage for EnvStage {
             KeySource::Literal if crate::loads_own_file(site, &self.opts) => site.assigns.clone(),
             _ => None,
         };
-        let Some(var) = var else { return };
-        let env = self.env_of(&var, Some(&*site), ctx);
+        if let Some(var) = var {
+            self.add_env(site, &var, ctx);
+        }
+        self.add_also(site, ctx);
+    }
+}
+
+impl EnvStage {
+    fn add_env(&self, site: &mut Site, var: &str, ctx: &Ctx) {
+        let env = self.env_of(var, Some(&*site), ctx);
         // Unset, the tool falls back to another variable in another header (catalogue
         // key_var_fallback): the site becomes what the tool really sends.
         let fallback = keyhole_core::tool::get(&site.tool)

@@ -419,6 +419,7 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         diagnoses: None,
         extra: Default::default(),
     }
+        also: Vec::new(),
 }
 
 /// A template a project ships for people to copy (`.env.example`,

@@ -162,6 +162,7 @@ pub fn standalone(args: &StandaloneArgs, opts: Options) -> Result<Status> {
         fp: Some(secret.fingerprint(provider)),
         key: Some(Arc::new(secret)),
         extra: provider
+        also: Vec::new(),
             .map(|p| p.extra_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
             .unwrap_or_default(),
         body: None,

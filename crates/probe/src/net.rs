@@ -16,7 +16,7 @@ use keyhole_core::error::{Error, Result};
 use keyhole_core::fsread;
 use keyhole_core::provider::policy;
 use keyhole_core::provider::{self, Provider};
-use keyhole_core::record::probe::{ErrorKind, Hop, HttpAnswer, Leg, Probe, ProbeError, Request};
+use keyhole_core::record::probe::{ErrorKind, Hop, HttpAnswer, Leg, Probe, ProbeError, Request, SentAuth};
 use keyhole_core::record::Extra;
 use keyhole_core::secret::Secret;
 use keyhole_core::weburl;
@@ -90,11 +90,17 @@ impl Client {
             url: redact(&plan.url, plan.key.as_deref()),
             auth_header: if plan.key.is_some() { plan.header.clone() } else { "none".into() },
             fp: plan.fp.clone(),
+            also: plan
+                .also
+                .iter()
+                .map(|a| SentAuth { header: a.header.clone(), fp: Some(a.fp.clone()), extra: Extra::new() })
+                .collect(),
             header_invalid: false,
             extra: Extra::new(),
         };
         let hv = header_value(plan);
-        let header_ok = hv.as_ref().is_none_or(|v| ureq::http::HeaderValue::from_bytes(v).is_ok());
+        let header_ok = hv.as_ref().is_none_or(|v| ureq::http::HeaderValue::from_bytes(v).is_ok())
+            && plan.also_values().iter().all(|(_, v)| ureq::http::HeaderValue::from_bytes(v).is_ok());
         let ex = if !header_ok {
             request.header_invalid = true;
             Exchange::failed(ProbeError::new(ErrorKind::Protocol, "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"))
@@ -422,6 +428,10 @@ fn exchange(
         if with_key {
             if let Some(v) = hv {
                 b = b.header(plan.header.as_str(), v);
+            }
+            // The other credential headers of the same request (site.also).
+            for (h, v) in plan.also_values() {
+                b = b.header(h, v);
             }
         }
         for (k, v) in &plan.extra {

@@ -20,7 +20,7 @@ use keyhole_core::record::probe::{ErrorKind, ProbeError};
 use keyhole_core::record::{KeyRef, KeySource, Site};
 use keyhole_core::scan;
 use keyhole_core::secret::{Fingerprint, Secret};
-use keyhole_core::tool::{self, Tool, Unset, UrlJoin};
+use keyhole_core::tool::{self, Tool, Trust, Unset, UrlJoin};
 use serde::Serialize;
 
 use crate::gate::Gate;
@@ -49,15 +49,20 @@ fn unset(t: Option<&Tool>, syntax: Option<&str>, var: &str, no_header: impl FnOn
 /// Resolve the key a site's tool will send, from the site's reference. An
 /// error is always of kind `unresolved`.
 pub fn resolve_key(site: &Site, opts: &Options) -> Result<KeyToSend, ProbeError> {
-    let key = &site.key;
+    resolve_ref(site, &site.key, site.env.as_ref(), opts)
+}
+
+/// Resolve one credential of the site (its own `key`, or one of `also` with
+/// its `env`), each read again from its place.
+fn resolve_ref(site: &Site, key: &KeyRef, env: Option<&Env>, opts: &Options) -> Result<KeyToSend, ProbeError> {
     let t = tool::get(&site.tool);
     let (var, syntax, name) = (key.var_name(), key.syntax.as_deref(), site.tool.as_str());
     match key.from {
-        KeySource::Literal => literal_again(site, opts).map(KeyToSend::Value),
+        KeySource::Literal => literal_again(site, key, opts).map(KeyToSend::Value),
         KeySource::Placeholder => Ok(KeyToSend::Value(Secret::new(key.text.as_deref().unwrap_or("").as_bytes()))),
         KeySource::Env => {
-            reads_var(site, opts)?;
-            match &site.env {
+            reads_var(site, key, opts)?;
+            match env {
                 // keyhole-env said what the tool really gets: read it again from there.
                 Some(env) => Ok(match from_effective(site, env, var, opts)? {
                     Some(v) => KeyToSend::Value(Secret::new(v)),
@@ -139,8 +144,8 @@ fn config_names(site: &Site, opts: &Options, what: &str, names: impl Fn(&KeyRef)
 /// The variable a site's key reference names is one its tool reads: an
 /// implicit one the catalogue lists for the tool or the site's provider, or
 /// one the site's config file names (with the same syntax).
-fn reads_var(site: &Site, opts: &Options) -> Result<(), ProbeError> {
-    let (var, syntax) = (site.key.var_name(), site.key.syntax.as_deref());
+fn reads_var(site: &Site, key: &KeyRef, opts: &Options) -> Result<(), ProbeError> {
+    let (var, syntax) = (key.var_name(), key.syntax.as_deref());
     let t = tool::get(&site.tool).ok_or_else(|| unresolved(format!("unknown tool {:?}", site.tool)))?;
     let listed = t.env_vars.contains(&var)
         || t.key_vars.iter().any(|(v, _)| *v == var)
@@ -247,14 +252,10 @@ fn from_effective(site: &Site, env: &Env, var: &str, opts: &Options) -> Result<O
 }
 
 /// Read the site's file again and take the literal whose fingerprint the record names.
-fn literal_again(site: &Site, opts: &Options) -> Result<Secret, ProbeError> {
+fn literal_again(site: &Site, key: &KeyRef, opts: &Options) -> Result<Secret, ProbeError> {
     let (file, line) = (site.source.file.as_str(), site.source.line);
-    let want = site
-        .key
-        .fp
-        .as_ref()
-        .map(|f| f.sha8.as_str())
-        .ok_or_else(|| unresolved("the literal key has no fingerprint"))?;
+    let want =
+        key.fp.as_ref().map(|f| f.sha8.as_str()).ok_or_else(|| unresolved("the literal key has no fingerprint"))?;
     config(site, opts)?.secrets.into_iter().find_map(|(s, sha8)| (sha8 == want).then_some(s)).ok_or_else(|| {
         unresolved(format!(
             "the key at {file}:{line} changed since keyhole-find ran (sha8 {want} is gone); run keyhole-find again"
@@ -263,13 +264,59 @@ fn literal_again(site: &Site, opts: &Options) -> Result<Secret, ProbeError> {
 }
 
 /// The URL a tool requests for `path`, joined its way (the tool's own string
-/// joining, double slashes included: not RFC 3986's).
+/// joining, double slashes included: not RFC 3986's). A query on the base
+/// (Azure's `api-version`) stays at the end, as the OpenAI SDKs' default
+/// query does; a `path` that starts with `/` is taken from the base's origin
+/// (a provider's route outside the tool's base: docs/wire.md#providers).
 pub fn join(base: &str, join: UrlJoin, path: &str) -> String {
-    match join {
-        UrlJoin::TrimAndAppend => format!("{}/{}", base.trim_end_matches('/'), path),
-        UrlJoin::Naive => format!("{base}/{path}"),
-        UrlJoin::AnthropicSdk => format!("{}/v1/{}", base.trim_end_matches('/'), path),
+    let (base, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let url = if let Some(rooted) = path.strip_prefix('/') {
+        format!("{}/{rooted}", origin(base))
+    } else {
+        match join {
+            UrlJoin::TrimAndAppend => format!("{}/{}", base.trim_end_matches('/'), path),
+            UrlJoin::Naive => format!("{base}/{path}"),
+            UrlJoin::AnthropicSdk => format!("{}/v1/{}", base.trim_end_matches('/'), path),
+        }
+    };
+    match query {
+        Some(q) if !q.is_empty() => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
+        _ => url,
     }
+}
+
+/// `scheme://authority` of a URL.
+fn origin(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    url[after..].find('/').map_or(url, |i| &url[..after + i])
+}
+
+/// The base URL the tool itself starts from. A site on the provider's
+/// default base takes the tool's default: the Anthropic SDK's is the API's
+/// origin without `/v1`, which it appends itself (Claude Code requests
+/// `https://api.anthropic.com/v1/messages`, never `/v1/v1/…`). A base the
+/// user wrote is taken as written: a doubled `/v1` there is the tool's own
+/// request, and the probe asks exactly that.
+pub fn tool_base<'a>(base: &'a str, join: UrlJoin, from: &str) -> &'a str {
+    match join {
+        UrlJoin::AnthropicSdk if from == "default" => {
+            let b = base.trim_end_matches('/');
+            b.strip_suffix("/v1").unwrap_or(b)
+        }
+        _ => base,
+    }
+}
+
+/// Another credential header of the same request (`site.also`).
+#[derive(Clone, Debug)]
+pub struct AlsoKey {
+    pub header: String,
+    pub scheme: String,
+    pub key: Arc<Secret>,
+    pub fp: Fingerprint,
 }
 
 /// One prepared request: everything that makes two sites' probes identical.
@@ -280,24 +327,41 @@ pub struct Plan {
     pub header: String,
     pub scheme: String,
     pub key: Option<Arc<Secret>>,
+    /// The other credential headers the tool sends in the same request.
+    pub also: Vec<AlsoKey>,
     pub extra: Vec<(String, String)>,
     pub body: Option<String>,
     pub fp: Option<Fingerprint>,
     pub provider: Option<&'static Provider>,
+    /// The CA roots the tool trusts (docs/wire.md#trust-stores).
+    pub trust: Trust,
 }
 
 impl Plan {
-    /// Two plans with equal keys send the same request.
+    /// Two plans with equal keys send the same request (the same credential
+    /// headers, in any order).
     pub fn dedupe_key(&self) -> String {
-        format!(
-            "{} {} {} {} {:?} {:?}",
-            self.method,
-            self.url,
-            self.header,
-            self.scheme,
-            self.fp.as_ref().map(|f| &f.sha8),
-            self.body
-        )
+        let mut creds: Vec<String> =
+            std::iter::once(format!("{} {} {:?}", self.header, self.scheme, self.fp.as_ref().map(|f| &f.sha8)))
+                .chain(self.also.iter().map(|a| format!("{} {} {:?}", a.header, a.scheme, Some(&a.fp.sha8))))
+                .collect();
+        creds.sort();
+        format!("{} {} {:?} {:?}", self.method, self.url, creds, self.body)
+    }
+
+    /// The other credential headers as they go on the wire: (name, value).
+    pub fn also_values(&self) -> Vec<(&str, Vec<u8>)> {
+        self.also
+            .iter()
+            .map(|a| {
+                let mut v = Vec::new();
+                if a.scheme == "bearer" {
+                    v.extend_from_slice(b"Bearer ");
+                }
+                v.extend_from_slice(a.key.expose());
+                (a.header.as_str(), v)
+            })
+            .collect()
     }
 }
 
@@ -330,6 +394,7 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
         Some(u) if site.base_url_from == "default" => u.as_str(),
         _ => site.base_url.as_str(),
     };
+    let base = tool_base(base, join_rule, &site.base_url_from);
     if base.is_empty() {
         return Err(unresolved(format!("{} has no default base URL and the site names none", p.display)));
     }
@@ -348,7 +413,7 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
     let mut url = join(base, join_rule, path);
     gate.check(&url)?;
     let (header, scheme) = (site.auth.header.clone(), site.auth.scheme.clone());
-    let key = match resolve_key(site, opts)? {
+    let as_sent = |k: KeyToSend| match k {
         // A tool that trims the key sends it trimmed (Continue, measured).
         KeyToSend::Value(s) if t.is_some_and(|t| t.trims_key) => {
             let trimmed = String::from_utf8_lossy(s.expose()).trim().as_bytes().to_vec();
@@ -363,6 +428,15 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
         KeyToSend::Value(s) => Some(Arc::new(s)),
         KeyToSend::NoHeader(_) => None,
     };
+    let key = as_sent(resolve_key(site, opts)?);
+    // Every other credential the tool sends in the same request, each read again from its place.
+    let mut also = Vec::new();
+    for a in &site.also {
+        if let Some(k) = as_sent(resolve_ref(site, &a.key, a.env.as_ref(), opts)?) {
+            let fp = k.fingerprint(Some(p));
+            also.push(AlsoKey { header: a.header.clone(), scheme: a.scheme.clone(), key: k, fp });
+        }
+    }
     if header == "query:key" {
         if let Some(k) = &key {
             // Appended as the tool appends it (not percent-encoded).
@@ -376,5 +450,5 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
     if body.is_some() {
         extra.push(("content-type".into(), "application/json".into()));
     }
-    Ok(Plan { method, url, header, scheme, key, extra, body, fp, provider: Some(p) })
+    Ok(Plan { method, url, header, scheme, key, also, extra, body, fp, provider: Some(p), trust: t.map_or(Trust::System, |t| t.trust) })
 }

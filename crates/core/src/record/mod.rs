@@ -192,6 +192,24 @@ impl KeyRef {
     }
 }
 
+/// Another credential the tool sends in the same request as the site's own
+/// (`site.also`, docs/records.md#site): Claude Code sends
+/// `ANTHROPIC_AUTH_TOKEN` as Bearer and `ANTHROPIC_API_KEY` as `x-api-key`
+/// when both are set, and its helper's output in both.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AlsoAuth {
+    /// `authorization`, `x-api-key`, `api-key`…
+    pub header: String,
+    /// `bearer` or `raw`.
+    pub scheme: String,
+    pub key: KeyRef,
+    /// What keyhole-env found of `key.var`: its `effective` is what the tool sends.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<Env>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// One place a tool takes a credential from, with what each later stage
 /// added: `env` (keyhole-env), `probe` (keyhole-probe), `diagnoses`
 /// (keyhole-classify).
@@ -215,6 +233,10 @@ pub struct Site {
     pub base_url_from: String,
     pub auth: Auth,
     pub key: KeyRef,
+    /// The other credentials the tool sends in the same request, each in its
+    /// own header (keyhole-env adds them; keyhole-probe sends them all).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub also: Vec<AlsoAuth>,
     /// The variable the site's line assigns (`NAME=value` in a `.env` or
     /// shell file): keyhole-env then says whether the tool uses this line.
     #[serde(skip_serializing_if = "Option::is_none", default)]

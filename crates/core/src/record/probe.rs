@@ -73,9 +73,25 @@ pub struct Request {
     /// The header the key went in, or `none`.
     pub auth_header: String,
     pub fp: Option<Fingerprint>,
+    /// The other credential headers sent in the same request (`site.also`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub also: Vec<SentAuth>,
     /// The key holds a byte no HTTP header may carry: it was not sent.
     #[serde(skip_serializing_if = "is_false", default)]
     pub header_invalid: bool,
+    /// The trust store the server's certificate was verified against, the
+    /// site's tool's (docs/wire.md#trust-stores): `system`, `node`, `bun`, `certifi`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trust: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One more credential header a request carried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SentAuth {
+    pub header: String,
+    pub fp: Option<Fingerprint>,
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -35,6 +35,13 @@ pub static TOOL: Tool = Tool {
     }],
     // ANTHROPIC_AUTH_TOKEN first; unset, Claude Code sends ANTHROPIC_API_KEY as x-api-key (measured).
     key_var_fallback: &[("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", AuthHeader::XApiKey, Scheme::Raw)],
+    // Both set, both go in one request; a helper's output goes in both (measured, docs/wire.md#claude-code).
+    sends_together: &[
+        ("ANTHROPIC_AUTH_TOKEN", AuthHeader::Authorization, Scheme::Bearer),
+        ("ANTHROPIC_API_KEY", AuthHeader::XApiKey, Scheme::Raw),
+    ],
+    // settings.json's env block beats the shell's environment (measured).
+    config_env: Some(ConfigEnv { pointer: "/env", implicit_only: false }),
     strips_newline: true,
     process_family: &["claude", "node_modules/@anthropic-ai/claude-code", "extensions/anthropic.claude-code"],
     fixes: Fixes {
