@@ -88,18 +88,83 @@ impl EnvArgs {
 /// How requests go out.
 #[derive(Args, Debug, Clone)]
 pub struct NetArgs {
-    /// Seconds per request, redirects included
+    /// Seconds for the whole probe of a site: connecting, TLS, every redirect hop and the answer
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub timeout: f64,
     /// Never touch the network (nothing is probed)
     #[arg(long)]
     pub offline: bool,
-    /// Also trust the CA certificates in this PEM file (repeatable); the system bundle is trusted already
+    /// Also trust the CA certificates in this PEM file (repeatable), as a public root every tool's trust store holds
     #[arg(long, value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
     /// Also send keys to HOST (any port) or HOST:PORT (repeatable). Without it a key goes only to a catalogued API, loopback, or a gateway named by --provider-url or by your own home-level tool config
     #[arg(long = "allow-host", value_name = "HOST", value_parser = provider::policy::HostPort::parse)]
     pub allow_host: Vec<provider::policy::HostPort>,
+    /// Connect to ADDR (comma-separated addresses, IPv6 in brackets) for HOST:PORT instead of looking it up, as curl --resolve does (repeatable). TLS and the send policy still see HOST
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = Resolve::parse)]
+    pub resolve: Vec<Resolve>,
+    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 (an empty HOST1 or PORT1 matches any), as curl --connect-to does (repeatable). TLS and the send policy still see HOST1
+    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2", value_parser = ConnectTo::parse)]
+    pub connect_to: Vec<ConnectTo>,
+}
+
+/// `--resolve HOST:PORT:ADDR[,ADDR…]` (curl's syntax; docs/wire.md#trust-proxies-and-redirects).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolve {
+    /// Lower case, without brackets.
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+/// Split `s` at its first `:` outside brackets: `([::1], rest)`.
+fn split_field(s: &str) -> Option<(&str, &str)> {
+    let end = if s.starts_with('[') { s.find(']')? + 1 } else { 0 };
+    let colon = end + s[end..].find(':')?;
+    Some((&s[..colon], &s[colon + 1..]))
+}
+
+fn unbracket(h: &str) -> String {
+    h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+}
+
+impl Resolve {
+    pub fn parse(s: &str) -> std::result::Result<Resolve, String> {
+        let usage = || format!("expected HOST:PORT:ADDR, e.g. openrouter.ai:443:127.0.0.1 (got {s:?})");
+        let (host, rest) = split_field(s).ok_or_else(usage)?;
+        let (port, addrs) = rest.split_once(':').ok_or_else(usage)?;
+        let port = port.parse().map_err(|_| usage())?;
+        let addrs = addrs
+            .split(',')
+            .map(|a| unbracket(a.trim()).parse::<std::net::IpAddr>().map_err(|_| usage()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if host.is_empty() || addrs.is_empty() {
+            return Err(usage());
+        }
+        Ok(Resolve { host: unbracket(host), port, addrs })
+    }
+}
+
+/// `--connect-to HOST1:PORT1:HOST2:PORT2` (curl's syntax): an empty field
+/// matches any host or port, or keeps the request's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectTo {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub to_host: Option<String>,
+    pub to_port: Option<u16>,
+}
+
+impl ConnectTo {
+    pub fn parse(s: &str) -> std::result::Result<ConnectTo, String> {
+        let usage = || format!("expected HOST1:PORT1:HOST2:PORT2, e.g. openrouter.ai:443:127.0.0.1:8443 (got {s:?})");
+        let (h1, rest) = split_field(s).ok_or_else(usage)?;
+        let (p1, rest) = rest.split_once(':').ok_or_else(usage)?;
+        let (h2, p2) = split_field(rest).ok_or_else(usage)?;
+        let port = |p: &str| if p.is_empty() { Ok(None) } else { p.parse().map(Some).map_err(|_| usage()) };
+        let host = |h: &str| (!h.is_empty()).then(|| unbracket(h));
+        Ok(ConnectTo { host: host(h1), port: port(p1)?, to_host: host(h2), to_port: port(p2)? })
+    }
 }
 
 impl NetArgs {
@@ -198,5 +263,26 @@ pub fn parse<T: clap::Parser>() -> T {
             let _ = std::io::Write::write_all(&mut std::io::stderr(), crate::redact::words(&text, false).as_bytes());
             std::process::exit(2);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_and_connect_to_read_as_curl_reads_them() {
+        let r = Resolve::parse("OpenRouter.ai:443:127.0.0.1,[::1]").unwrap();
+        assert_eq!((r.host.as_str(), r.port, r.addrs.len()), ("openrouter.ai", 443, 2));
+        assert_eq!(Resolve::parse("[::1]:80:127.0.0.2").unwrap().host, "::1");
+        assert!(Resolve::parse("openrouter.ai:443").is_err());
+        assert!(Resolve::parse("openrouter.ai:x:127.0.0.1").is_err());
+        assert!(Resolve::parse("openrouter.ai:443:not-an-ip").is_err());
+        let c = ConnectTo::parse("openrouter.ai:443:127.0.0.1:8443").unwrap();
+        assert_eq!(c.host.as_deref(), Some("openrouter.ai"));
+        assert_eq!((c.port, c.to_host.as_deref(), c.to_port), (Some(443), Some("127.0.0.1"), Some(8443)));
+        let any = ConnectTo::parse("::[::1]:").unwrap();
+        assert_eq!((any.host, any.port, any.to_host.as_deref(), any.to_port), (None, None, Some("::1"), None));
+        assert!(ConnectTo::parse("a:1:b").is_err());
     }
 }

@@ -26,6 +26,7 @@ mod batch;
 pub mod dispatch;
 pub mod gate;
 mod net;
+mod proxy;
 pub mod plan;
 pub mod pool;
 
@@ -43,7 +44,7 @@ pub struct Options {
     pub home: PathBuf,
     /// The analysed environment: `--env-file`, else the probe's own.
     pub env: BTreeMap<String, Vec<u8>>,
-    /// Per request, redirects included.
+    /// The whole probe of a site: connecting, TLS, every redirect hop, the answer.
     pub timeout: Duration,
     /// Send a minimal completion instead of the free key check.
     pub completion: bool,
@@ -62,6 +63,9 @@ pub struct Options {
     /// The paths given besides the home (keyhole doctor's PATHs, keyhole-probe's
     /// `--path`): keys are read from configs under the home or under one of these.
     pub paths: Vec<PathBuf>,
+    /// `--resolve` and `--connect-to`: where to connect for a host and port.
+    pub resolve: Vec<keyhole_core::cli::Resolve>,
+    pub connect_to: Vec<keyhole_core::cli::ConnectTo>,
 }
 
 impl Options {
@@ -79,6 +83,8 @@ impl Options {
             jobs: 8,
             allow_hosts: Vec::new(),
             paths: Vec::new(),
+            resolve: Vec::new(),
+            connect_to: Vec::new(),
         }
     }
 
@@ -90,6 +96,8 @@ impl Options {
             proc_root: env.proc_root.clone(),
             cacert: net.cacert.clone(),
             allow_hosts: net.allow_host.clone(),
+            resolve: net.resolve.clone(),
+            connect_to: net.connect_to.clone(),
             ..Options::new(home.resolve(), env.load()?)
         })
     }
@@ -167,6 +175,8 @@ pub fn standalone(args: &StandaloneArgs, opts: Options) -> Result<Status> {
             .unwrap_or_default(),
         body: None,
         provider,
+        // The user's own request, as curl would send it.
+        trust: keyhole_core::tool::Trust::System,
     };
     let record = Record::Probe(ProbeRecord {
         v: VERSION,

@@ -1,14 +1,15 @@
 //! Sending a [`Plan`] and recording what came back (docs/records.md#probe):
 //! nothing to an origin the send policy does not allow ([`Gate`]), every
 //! redirect hop followed by hand (the key only ever goes to the first
-//! origin), one deadline for a request and all its redirects, the proxy in
-//! effect, the answer redacted, and, when a proxy seems to strip the key,
-//! the same request sent directly.
+//! origin), each hop with the proxy and the trust store of its own scheme
+//! and the site's tool (docs/wire.md#trust-proxies-and-redirects), one
+//! deadline for the whole probe, the answer redacted, and, when a proxy
+//! seems to strip the key, the same request sent directly.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -19,38 +20,64 @@ use keyhole_core::provider::{self, Provider};
 use keyhole_core::record::probe::{ErrorKind, Hop, HttpAnswer, Leg, Probe, ProbeError, Request, SentAuth};
 use keyhole_core::record::Extra;
 use keyhole_core::secret::Secret;
+use keyhole_core::tool::{Roots, Trust};
 use keyhole_core::weburl;
 use serde_json::Value;
 
 use crate::gate::Gate;
+use crate::proxy::{self, proxy_of};
 use crate::{Options, Plan};
 
 /// Response bodies are read up to this many bytes (docs/records.md#probe).
 pub const BODY_CAP: u64 = 1024 * 1024;
 const MAX_HOPS: usize = 10;
 
-type Roots = Option<Vec<ureq::tls::Certificate<'static>>>;
+type Certs = Arc<Vec<ureq::tls::Certificate<'static>>>;
 
-/// Sends plans: the run's options, its trusted roots (loaded on the first
-/// https request) and one agent per proxy setting, shared by every thread.
+/// One set of roots an agent verifies with: a trust store is one or more
+/// (Node's bundled roots, then NODE_EXTRA_CA_CERTS), a chain is accepted
+/// when it leads to any of them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum RootSet {
+    /// Mozilla's roots as clients bundle them.
+    Bundled,
+    /// The certificates in these files (the system's bundle, a file a
+    /// variable names), and the `--cacert` roots.
+    Files(Vec<PathBuf>),
+    /// The `--cacert` roots alone.
+    Cacert,
+}
+
+/// What an agent is built for: the proxy, https or not, the roots.
+type AgentKey = (Option<String>, bool, RootSet);
+
+/// Sends plans: the run's options, the `--cacert` roots, the root files
+/// parsed once, and one agent per (proxy, scheme, roots), shared by every
+/// thread.
 #[derive(Debug)]
 pub struct Client {
     opts: Options,
     gate: Gate,
-    roots: OnceLock<Roots>,
-    /// Agents keyed by (proxy, https).
-    agents: Mutex<HashMap<(Option<String>, bool), ureq::Agent>>,
+    cacert: Vec<ureq::tls::Certificate<'static>>,
+    files: Mutex<HashMap<Vec<PathBuf>, Option<Certs>>>,
+    agents: Mutex<HashMap<AgentKey, ureq::Agent>>,
+    overrides: Arc<Overrides>,
 }
 
 impl Client {
-    /// An explicit `--cacert` is checked now, for a clear error; the other
-    /// roots load on the first https request.
+    /// `--cacert` is read now, for a clear error; other roots load on the
+    /// first https request that needs them.
     pub fn new(opts: Options) -> Result<Client> {
-        let roots = OnceLock::new();
-        if !opts.cacert.is_empty() {
-            let _ = roots.set(load_roots(&opts.cacert, &opts.env)?);
-        }
-        Ok(Client { gate: Gate::new(&opts), opts, roots, agents: Mutex::default() })
+        let cacert = load_roots(&opts.cacert, &BTreeMap::new())?.unwrap_or_default();
+        let overrides = Arc::new(Overrides { resolve: opts.resolve.clone(), connect_to: opts.connect_to.clone() });
+        Ok(Client {
+            gate: Gate::new(&opts),
+            opts,
+            cacert,
+            files: Mutex::default(),
+            agents: Mutex::default(),
+            overrides,
+        })
     }
 
     pub fn options(&self) -> &Options {
@@ -83,8 +110,9 @@ impl Client {
             Ok(u) => Some(u),
             Err(e) => return Probe { error: Some(e), ..Probe::default() },
         };
+        // One deadline for the whole probe: every hop, and the direct leg of a differential.
+        let deadline = start + self.opts.timeout;
         let proxy = parsed.as_ref().and_then(|u| proxy_of(u, &self.opts.env));
-        let https = parsed.as_ref().is_some_and(|u| u.scheme() == "https");
         let mut request = Request {
             method: plan.method.into(),
             url: redact(&plan.url, plan.key.as_deref()),
@@ -96,6 +124,7 @@ impl Client {
                 .map(|a| SentAuth { header: a.header.clone(), fp: Some(a.fp.clone()), extra: Extra::new() })
                 .collect(),
             header_invalid: false,
+            trust: Some(plan.trust.as_str().into()),
             extra: Extra::new(),
         };
         let hv = header_value(plan);
@@ -104,18 +133,14 @@ impl Client {
         let ex = if !header_ok {
             request.header_invalid = true;
             Exchange::failed(ProbeError::new(ErrorKind::Protocol, "the key holds a byte no HTTP header may carry (a newline or control character): the client refuses to send it; the openai SDKs report this as 'Connection error.', curl sends up to the newline"))
+        } else if let Some(e) = too_large(hv.as_deref(), &plan.also_values()) {
+            Exchange::failed(e)
         } else {
-            match self.agent(proxy.as_deref(), https) {
-                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a, self.opts.timeout, proxy.as_deref()),
-                Err(e) => Exchange::failed(e),
-            }
+            exchange(self, plan, parsed.as_ref(), hv.as_deref(), deadline, true)
         };
         let mut probe = Probe { proxy: proxy.as_deref().map(weburl::redact_userinfo), ..Probe::default() };
         if proxy.is_some() && hv.is_some() && says_no_credentials(plan.provider, ex.response.as_ref()) {
-            let direct = match self.agent(None, https) {
-                Ok(a) => exchange(plan, parsed.as_ref(), hv.as_deref(), &a, self.opts.timeout, None),
-                Err(e) => Exchange::failed(e),
-            };
+            let direct = exchange(self, plan, parsed.as_ref(), hv.as_deref(), deadline, false);
             let leg = |via: &str, e: &Exchange| Leg {
                 via: via.into(),
                 key_sent: true,
@@ -136,54 +161,228 @@ impl Client {
         probe
     }
 
-    /// One agent per proxy setting, built once: roots are parsed once and
-    /// connections are reused across probes.
-    fn agent(&self, proxy: Option<&str>, https: bool) -> Result<ureq::Agent, ProbeError> {
-        let key = (proxy.map(str::to_string), https);
-        let mut cache = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(a) = cache.get(&key) {
-            return Ok(a.clone());
+    /// One agent per (proxy, scheme, roots), built once: roots are parsed
+    /// once and connections are reused across probes.
+    fn agent(&self, proxy: Option<&str>, https: bool, roots: &RootSet) -> Result<Option<ureq::Agent>, ProbeError> {
+        let key = (proxy.map(str::to_string), https, roots.clone());
+        if let Some(a) = self.agents.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(Some(a.clone()));
         }
-        let a = self.build_agent(proxy, https)?;
-        cache.insert(key, a.clone());
-        Ok(a)
+        let Some(a) = self.build_agent(proxy, https, roots)? else { return Ok(None) };
+        self.agents.lock().unwrap_or_else(|e| e.into_inner()).insert(key, a.clone());
+        Ok(Some(a))
     }
 
-    fn build_agent(&self, proxy: Option<&str>, https: bool) -> Result<ureq::Agent, ProbeError> {
+    /// The certificates of `set`; `None` when it holds none (nothing to try).
+    fn certs(&self, set: &RootSet) -> Option<ureq::tls::RootCerts> {
+        match set {
+            RootSet::Bundled => Some(ureq::tls::RootCerts::WebPki),
+            RootSet::Cacert => (!self.cacert.is_empty()).then(|| ureq::tls::RootCerts::new_with_certs(&self.cacert)),
+            RootSet::Files(files) => {
+                let mut cache = self.files.lock().unwrap_or_else(|e| e.into_inner());
+                let certs = cache
+                    .entry(files.clone())
+                    .or_insert_with(|| {
+                        let mut certs = read_pems(files);
+                        certs.extend(self.cacert.iter().cloned());
+                        (!certs.is_empty()).then(|| Arc::new(certs))
+                    })
+                    .clone()?;
+                Some(ureq::tls::RootCerts::new_with_certs(&certs))
+            }
+        }
+    }
+
+    /// The root sets of `trust` in the analysed environment, in the order tried.
+    fn root_sets(&self, trust: Trust) -> Vec<RootSet> {
+        let mut sets: Vec<RootSet> = trust
+            .roots(&self.opts.env)
+            .into_iter()
+            .map(|r| match r {
+                Roots::Bundled => RootSet::Bundled,
+                Roots::SystemBundle => match system_bundle() {
+                    Some(p) => RootSet::Files(vec![p]),
+                    None => RootSet::Bundled,
+                },
+                Roots::File(_, p) => RootSet::Files(vec![PathBuf::from(p)]),
+            })
+            .collect();
+        // A --cacert root is a public root: every store holds it (a Files set has it already).
+        if !sets.iter().any(|s| matches!(s, RootSet::Files(_))) {
+            sets.push(RootSet::Cacert);
+        }
+        sets
+    }
+
+    fn build_agent(
+        &self,
+        proxy: Option<&str>,
+        https: bool,
+        roots: &RootSet,
+    ) -> Result<Option<ureq::Agent>, ProbeError> {
         let opts = &self.opts;
-        let proxy = match proxy {
-            Some(p) => Some(
+        let roots = if https {
+            match self.certs(roots) {
+                Some(r) => r,
+                None => return Ok(None),
+            }
+        } else {
+            ureq::tls::RootCerts::WebPki
+        };
+        // An HTTP proxy takes an http:// URL's request in absolute form, without CONNECT (RFC 9112 §3.2.2).
+        let absolute = proxy.filter(|p| !https && proxy::is_http_proxy(p));
+        let ureq_proxy = match proxy {
+            Some(p) if absolute.is_none() => Some(
                 ureq::Proxy::new(p).map_err(|e| ProbeError::new(ErrorKind::Proxy, format!("bad proxy URL: {e}")))?,
             ),
+            _ => None,
+        };
+        let via = match absolute {
+            Some(p) => {
+                let with_scheme = if p.contains("://") { p.to_string() } else { format!("http://{p}") };
+                let uri = with_scheme
+                    .parse::<ureq::http::Uri>()
+                    .ok()
+                    .filter(|u| u.host().is_some())
+                    .ok_or_else(|| ProbeError::new(ErrorKind::Proxy, "bad proxy URL: no host"))?;
+                Some(uri)
+            }
             None => None,
-        };
-        // Plain-http probes never pay for loading the system bundle.
-        let loaded = if https {
-            self.roots.get_or_init(|| load_roots(&opts.cacert, &opts.env).ok().flatten()).as_ref()
-        } else {
-            None
-        };
-        let roots = match loaded {
-            Some(certs) => ureq::tls::RootCerts::new_with_certs(certs),
-            None => ureq::tls::RootCerts::WebPki,
         };
         let cfg = ureq::Agent::config_builder()
             .timeout_global(Some(opts.timeout))
             .max_redirects(0)
             .http_status_as_error(false)
-            .proxy(proxy)
+            .proxy(ureq_proxy)
             .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
             .user_agent(concat!("keyhole-probe/", env!("CARGO_PKG_VERSION")))
             // ureq's 128 KiB buffers are at malloc's mmap threshold: each connection
             // mapped, faulted in and zeroed 256 KiB (measured: 30% of a 100-site run).
             // 64 KiB still holds ureq's largest response head.
             .input_buffer_size(64 * 1024)
-            .output_buffer_size(16 * 1024)
+            .output_buffer_size(OUTPUT_BUFFER)
             // Concurrent probes to one API keep their connections.
             .max_idle_connections_per_host(opts.jobs.max(1))
             .build();
-        Ok(ureq::Agent::with_parts(cfg, ureq::unversioned::transport::DefaultConnector::default(), Resolver::default()))
+        let resolver = Resolver { overrides: self.overrides.clone(), via, ..Resolver::default() };
+        Ok(Some(match absolute {
+            Some(p) => {
+                use ureq::unversioned::transport::{Connector, TcpConnector};
+                let connector =
+                    TcpConnector::default().chain(proxy::AbsoluteFormConnector { auth: proxy::proxy_authorization(p) });
+                ureq::Agent::with_parts(cfg, connector, resolver)
+            }
+            None => ureq::Agent::with_parts(cfg, ureq::unversioned::transport::DefaultConnector::default(), resolver),
+        }))
     }
+
+    /// Send one hop: through the proxy for its URL's scheme (unless
+    /// `via_proxy` is off), verified against each root set of the tool's
+    /// store in turn until one accepts the chain.
+    fn send_hop<B: ureq::AsSendBody + Clone>(
+        &self,
+        r: ureq::http::Request<B>,
+        url: &weburl::Url,
+        trust: Trust,
+        via_proxy: bool,
+        deadline: Instant,
+    ) -> Result<ureq::http::Response<ureq::Body>, ProbeError> {
+        let proxy = if via_proxy { proxy_of(url, &self.opts.env) } else { None };
+        let https = url.scheme() == "https";
+        let sets = if https { self.root_sets(trust) } else { vec![RootSet::Bundled] };
+        let (parts, body) = r.into_parts();
+        let mut last = None;
+        for set in &sets {
+            let agent = match self.agent(proxy.as_deref(), https, set) {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(e) => return Err(e),
+            };
+            let mut b = ureq::http::Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
+            if let Some(h) = b.headers_mut() {
+                *h = parts.headers.clone();
+            }
+            let req = b.body(body.clone()).map_err(|e| ProbeError::new(ErrorKind::Protocol, e.to_string()))?;
+            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            match agent.run(agent.configure_request(req).timeout_global(Some(left)).build()) {
+                Ok(resp) => return Ok(resp),
+                Err(e) if unknown_issuer(&e) => last = Some(e),
+                Err(e) => return Err(blame_proxy(error_kind(&e), proxy.as_deref())),
+            }
+        }
+        let e = last
+            .map(|e| error_kind(&e))
+            .unwrap_or_else(|| ProbeError::new(ErrorKind::Tls, tls_hint("no CA roots to verify with (UnknownIssuer)")));
+        Err(if trust == Trust::System { e } else { self.tool_trust_error(e, url, trust, proxy.as_deref(), deadline) })
+    }
+
+    /// The tool's store refused the chain: when the system's bundle (or the
+    /// analysed environment's SSL_CERT_FILE) accepts it, the failure is the
+    /// tool's, with the tool's own fix (docs/wire.md#trust-stores). The check
+    /// sends no credential.
+    fn tool_trust_error(
+        &self,
+        e: ProbeError,
+        url: &weburl::Url,
+        trust: Trust,
+        proxy: Option<&str>,
+        deadline: Instant,
+    ) -> ProbeError {
+        for set in self.root_sets(Trust::System) {
+            let Ok(Some(agent)) = self.agent(proxy, true, &set) else { continue };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let Ok(req) = ureq::http::Request::get(url.as_str()).body(()) else { continue };
+            if agent.run(agent.configure_request(req).timeout_global(Some(left)).build()).is_ok() {
+                let ca = match trust.roots(&self.opts.env).into_iter().find_map(|r| match r {
+                    Roots::File(_, p) => Some(p),
+                    _ => None,
+                }) {
+                    Some(p) if trust == Trust::Certifi => p,
+                    _ => "/path/to/corporate-ca.pem".to_string(),
+                };
+                return ProbeError {
+                    message: format!(
+                        "the site's tool trusts {}, which does not hold the CA of this certificate; the system's CA bundle does (TLS inspection by a corporate proxy, or a private CA): the tool fails here while curl works ({})",
+                        trust.describe(),
+                        e.message
+                    ),
+                    fix: Some(trust.fix(&ca)),
+                    ..e
+                };
+            }
+        }
+        e
+    }
+}
+
+/// ureq's output buffer: a request head must fit in it.
+const OUTPUT_BUFFER: usize = 16 * 1024;
+
+/// Credential headers too long for any client to send: not sent, and said
+/// so (not taken for a server that speaks another protocol).
+fn too_large(hv: Option<&[u8]>, also: &[(&str, Vec<u8>)]) -> Option<ProbeError> {
+    let n = hv.map_or(0, <[u8]>::len) + also.iter().map(|(h, v)| h.len() + v.len()).sum::<usize>();
+    // The rest of the head (request line, host, user agent, provider headers) fits in 2 KiB.
+    (n > OUTPUT_BUFFER - 2048).then(|| {
+        ProbeError::new(
+            ErrorKind::TooLarge,
+            format!("the credential header is {n} bytes: no key is that long, and servers refuse headers over 8–16 KiB; nothing was sent"),
+        )
+    })
+}
+
+/// The chain does not lead to a root of this set: the next set may hold it.
+fn unknown_issuer(e: &ureq::Error) -> bool {
+    let text = match e {
+        ureq::Error::Tls(m) => m.to_string(),
+        ureq::Error::Rustls(r) => r.to_string(),
+        ureq::Error::Io(io) => io.to_string(),
+        _ => return false,
+    };
+    text.contains("UnknownIssuer")
 }
 
 /// What the first request would otherwise set up on its way, done ahead on
@@ -198,25 +397,6 @@ pub(crate) fn warm_up() {
 /// The proxy the tool would use for `url`, from the analysed environment.
 pub fn proxy_for(url: &str, env: &BTreeMap<String, Vec<u8>>) -> Option<String> {
     proxy_of(&weburl::parse(url)?, env)
-}
-
-fn proxy_of(url: &weburl::Url, env: &BTreeMap<String, Vec<u8>>) -> Option<String> {
-    let get = |k: &str| {
-        env.get(k)
-            .or_else(|| env.get(&k.to_ascii_lowercase()))
-            .map(|v| String::from_utf8_lossy(v).trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let host = weburl::host_of(url)?;
-    if let Some(no) = get("NO_PROXY") {
-        for pat in no.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let pat = pat.trim_start_matches('.').split(':').next().unwrap_or("");
-            if pat == "*" || host == pat || host.ends_with(&format!(".{pat}")) {
-                return None;
-            }
-        }
-    }
-    if url.scheme() == "https" { get("HTTPS_PROXY") } else { get("HTTP_PROXY") }.or_else(|| get("ALL_PROXY"))
 }
 
 /// Remove the key, and anything shaped like a key, from text a server echoed.
@@ -254,15 +434,42 @@ fn header_value(plan: &Plan) -> Option<Vec<u8>> {
     Some(v)
 }
 
+/// `--resolve` and `--connect-to`, as curl reads them.
+#[derive(Debug, Default)]
+struct Overrides {
+    resolve: Vec<keyhole_core::cli::Resolve>,
+    connect_to: Vec<keyhole_core::cli::ConnectTo>,
+}
+
+impl Overrides {
+    /// Where to connect for `host:port`: (host, port) after `--connect-to`,
+    /// and the addresses `--resolve` gives for it.
+    fn apply(&self, host: &str, port: u16) -> (String, u16, Option<Vec<std::net::IpAddr>>) {
+        let (mut h, mut p) = (host.to_ascii_lowercase(), port);
+        if let Some(c) =
+            self.connect_to.iter().find(|c| c.host.as_deref().is_none_or(|x| x == h) && c.port.is_none_or(|x| x == p))
+        {
+            h = c.to_host.clone().unwrap_or(h);
+            p = c.to_port.unwrap_or(p);
+        }
+        let addrs = self.resolve.iter().find(|r| r.host == h && r.port == p).map(|r| r.addrs.clone());
+        (h, p, addrs)
+    }
+}
+
 /// ureq's resolver spawns a thread per connection so that a lookup can time
 /// out; that thread cost more than the whole request to a loopback or LAN API
 /// (measured: ~4 ms of 5). This one answers an IP address without asking
 /// anyone, and looks each host up once per run: many sites usually share a
-/// host. Lookups still run under ureq's timeout.
+/// host. Lookups still run under ureq's timeout. `--resolve` and
+/// `--connect-to` apply here: TLS still sees the URL's host.
 #[derive(Debug, Default)]
 struct Resolver {
     seen: Mutex<HashMap<String, ureq::unversioned::resolver::ResolvedSocketAddrs>>,
     inner: ureq::unversioned::resolver::DefaultResolver,
+    overrides: Arc<Overrides>,
+    /// An HTTP proxy taking requests in absolute form: every host is reached there.
+    via: Option<ureq::http::Uri>,
 }
 
 impl ureq::unversioned::resolver::Resolver for Resolver {
@@ -272,22 +479,42 @@ impl ureq::unversioned::resolver::Resolver for Resolver {
         config: &ureq::config::Config,
         timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().unwrap_or_default();
+        let uri = self.via.as_ref().unwrap_or(uri);
+        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().or_else(|| match uri.scheme_str() {
             Some("https") => Some(443),
             Some("http") => Some(80),
             _ => None,
         });
-        if let (Ok(ip), Some(port)) = (host.trim_start_matches('[').trim_end_matches(']').parse(), port) {
-            let mut one = self.empty();
-            one.push(std::net::SocketAddr::new(ip, port));
-            return Ok(one);
+        let (host, port, fixed) = match port {
+            Some(p) => {
+                let (h, p, a) = self.overrides.apply(host, p);
+                (h, Some(p), a)
+            }
+            None => (host.to_string(), None, None),
+        };
+        let fixed = fixed.or_else(|| host.parse().ok().map(|ip| vec![ip]));
+        if let (Some(ips), Some(port)) = (fixed, port) {
+            let mut out = self.empty();
+            for ip in ips.into_iter().take(16) {
+                out.push(std::net::SocketAddr::new(ip, port));
+            }
+            return Ok(out);
         }
         let key = format!("{}://{}:{}", uri.scheme_str().unwrap_or_default(), host, port.unwrap_or(0));
         if let Some(hit) = self.seen.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
-        let found = self.inner.resolve(uri, config, timeout)?;
+        let target = match port {
+            Some(p) => {
+                let h = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                format!("{}://{h}:{p}", uri.scheme_str().unwrap_or("http"))
+                    .parse::<ureq::http::Uri>()
+                    .map_err(|_| ureq::Error::HostNotFound)?
+            }
+            None => uri.clone(),
+        };
+        let found = self.inner.resolve(&target, config, timeout)?;
         if let Ok(mut m) = self.seen.lock() {
             m.insert(key, found.clone());
         }
@@ -336,10 +563,21 @@ fn error_kind(e: &ureq::Error) -> ProbeError {
                 _ => (K::Connect, text),
             }
         }
-        E::Protocol(p) => (
-            K::Protocol,
-            format!("the answer is not HTTP/1.x ({p}); a server that speaks only HTTP/2 without TLS answers like this"),
-        ),
+        // Only an answer that does not parse as HTTP/1.x hints at HTTP/2; a
+        // request that did not fit, or a bad header, is said as it is.
+        E::Protocol(p) => {
+            let text = p.to_string();
+            if text.contains("output") && text.contains("overflow") || text.contains("OutputOverflow") {
+                (K::TooLarge, format!("the request head is too large to send ({text}); nothing was sent"))
+            } else if text.contains("parse") || text.contains("version") {
+                (
+                    K::Protocol,
+                    format!("the answer is not HTTP/1.x ({text}); a server that speaks only HTTP/2 without TLS answers like this"),
+                )
+            } else {
+                (K::Protocol, format!("the request or its answer broke HTTP/1.1 ({text})"))
+            }
+        }
         other => (K::Protocol, other.to_string()),
     };
     ProbeError::new(kind, message)
@@ -391,18 +629,18 @@ impl Exchange {
     }
 }
 
-/// `first`: `plan.url` parsed (and allowed by the send policy); `timeout`:
-/// the deadline of the whole exchange, every redirect included; `proxy`: the
-/// proxy in effect, which a failed connection is blamed on.
+/// `first`: `plan.url` parsed (and allowed by the send policy); `deadline`:
+/// the end of the whole probe, every redirect included; `via_proxy`: each
+/// hop goes through the proxy the environment names for its scheme.
 fn exchange(
+    client: &Client,
     plan: &Plan,
     first: Option<&weburl::Url>,
     hv: Option<&[u8]>,
-    agent: &ureq::Agent,
-    timeout: Duration,
-    proxy: Option<&str>,
+    deadline: Instant,
+    via_proxy: bool,
 ) -> Exchange {
-    let deadline = Instant::now() + timeout;
+    let timeout = client.opts.timeout;
     let first_origin = first.and_then(weburl::origin_of);
     let key = plan.key.as_deref();
     let Some(mut url) = first.cloned() else {
@@ -437,15 +675,19 @@ fn exchange(
         for (k, v) in &plan.extra {
             b = b.header(k.as_str(), v.as_str());
         }
+        // Each hop with the proxy and the trust store of its own scheme.
         let result = match &plan.body {
-            Some(body) if method == "POST" => {
-                b.body(body.clone()).map_err(|e| e.to_string()).map(|r| run(agent, r, left))
+            Some(body) if method == "POST" => b
+                .body(body.clone())
+                .map_err(|e| e.to_string())
+                .map(|r| client.send_hop(r, &url, plan.trust, via_proxy, deadline)),
+            _ => {
+                b.body(()).map_err(|e| e.to_string()).map(|r| client.send_hop(r, &url, plan.trust, via_proxy, deadline))
             }
-            _ => b.body(()).map_err(|e| e.to_string()).map(|r| run(agent, r, left)),
         };
         let resp = match result {
             Err(m) => return fail(redirects, ProbeError::new(ErrorKind::Protocol, m)),
-            Ok(Err(e)) => return fail(redirects, blame_proxy(error_kind(&e), proxy)),
+            Ok(Err(e)) => return fail(redirects, e),
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
@@ -484,15 +726,6 @@ fn exchange(
         seen.push(next.clone());
         url = next;
     }
-}
-
-/// Send one request with what is left of the exchange's deadline.
-fn run(
-    agent: &ureq::Agent,
-    r: ureq::http::Request<impl ureq::AsSendBody>,
-    left: Duration,
-) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    agent.run(agent.configure_request(r).timeout_global(Some(left)).build())
 }
 
 /// A connection that failed while a proxy is in effect failed at the proxy
@@ -558,39 +791,47 @@ const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/ca-bundle.pem",
 ];
 
-/// The roots to trust: the system's bundle (where corporate CAs are
-/// installed), the CA files the analysed environment names for tools
-/// (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`), and every
-/// `--cacert` (which must hold a certificate). `Ok(None)` when none is
-/// found: Mozilla's roots then.
-pub fn load_roots(cacert: &[PathBuf], env: &BTreeMap<String, Vec<u8>>) -> Result<Roots> {
-    let mut files: Vec<PathBuf> = Vec::new();
-    if let Some(sys) = SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) {
-        files.push(sys.to_path_buf());
+/// The system's CA bundle, the first found.
+fn system_bundle() -> Option<PathBuf> {
+    SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()).map(Path::to_path_buf)
+}
+
+/// The certificates in PEM files that can be read (a missing file holds none).
+fn read_pems(files: &[PathBuf]) -> Vec<ureq::tls::Certificate<'static>> {
+    let mut certs = Vec::new();
+    for f in files {
+        if let Ok(bytes) = fsread::read(f, 16 * 1024 * 1024) {
+            certs.extend(ureq::tls::parse_pem(&bytes).filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            }));
+        }
     }
+    certs
+}
+
+/// The certificates of every `--cacert` (each must hold one) and of the CA
+/// files the analysed environment `env` names for tools (`SSL_CERT_FILE`,
+/// `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`); `Ok(None)` when there are none.
+pub fn load_roots(
+    cacert: &[PathBuf],
+    env: &BTreeMap<String, Vec<u8>>,
+) -> Result<Option<Vec<ureq::tls::Certificate<'static>>>> {
+    let mut certs = Vec::new();
     for var in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
         if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
-            files.push(PathBuf::from(String::from_utf8_lossy(v).into_owned()));
+            certs.extend(read_pems(&[PathBuf::from(String::from_utf8_lossy(v).into_owned())]));
         }
     }
-    let explicit = cacert.len();
-    files.extend(cacert.iter().cloned());
-    let mut certs = Vec::new();
-    let n = files.len();
-    for (i, f) in files.iter().enumerate() {
-        let must = i >= n - explicit;
-        let bytes = match fsread::read(f, 16 * 1024 * 1024) {
-            Ok(b) => b,
-            Err(e) if must => return Err(Error::usage(format!("--cacert {} {e}", f.display()))),
-            Err(_) => continue,
-        };
+    for f in cacert {
+        let bytes =
+            fsread::read(f, 16 * 1024 * 1024).map_err(|e| Error::usage(format!("--cacert {} {e}", f.display())))?;
         let before = certs.len();
-        for item in ureq::tls::parse_pem(&bytes) {
-            if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
-                certs.push(c);
-            }
-        }
-        if must && certs.len() == before {
+        certs.extend(ureq::tls::parse_pem(&bytes).filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        }));
+        if certs.len() == before {
             return Err(Error::usage(format!("--cacert {} holds no PEM certificate", f.display())));
         }
     }

@@ -151,13 +151,17 @@ pub struct ProbeError {
     /// `not_allowed`: the host (`HOST` or `HOST:PORT`) that `--allow-host` would open.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host: Option<Box<str>>,
+    /// The fix in the tool's own terms, when the probe knows it (a CA the
+    /// system trusts and the tool's trust store does not: docs/wire.md#trust-stores).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fix: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl ProbeError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProbeError { kind, message: message.into(), host: None, extra: Extra::new() }
+        ProbeError { kind, message: message.into(), host: None, fix: None, extra: Extra::new() }
     }
 
     /// The send policy kept the credential from `host`: `message` says so.
