@@ -11,6 +11,7 @@ pub mod rawhttp;
 pub mod rules;
 mod services;
 
+mod together;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -193,7 +194,7 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     }
 
     // The header the key travels in must be one the API reads.
-    if let Some(p) = p.filter(|_| from != KeySource::None) {
+    if let Some(p) = p.filter(|p| from != KeySource::None && !p.reads_at(&site.base_url, &site.auth.header)) {
         let fix = tool.and_then(|t| t.header_fix(p.auth_header));
         causes.extend(diagnose::wrong_header(p, &site.auth.header, tool_name, vec![site.at()], fix));
     }
@@ -211,6 +212,8 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     }
 
     let has_ok = info.iter().any(|d| d.code == Code::Ok);
+        // Several credential headers in one request: the one the API reads first failed.
+        causes.splice(0..0, together::reads_first(site, p));
     // This line is not what the tool sends: that is the first thing to know, whatever the probe says of it.
     let not_sent = causes.iter().any(|d| d.rule.as_deref() == Some(NOT_SENT));
     // The server's complaint is a symptom when something upstream explains it.

@@ -434,6 +434,7 @@ mod tests {
             ("gemini", format!("AIzaSy{}", r("Ab3_x-Z9qR", 33))),
             ("azure", r("0123456789abcdef", 32)),
             ("azure", r("Ab3xZ9qR", 84)),
+            ("azure-apim", r("0123456789abcdef", 32)),
             ("deepseek", format!("sk-{}", r("0123456789abcdef", 32))),
             ("groq", format!("gsk_{}WGdyb3FY{}", r("Ab3xZ9qR", 20), r("Yt7Lm2Q", 24))),
             ("xai", format!("xai-{}", r("Ab3xZ9qR", 80))),

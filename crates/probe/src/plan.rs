@@ -266,15 +266,25 @@ fn literal_again(site: &Site, key: &KeyRef, opts: &Options) -> Result<Secret, Pr
 /// The URL a tool requests for `path`, joined its way (the tool's own string
 /// joining, double slashes included: not RFC 3986's). A query on the base
 /// (Azure's `api-version`) stays at the end, as the OpenAI SDKs' default
-/// query does; a `path` that starts with `/` is taken from the base's origin
-/// (a provider's route outside the tool's base: docs/wire.md#providers).
+/// query does. A `path` that starts with `/` is a provider's route outside
+/// the tool's base (docs/wire.md#providers): it replaces the base's path from
+/// its own first segment on when the base has that segment (Azure's
+/// `/openai/models` beside `…/openai/deployments/NAME`, behind an API
+/// Management prefix too), else it is taken from the base's origin.
 pub fn join(base: &str, join: UrlJoin, path: &str) -> String {
     let (base, query) = match base.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (base, None),
     };
     let url = if let Some(rooted) = path.strip_prefix('/') {
-        format!("{}/{rooted}", origin(base))
+        let first = rooted.split('/').next().unwrap_or("");
+        let o = origin(base);
+        let root = base[o.len()..]
+            .find(&format!("/{first}/"))
+            .or_else(|| base[o.len()..].ends_with(&format!("/{first}")).then(|| base.len() - o.len() - first.len() - 1))
+            .filter(|_| !first.is_empty())
+            .map_or(o, |i| &base[..o.len() + i]);
+        format!("{root}/{rooted}")
     } else {
         match join {
             UrlJoin::TrimAndAppend => format!("{}/{}", base.trim_end_matches('/'), path),
@@ -450,5 +460,59 @@ pub fn plan(site: &Site, opts: &Options, gate: &Gate) -> Result<Plan, ProbeError
     if body.is_some() {
         extra.push(("content-type".into(), "application/json".into()));
     }
-    Ok(Plan { method, url, header, scheme, key, also, extra, body, fp, provider: Some(p), trust: t.map_or(Trust::System, |t| t.trust) })
+    Ok(Plan {
+        method,
+        url,
+        header,
+        scheme,
+        key,
+        also,
+        extra,
+        body,
+        fp,
+        provider: Some(p),
+        trust: t.map_or(Trust::System, |t| t.trust),
+    })
+}
+
+#[cfg(test)]
+mod join_tests {
+    use super::*;
+
+    #[test]
+    fn each_tool_joins_its_own_way() {
+        let anthropic = "https://api.anthropic.com/v1";
+        // Claude Code on the catalogue's default: the SDK's own base, /v1 once.
+        let b = tool_base(anthropic, UrlJoin::AnthropicSdk, "default");
+        assert_eq!(join(b, UrlJoin::AnthropicSdk, "models"), "https://api.anthropic.com/v1/models");
+        // A base the user wrote is the tool's: OpenRouter's guide, and a doubled /v1 kept as the tool sends it.
+        let or = tool_base("https://openrouter.ai/api", UrlJoin::AnthropicSdk, "config");
+        assert_eq!(join(or, UrlJoin::AnthropicSdk, "messages"), "https://openrouter.ai/api/v1/messages");
+        let v1 = tool_base("https://openrouter.ai/api/v1", UrlJoin::AnthropicSdk, "config");
+        assert_eq!(join(v1, UrlJoin::AnthropicSdk, "key"), "https://openrouter.ai/api/v1/v1/key");
+        // Continue trims a trailing slash; a naive joiner doubles it.
+        assert_eq!(
+            join("https://openrouter.ai/api/v1/", UrlJoin::TrimAndAppend, "key"),
+            "https://openrouter.ai/api/v1/key"
+        );
+        assert_eq!(join("https://openrouter.ai/api/v1/", UrlJoin::Naive, "key"), "https://openrouter.ai/api/v1//key");
+    }
+
+    #[test]
+    fn azure_routes_keep_the_api_version_and_the_management_prefix() {
+        let dep = "https://contoso.azure-api.net/aoai/openai/deployments/gpt-4o?api-version=2024-10-21";
+        assert_eq!(
+            join(dep, UrlJoin::TrimAndAppend, "chat/completions"),
+            "https://contoso.azure-api.net/aoai/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(
+            join(dep, UrlJoin::TrimAndAppend, "/openai/models"),
+            "https://contoso.azure-api.net/aoai/openai/models?api-version=2024-10-21"
+        );
+        assert_eq!(
+            join("https://r.openai.azure.com", UrlJoin::TrimAndAppend, "/openai/models"),
+            "https://r.openai.azure.com/openai/models"
+        );
+        assert_eq!(join("https://x.example/api/v1", UrlJoin::TrimAndAppend, "/credits"), "https://x.example/credits");
+    }
 }

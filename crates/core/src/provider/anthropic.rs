@@ -12,6 +12,9 @@ pub const PROVIDER: Provider = Provider {
     auth_header: AuthHeader::XApiKey,
     scheme: Scheme::Raw,
     also_accepts: &[],
+    // With both, x-api-key is validated first (docs/wire.md#anthropic).
+    reads_first: Some(AuthHeader::XApiKey),
+    openai_base: "",
     key_prefixes: &["sk-ant-api03-", "sk-ant-oat01-", "sk-ant-admin01-", "sk-ant-"],
     key_len: None,
     // sk-ant-api03- and 95 characters ending AA: 108 in all.

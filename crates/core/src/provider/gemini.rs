@@ -12,6 +12,8 @@ pub const PROVIDER: Provider = Provider {
     auth_header: AuthHeader::XGoogApiKey,
     scheme: Scheme::Raw,
     also_accepts: &[],
+    reads_first: None,
+    openai_base: "https://generativelanguage.googleapis.com/v1beta/openai",
     key_prefixes: &["AIza"],
     key_len: Some(39),
     key_body: Some(KeyBody { lens: &[35], alphabet: Alphabet::Base64Url, ends: "" }),

@@ -35,6 +35,8 @@ pub enum AuthHeader {
     XGoogApiKey,
     #[serde(rename = "query:key")]
     QueryKey,
+    /// Azure API Management's subscription key header.
+    OcpApimSubscriptionKey,
     None,
 }
 
@@ -47,6 +49,7 @@ impl AuthHeader {
             AuthHeader::XGoogApiKey => "x-goog-api-key",
             AuthHeader::QueryKey => "query:key",
             AuthHeader::None => "none",
+            AuthHeader::OcpApimSubscriptionKey => "ocp-apim-subscription-key",
         }
     }
     pub fn parse(s: &str) -> Option<AuthHeader> {
@@ -57,6 +60,7 @@ impl AuthHeader {
             "x-goog-api-key" => AuthHeader::XGoogApiKey,
             "query:key" | "key" => AuthHeader::QueryKey,
             "none" => AuthHeader::None,
+            "ocp-apim-subscription-key" => AuthHeader::OcpApimSubscriptionKey,
             _ => return None,
         })
     }
@@ -311,6 +315,13 @@ pub const SK_KEY: &str = r"sk-[A-Za-z0-9_\-*.]{10,}";
 /// says it in words (`{group}`).
 #[derive(Clone, Copy, Debug)]
 pub struct Relay {
+    /// The header the API validates when a request carries several
+    /// credential headers (a tool that sends two: docs/wire.md#claude-code).
+    pub reads_first: Option<AuthHeader>,
+    /// The API's OpenAI-compatible base URL, where an OpenAI-style client's
+    /// `Authorization: Bearer` key is read ("" where the API is OpenAI-style
+    /// itself or has none).
+    pub openai_base: &'static str,
     pub pattern: &'static str,
     pub evidence: &'static str,
 }
@@ -350,9 +361,32 @@ pub fn normalize(name: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.name == n || p.aliases.contains(&n.as_str()))
 }
 
-/// The provider a base URL points at, by host.
+/// The provider a base URL points at, by host (its OpenAI-compatible base too).
 pub fn by_url(url: &str) -> Option<&'static Provider> {
     let host = url_host(url)?;
+    /// Does the API read `header` at this base URL: its own headers, or
+    /// `Authorization: Bearer` under its OpenAI-compatible base?
+    pub fn reads_at(&self, base_url: &str, header: &str) -> bool {
+        self.accepts(header) || (header == "authorization" && self.is_openai_base(base_url))
+    }
+
+    /// Is `base_url` the API's OpenAI-compatible base (`…/v1beta/openai/`)?
+    pub fn is_openai_base(&self, base_url: &str) -> bool {
+        !self.openai_base.is_empty()
+            && base_url.trim_end_matches('/').eq_ignore_ascii_case(self.openai_base.trim_end_matches('/'))
+    }
+
+    /// Of the credential headers a request carried, the one the API
+    /// validates: its `reads_first` when that one was sent, else its own
+    /// header, else the first it reads.
+    pub fn validates<'a>(&self, sent: &[&'a str]) -> Option<&'a str> {
+        let pick = |h: AuthHeader| sent.iter().copied().find(|s| *s == h.as_str());
+        self.reads_first
+            .and_then(pick)
+            .or_else(|| pick(self.auth_header))
+            .or_else(|| sent.iter().copied().find(|s| self.accepts(s)))
+    }
+
     PROVIDERS.iter().find(|p| {
         p.hosts.iter().any(|h| {
             if let Some(suffix) = h.strip_prefix('.') {
@@ -420,6 +454,7 @@ pub static KEY_SHAPES: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(&format!("(?:{})", patterns.join("|"))).expect("provider key patterns")
 });
 
+    azure::APIM,
 fn url_authority(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let auth = rest.split(['/', '?', '#']).next()?;

@@ -12,6 +12,8 @@ pub const PROVIDER: Provider = Provider {
     auth_header: AuthHeader::None,
     scheme: Scheme::Raw,
     also_accepts: &[],
+    reads_first: None,
+    openai_base: "",
     key_prefixes: &[],
     key_len: None,
     key_body: None,

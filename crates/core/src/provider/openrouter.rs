@@ -14,6 +14,9 @@ pub const PROVIDER: Provider = Provider {
     scheme: Scheme::Bearer,
     // For clients built on the Anthropic SDK (OpenRouter's api-keys docs).
     also_accepts: &[AuthHeader::XApiKey],
+    // Its /messages route reads x-api-key first (curie-eng/curie#98).
+    reads_first: Some(AuthHeader::XApiKey),
+    openai_base: "",
     key_prefixes: &["sk-or-v1-"],
     // sk-or-v1- and 64 lower-case hex digits (docs/wire.md#openrouter).
     key_len: Some(73),

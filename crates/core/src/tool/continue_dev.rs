@@ -55,7 +55,16 @@ pub static TOOL: Tool = Tool {
             "add apiKey: ${{ secrets.OPENROUTER_API_KEY }} to the model",
             "put OPENROUTER_API_KEY=… in ~/.continue/.env",
         ],
-        header: &[],
+        header: &[
+            (
+                Some(AuthHeader::OcpApimSubscriptionKey),
+                "add requestOptions: { headers: { Ocp-Apim-Subscription-Key: ${{ secrets.NAME }} } } to the model: API Management reads its subscription key there",
+            ),
+            (
+                Some(AuthHeader::XGoogApiKey),
+                "set apiBase to the API's OpenAI-compatible base (Gemini's ends in /v1beta/openai/): an OpenAI-style provider sends Authorization: Bearer",
+            ),
+        ],
     },
     extract,
     // docs/wire.md#trust-stores
@@ -92,9 +101,31 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
             continue;
         }
         let named = str_at(m, "provider");
-        let base = str_at(m, "apiBase");
-        let p = named.and_then(provider::normalize).unwrap_or_else(|| provider_for(named, base));
+        let written = str_at(m, "apiBase");
+        let by_base = written.and_then(provider::by_url);
+        let p = match (named.and_then(provider::normalize), by_base) {
+            // An OpenAI-style provider pointed at an API with its own OpenAI-compatible base
+            // (Gemini), or Azure behind API Management: the API is the one of the base URL.
+            (Some(n), Some(b))
+                if n.name != b.name
+                    && ((!b.openai_base.is_empty() && matches!(n.name, "openai" | "openai-compatible"))
+                        || (n.name == "azure" && b.name == "azure-apim")) =>
+            {
+                b
+            }
+            (Some(n), _) => n,
+            (None, _) => provider_for(named, written),
+        };
+        let azure = azure_base(m, written);
+        let base = azure.as_deref().or(written);
+        // The deployment is what an Azure request names (Continue: env.deployment, else model).
         let model = str_at(m, "model").map(str::to_string);
+        let model = m
+            .get("env")
+            .and_then(|e| str_at(e, "deployment"))
+            .map(str::to_string)
+            .filter(|_| azure.is_some())
+            .or(model);
         let (line, key) = match m.get("apiKey") {
             Some(k) => {
                 let line = m.key_line("apiKey").unwrap_or(m.line);
@@ -109,10 +140,35 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let mut d = Draft::new(line, p, key).pointer(ptr).model(model).base(base, "config");
         if p.name == "anthropic" {
             d = d.auth(AuthHeader::XApiKey, Scheme::Raw);
+        } else if !p.openai_base.is_empty() {
+            // Continue's OpenAI-style client, whatever the API.
+            d = d.auth(AuthHeader::Authorization, Scheme::Bearer);
+        } else if p.name.starts_with("azure") {
+            // Continue's azure provider sends the key in api-key (docs/wire.md#azure-openai).
+            d = d.auth(AuthHeader::ApiKey, Scheme::Raw);
         }
         out.push(d);
     }
     out
+}
+
+/// The base URL Continue's `azure` provider builds (`env.apiType` azure-openai
+/// or azure): `apiBase` without its trailing slash, then
+/// `openai/deployments/{env.deployment}`, and `?api-version={env.apiVersion}`
+/// (docs/wire.md#azure-openai); None for any other model.
+fn azure_base(m: &Node, api_base: Option<&str>) -> Option<String> {
+    let env = m.get("env")?;
+    let named = str_at(m, "provider").and_then(provider::normalize)?;
+    if !named.name.starts_with("azure") || !matches!(str_at(env, "apiType"), Some("azure-openai" | "azure")) {
+        return None;
+    }
+    let (deployment, version) = (str_at(env, "deployment")?, str_at(env, "apiVersion")?);
+    let (path, query) = match api_base?.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (api_base?, None),
+    };
+    let query = query.map_or(String::new(), |q| format!("{q}&"));
+    Some(format!("{}/openai/deployments/{deployment}?{query}api-version={version}", path.trim_end_matches('/')))
 }
 
 fn no_key(m: &Node, p: &Provider) -> KeyRef {
