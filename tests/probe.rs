@@ -200,8 +200,11 @@ fn pass_through_bad_lines_dedupe_and_unset_variables() {
     let lit = r.records.iter().find(|x| x["tool"] == "litellm").unwrap();
     assert_eq!(lit["probe"]["request"]["auth_header"], "none");
     assert_eq!(lit["probe"]["response"]["body"]["error"]["message"], "No cookie auth credentials found");
-    let key_checks = imi.requests().iter().filter(|s| s.header("authorization").is_some()).count();
+    let key_checks =
+        imi.requests().iter().filter(|s| s.header("authorization").is_some() && s.path == "/api/v1/key").count();
     assert_eq!(key_checks, 1, "identical requests are sent once");
+    let credits = imi.requests().iter().filter(|s| s.path == "/api/v1/credits").count();
+    assert_eq!(credits, 1, "the working key's account is read once (docs/records.md#account-state)");
 }
 
 #[test]
@@ -240,7 +243,8 @@ fn one_key_in_many_batches_is_sent_once() {
     let statuses: Vec<&Value> = r.records.iter().map(|x| &x["probe"]["response"]["status"]).collect();
     assert_eq!(statuses.len(), 300);
     assert!(statuses.iter().all(|s| *s == 200));
-    assert_eq!(imi.requests().len(), 1, "one request for 300 identical sites");
+    let paths: Vec<String> = imi.requests().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, ["/api/v1/key", "/api/v1/credits"], "one key check and one account read for 300 identical sites");
     // Probing probed records again replaces their probe: one per record.
     let mut p = cmd("keyhole-probe", t.path());
     p.arg("--home").arg(t.path()).args(["--provider-url", &url]);
@@ -296,7 +300,8 @@ fn a_live_input_is_answered_line_by_line() {
     assert_no_canary("live probe stderr", &stderr);
     assert!(child.wait().unwrap().success(), "{stderr}");
     assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "one line out per line in");
-    assert_eq!(imi.requests().len(), 1, "the repeat was answered from the run's first request");
+    let paths: Vec<String> = imi.requests().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, ["/api/v1/key", "/api/v1/credits"], "the repeat was answered from the run's first requests");
 }
 
 #[test]

@@ -166,7 +166,10 @@ fn continue_azure_deployment_is_requested_as_continue_builds_it() {
     // The free check: the resource's models listing, beside the deployment, with Continue's api-version.
     let recs = pipeline(t.path(), &env, "", Some(""));
     let site = azure_site(&recs);
-    assert_eq!(site["base_url"], format!("{}/aoai/openai/deployments/gpt-4o-prod?api-version=2024-02-15-preview", api.base()));
+    assert_eq!(
+        site["base_url"],
+        format!("{}/aoai/openai/deployments/gpt-4o-prod?api-version=2024-02-15-preview", api.base())
+    );
     assert_eq!(site["model"], "gpt-4o-prod");
     assert_eq!(first(&site)["code"], "ok", "{site:#}");
     // --completion posts where Continue posts.
@@ -203,10 +206,16 @@ fn azure_behind_api_management_and_gemini_through_an_openai_client_are_their_own
     };
     let apim = model(0);
     assert_eq!((apim["provider"].as_str(), apim["auth"]["header"].as_str()), (Some("azure-apim"), Some("api-key")));
-    assert_eq!(apim["base_url"], "https://contoso-ai.azure-api.net/aoai/openai/deployments/gpt-4o?api-version=2024-10-21");
+    assert_eq!(
+        apim["base_url"],
+        "https://contoso-ai.azure-api.net/aoai/openai/deployments/gpt-4o?api-version=2024-10-21"
+    );
     // A Gemini key on Gemini's base is Gemini's, whatever client sends it: never "sent to OpenAI".
     let native = model(1);
-    assert_eq!((native["provider"].as_str(), native["auth"]["header"].as_str()), (Some("gemini"), Some("authorization")));
+    assert_eq!(
+        (native["provider"].as_str(), native["auth"]["header"].as_str()),
+        (Some("gemini"), Some("authorization"))
+    );
     let codes: Vec<&str> = native["diagnoses"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(!codes.contains(&"key.wrong_provider"), "{native:#}");
     let d = first(&native);

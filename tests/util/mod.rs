@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod account;
 pub mod imitation;
 pub mod requests;
 

@@ -10,8 +10,8 @@ pub mod logscan;
 pub mod rawhttp;
 pub mod rules;
 mod services;
-
 mod together;
+
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 

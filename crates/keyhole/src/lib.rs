@@ -33,6 +33,9 @@ pub struct DoctorArgs {
     pub env: EnvArgs,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Send a 1-token completion to each site's model instead of the free key check: it costs one request of max_tokens 1 per distinct key and model, billed by the provider. Only a completion shows a model the key cannot use or a provider's per-model refusal
+    #[arg(long)]
+    pub completion: bool,
     /// Write the records (JSON lines) instead of the report
     #[arg(long)]
     pub json: bool,
@@ -54,6 +57,7 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     let env = keyhole_env::Options::new(home.clone(), a.env.load()?, a.env.proc_root.clone());
     let probe = keyhole_probe::Options {
         progress: io::stderr().is_terminal() && !a.quiet,
+        completion: a.completion,
         // Keys are read from configs under the home and the paths given (README.md#security).
         paths: a.paths.iter().cloned().map(keyhole_core::cli::absolute).collect(),
         ..keyhole_probe::Options::from_args(&a.home, &a.env, &a.net, &a.urls)?

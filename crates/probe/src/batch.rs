@@ -67,6 +67,8 @@ impl ProbeStage {
                     let mut s = lock(slot);
                     if let Some(Ok(key)) = &s.planned {
                         s.answer = self.dispatch.wait(key);
+                        let main = s.answer.clone();
+                        s.account.submit(main.as_deref(), &self.dispatch, &self.client, batch.alone);
                     }
                     let alts: Vec<_> = s
                         .alternatives
@@ -75,6 +77,8 @@ impl ProbeStage {
                         .collect();
                     s.alt_answers = alts;
                 }
+                // The account reads, sent as each site's own answer came (crate::account).
+                batch.slots.iter().for_each(|slot| lock(slot).account.wait(&self.dispatch));
                 waiting.store(false, Ordering::SeqCst);
             });
             self.pool.run(Arc::new(AttachStep(batch.clone())), 16);
@@ -158,6 +162,8 @@ struct Slot {
     /// The values the tool does not send, planned the same way (see [`alternatives`]).
     alternatives: Vec<(Alternative, std::result::Result<String, ProbeError>)>,
     alt_answers: Vec<Option<Arc<Outcome<Probe>>>>,
+    /// The account reads that follow a working key (see [`crate::account`]).
+    account: crate::account::Pending,
     /// [`PlanStep`] ran to its end.
     finished: bool,
     /// What a panic in this record's work said.
@@ -178,6 +184,7 @@ impl Slot {
             answer: None,
             alternatives: Vec::new(),
             alt_answers: Vec::new(),
+            account: Default::default(),
             finished: false,
             internal: None,
         }
@@ -210,8 +217,15 @@ fn lock(m: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 impl Batch {
     /// Plan a site's request and submit it to the run's dispatch: it is sent
     /// at once unless an identical one was. Returns its key.
-    fn submit(&self, site: &Site) -> std::result::Result<String, ProbeError> {
+    fn submit(
+        &self,
+        site: &Site,
+        account: Option<&mut crate::account::Pending>,
+    ) -> std::result::Result<String, ProbeError> {
         let plan = plan::plan(site, self.client.options(), self.client.gate())?;
+        if let Some(a) = account {
+            *a = crate::account::Pending::of(&plan, self.client.gate());
+        }
         let key = plan.dedupe_key();
         let client = self.client.clone();
         self.dispatch.submit(key.clone(), move || client.send(&plan), self.alone);
@@ -238,9 +252,9 @@ impl pool::Task for PlanStep {
                 None => return,
             };
             if let (false, Some(Record::Site(site))) = (b.offline, &s.record) {
-                s.planned = Some(b.submit(site));
+                s.planned = Some(b.submit(site, Some(&mut s.account)));
                 if matches!(s.planned, Some(Ok(_))) {
-                    s.alternatives = alternatives(site).into_iter().map(|(a, alt)| (a, b.submit(&alt))).collect();
+                    s.alternatives = alternatives(site).into_iter().map(|(a, alt)| (a, b.submit(&alt, None))).collect();
                 }
             }
             s.finished = true;
@@ -285,6 +299,7 @@ impl pool::Task for AttachStep {
                 }
                 probe.alternatives.push(alt);
             }
+            s.account.attach(&mut probe);
             if let Some(site) = s.record.as_mut().and_then(Record::site_mut) {
                 site.probe = Some(probe);
             }

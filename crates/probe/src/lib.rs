@@ -22,6 +22,7 @@ use keyhole_core::secret::Secret;
 use keyhole_core::stage::Output;
 use keyhole_core::{fsread, Status};
 
+mod account;
 mod batch;
 pub mod dispatch;
 pub mod gate;

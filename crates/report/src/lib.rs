@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use keyhole_core::error::Result;
+mod completion;
 pub mod verdict;
 
 use keyhole_core::record::{Record, Severity, Site};
@@ -214,6 +215,9 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
     if let Some(u) = &net {
         let _ = writeln!(out, "{} {}", st.paint("1;33", "!"), unreachable_line(u));
     }
+    if let Some(line) = completion::cost_line(records) {
+        let _ = writeln!(out, "{}", st.paint("2", &line));
+    }
     for (s, r) in subjects.iter().zip(&readings) {
         if r.verdict() == Verdict::Template {
             continue;
@@ -274,6 +278,9 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
         }
         if let Some(d) = r.accepted {
             let _ = writeln!(out, "      {}", st.paint("2", &format!("probe: {}", clean(&d.summary))));
+        }
+        if let Some(line) = completion::unchecked(s, r) {
+            let _ = writeln!(out, "      {}", st.paint("2", &clean(&line)));
         }
         for d in &r.also {
             let _ = writeln!(
@@ -361,6 +368,9 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
     if let Some(u) = &net {
         let _ = writeln!(out, "\n> ! {}", unreachable_line(u));
     }
+    if let Some(line) = completion::cost_line(records) {
+        let _ = writeln!(out, "\n> {}", t(&line));
+    }
     for (s, r) in subjects.iter().zip(&readings) {
         if r.verdict() == Verdict::Template {
             continue;
@@ -436,6 +446,9 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
         }
         if let Some(d) = r.accepted {
             let _ = writeln!(out, "- probe: {}", t(&d.summary));
+        }
+        if let Some(line) = completion::unchecked(s, r) {
+            let _ = writeln!(out, "- {}", t(&line));
         }
         for d in &r.also {
             let _ = writeln!(out, "\nAlso: `{}` ({}) — {}", t(d.code.as_str()), d.severity.as_str(), t(&d.summary));

@@ -26,6 +26,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "messages",
     default_model: "claude-3-5-haiku-latest",
+    account: Account::none("no free account endpoint: the credit balance shows only on a completion (credit balance is too low) or in the console"),
     extra_headers: &[("anthropic-version", "2023-06-01")],
     model_prefix: "anthropic/",
     answers: &[

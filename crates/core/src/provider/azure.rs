@@ -30,6 +30,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "/openai/models" }),
     completion_path: "chat/completions",
     default_model: "",
+    account: Account::none("no account endpoint with the key: quota is per deployment, in the Azure portal"),
     extra_headers: &[],
     model_prefix: "azure/",
     answers: &[ErrorBody {

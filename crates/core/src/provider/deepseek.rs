@@ -24,6 +24,23 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "deepseek-chat",
+    account: Account {
+        // GET /user/balance, from the origin (DeepSeek's API reference, "Get User Balance").
+        reads: &[AccountRead {
+            path: "/user/balance",
+            values: &[
+                (AccountValue::Available, "/is_available"),
+                (AccountValue::Balance, "/balance_infos/0/total_balance"),
+            ],
+        }],
+        none: "",
+        limit_page: "",
+        credits_page: "https://platform.deepseek.com/top_up",
+        currency: "",
+        low: 1.0,
+        free_suffix: "",
+        free_tier: "",
+    },
     extra_headers: &[],
     model_prefix: "deepseek/",
     answers: &[],

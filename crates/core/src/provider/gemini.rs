@@ -24,6 +24,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "gemini-2.0-flash",
+    account: Account::none("no account endpoint: quota shows only as a 429 on a completion"),
     extra_headers: &[],
     model_prefix: "gemini/",
     answers: &[

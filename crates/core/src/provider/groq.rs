@@ -24,6 +24,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "llama-3.1-8b-instant",
+    account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "groq/",
     answers: &[],

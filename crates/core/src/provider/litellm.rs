@@ -25,6 +25,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "key/info" }),
     completion_path: "chat/completions",
     default_model: "",
+    account: Account::none("key/info holds a virtual key's spend and budget only with the proxy's database: not read"),
     extra_headers: &[],
     model_prefix: "litellm_proxy/",
     answers: &[

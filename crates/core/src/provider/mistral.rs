@@ -25,6 +25,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "mistral-small-latest",
+    account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "mistral/",
     answers: &[],

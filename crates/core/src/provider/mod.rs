@@ -132,6 +132,98 @@ pub struct KeyCheck {
     pub path: &'static str,
 }
 
+/// A value of a key's account state (docs/records.md#probe, `account`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountValue {
+    /// The key's own spending limit (null: none).
+    Limit,
+    /// What the key may still spend under its own limit.
+    LimitRemaining,
+    /// What the key has spent.
+    Usage,
+    /// The account never bought credits.
+    IsFreeTier,
+    /// Every credit the account bought.
+    CreditsTotal,
+    /// Every credit the account spent.
+    CreditsUsed,
+    /// What the account can still spend, where the API says it itself.
+    Balance,
+    /// The API says whether the balance allows requests at all.
+    Available,
+    /// Requests a day to free models, and what is left of them today.
+    FreeDailyLimit,
+    FreeDailyRemaining,
+}
+
+impl AccountValue {
+    /// Its name in the record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountValue::Limit => "limit",
+            AccountValue::LimitRemaining => "limit_remaining",
+            AccountValue::Usage => "usage",
+            AccountValue::IsFreeTier => "is_free_tier",
+            AccountValue::CreditsTotal => "credits_total",
+            AccountValue::CreditsUsed => "credits_used",
+            AccountValue::Balance => "balance",
+            AccountValue::Available => "available",
+            AccountValue::FreeDailyLimit => "free_daily_limit",
+            AccountValue::FreeDailyRemaining => "free_daily_remaining",
+        }
+    }
+}
+
+/// One free request that reads account state with the key itself.
+#[derive(Clone, Copy, Debug)]
+pub struct AccountRead {
+    /// Joined to the base URL as the key check is (a path that starts with
+    /// `/` is taken from the origin).
+    pub path: &'static str,
+    /// Where each value is in the answer: a JSON pointer (a number may come
+    /// as a string).
+    pub values: &'static [(AccountValue, &'static str)],
+}
+
+/// What a key's account can still do, where the API tells it for free
+/// (docs/records.md#account-state).
+#[derive(Clone, Copy, Debug)]
+pub struct Account {
+    /// The requests that read it, in order; the key check's own answer is
+    /// read too when its path is one of them (no second request).
+    pub reads: &'static [AccountRead],
+    /// Why nothing is read, where the API has no free account endpoint.
+    pub none: &'static str,
+    /// Where a person raises or removes a key's own limit.
+    pub limit_page: &'static str,
+    /// Where a person buys credits.
+    pub credits_page: &'static str,
+    /// The currency the values are in, as a person writes it (`$`).
+    pub currency: &'static str,
+    /// A balance (or what a key's limit leaves) under this is low.
+    pub low: f64,
+    /// The end of a model id that costs nothing (`:free`), or "".
+    pub free_suffix: &'static str,
+    /// What the free tier allows, for the warning ("" when there is none).
+    pub free_tier: &'static str,
+}
+
+impl Account {
+    /// No free account endpoint: `why`.
+    pub const fn none(why: &'static str) -> Account {
+        Account {
+            reads: &[],
+            none: why,
+            limit_page: "",
+            credits_page: "",
+            currency: "",
+            low: 0.0,
+            free_suffix: "",
+            free_tier: "",
+        }
+    }
+}
+
 /// What an error answer says happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Meaning {
@@ -246,6 +338,8 @@ pub struct Provider {
     /// The model a completion names when the site names none: a small one
     /// the API serves; "" for a gateway whose models are the user's own.
     pub default_model: &'static str,
+    /// What the account can still do, and where it is read (docs/records.md#account-state).
+    pub account: Account,
     /// Headers the API requires on every request.
     pub extra_headers: &'static [(&'static str, &'static str)],
     /// Prefix LiteLLM-style model ids use for this provider (`openrouter/…`).

@@ -24,6 +24,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "",
+    account: Account::none("a local server: no account"),
     extra_headers: &[],
     model_prefix: "ollama/",
     answers: &[],

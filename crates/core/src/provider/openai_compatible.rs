@@ -24,6 +24,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "",
+    account: Account::none("a self-hosted or unknown server: no account endpoint known"),
     extra_headers: &[],
     model_prefix: "",
     answers: &[],

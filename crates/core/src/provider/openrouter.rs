@@ -29,6 +29,40 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "key" }),
     completion_path: "chat/completions",
     default_model: "openrouter/auto",
+    // GET key is the key check itself (its answer is read, no second
+    // request); GET credits is one more, with the same key. credits is
+    // documented as management-only and has answered zeros for a funded
+    // inference key: docs/records.md#account-state says how keyhole reads it.
+    account: Account {
+        reads: &[
+            AccountRead {
+                path: "key",
+                values: &[
+                    (AccountValue::Limit, "/data/limit"),
+                    (AccountValue::LimitRemaining, "/data/limit_remaining"),
+                    (AccountValue::Usage, "/data/usage"),
+                    (AccountValue::IsFreeTier, "/data/is_free_tier"),
+                    (AccountValue::FreeDailyLimit, "/data/free_model_daily_requests/limit"),
+                    (AccountValue::FreeDailyRemaining, "/data/free_model_daily_requests/remaining"),
+                ],
+            },
+            AccountRead {
+                path: "credits",
+                values: &[
+                    (AccountValue::CreditsTotal, "/data/total_credits"),
+                    (AccountValue::CreditsUsed, "/data/total_usage"),
+                ],
+            },
+        ],
+        none: "",
+        limit_page: "https://openrouter.ai/settings/keys",
+        credits_page: "https://openrouter.ai/settings/credits",
+        currency: "$",
+        low: 1.0,
+        free_suffix: ":free",
+        // OpenRouter's limits docs and its free-models-per-day 429.
+        free_tier: "models whose id ends in :free only, 20 requests a minute and 50 a day (1000 a day once 10 credits were bought); other models answer 402",
+    },
     extra_headers: &[],
     model_prefix: "openrouter/",
     answers: &[

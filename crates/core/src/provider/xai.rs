@@ -24,6 +24,7 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "grok-3-mini",
+    account: Account::none("no free account endpoint for the balance"),
     extra_headers: &[],
     model_prefix: "xai/",
     answers: &[],

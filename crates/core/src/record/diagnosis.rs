@@ -112,6 +112,10 @@ codes! {
     CreditsInsufficient = "credits.insufficient",
     /// The key's own spending limit is reached.
     LimitKeyLimit = "limit.key_limit",
+    /// The account is on the free tier: free models only, with a daily cap.
+    LimitFreeTier = "limit.free_tier",
+    /// Little is left of the balance or of the key's own limit.
+    CreditsLow = "credits.low",
     /// Too many requests.
     RateLimited = "rate.limited",
     /// The model id does not exist or has no endpoint.

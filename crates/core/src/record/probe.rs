@@ -151,17 +151,13 @@ pub struct ProbeError {
     /// `not_allowed`: the host (`HOST` or `HOST:PORT`) that `--allow-host` would open.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host: Option<Box<str>>,
-    /// The fix in the tool's own terms, when the probe knows it (a CA the
-    /// system trusts and the tool's trust store does not: docs/wire.md#trust-stores).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub fix: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl ProbeError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProbeError { kind, message: message.into(), host: None, fix: None, extra: Extra::new() }
+        ProbeError { kind, message: message.into(), host: None, extra: Extra::new() }
     }
 
     /// The send policy kept the credential from `host`: `message` says so.
@@ -210,8 +206,137 @@ pub struct Probe {
     /// overridden candidates), each sent the same way: which one would work.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub alternatives: Vec<Alternative>,
+    /// The fix for `error` in the site's tool's own terms, when the probe
+    /// knows it: a CA the system trusts and the tool's trust store does not
+    /// (docs/wire.md#trust-stores).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fix: Option<Box<str>>,
+    /// What the key's account can still do, read from the provider's free
+    /// account endpoints after the key worked (docs/records.md#probe).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub account: Option<Box<Account>>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A key's account state (docs/records.md#probe, `account`): each value as
+/// the provider answered it, and the URL it came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Account {
+    /// The key's own spending limit (null: the key has none, or it was not read).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit_remaining: Option<f64>,
+    /// What the key has spent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub usage: Option<f64>,
+    /// The account never bought credits.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub is_free_tier: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credits_total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credits_used: Option<f64>,
+    /// What the account can still spend: the provider's own figure, else
+    /// `credits_total - credits_used` when those can be believed (not the
+    /// zeros a key that has paid sometimes gets: docs/records.md#account-state).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub balance: Option<f64>,
+    /// The provider says whether the balance allows requests at all.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub available: Option<bool>,
+    /// Requests a day to free models, and what is left of them today.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub free_daily_limit: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub free_daily_remaining: Option<f64>,
+    /// Value name → the URL it was read from (credentials redacted).
+    #[serde(default)]
+    pub from: IndexMap<String, String>,
+    /// Account requests that gave nothing to read: why, per URL.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub unread: Vec<Unread>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An account request whose answer gave nothing to read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Unread {
+    pub url: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    pub why: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A number, or a number written as a string (DeepSeek's balances).
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).filter(|n: &f64| n.is_finite())
+}
+
+impl Account {
+    /// Read the values `read` names from an answer `body` of `url`; true
+    /// when at least one was there.
+    pub fn take(&mut self, read: &crate::provider::AccountRead, url: &str, body: &Value) -> bool {
+        use crate::provider::AccountValue as V;
+        let mut any = false;
+        for (what, pointer) in read.values {
+            let Some(v) = body.pointer(pointer).filter(|v| !v.is_null()) else { continue };
+            let set = match what {
+                V::IsFreeTier => v.as_bool().map(|b| self.is_free_tier = Some(b)),
+                V::Available => v.as_bool().map(|b| self.available = Some(b)),
+                _ => number(v).map(|n| {
+                    *match what {
+                        V::Limit => &mut self.limit,
+                        V::LimitRemaining => &mut self.limit_remaining,
+                        V::Usage => &mut self.usage,
+                        V::CreditsTotal => &mut self.credits_total,
+                        V::CreditsUsed => &mut self.credits_used,
+                        V::Balance => &mut self.balance,
+                        V::FreeDailyLimit => &mut self.free_daily_limit,
+                        _ => &mut self.free_daily_remaining,
+                    } = Some(n)
+                }),
+            };
+            if set.is_some() {
+                self.from.insert(what.as_str().to_string(), url.to_string());
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// The balance from the credits, once every answer is read. Zeros from
+    /// an account that has paid (`is_free_tier: false`) or spent are not
+    /// an empty account: OpenRouter's credits answers them for some
+    /// inference keys (docs/records.md#account-state); they are left unread.
+    pub fn finish(&mut self) {
+        if self.balance.is_some() {
+            return;
+        }
+        let (Some(total), Some(used)) = (self.credits_total, self.credits_used) else { return };
+        let zeros = total == 0.0 && used == 0.0;
+        if zeros && (self.is_free_tier == Some(false) || self.usage.is_some_and(|u| u > 0.0)) {
+            let url = self.from.get("credits_total").cloned().unwrap_or_default();
+            self.unread.push(Unread {
+                url,
+                status: Some(200),
+                why: "zeros for a key that has paid or spent: not read as an empty account".into(),
+                extra: Extra::new(),
+            });
+            return;
+        }
+        self.balance = Some(((total - used) * 1e6).round() / 1e6);
+        self.from.insert("balance".into(), self.from.get("credits_total").cloned().unwrap_or_default());
+    }
+
+    /// Nothing was read.
+    pub fn is_empty(&self) -> bool {
+        self.from.is_empty() && self.unread.is_empty()
+    }
 }
 
 /// One value the tool does not send, probed as the tool would send it.
