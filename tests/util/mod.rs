@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub mod account;
 pub mod imitation;
+pub mod tls;
 pub mod requests;
 
 pub fn root() -> PathBuf {

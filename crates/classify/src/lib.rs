@@ -589,7 +589,8 @@ fn probe_diags(
                     Severity::Error,
                     format!("no HTTP answer: {msg}"),
                     vec![format!("probe {url}")],
-                    vec![net_fix(err.kind)],
+                    // The probe's fix in the tool's own terms first (a trust store: docs/wire.md#trust-stores).
+                    vec![probe.fix.as_deref().map_or_else(|| net_fix(err.kind), str::to_string)],
                 )),
             ErrorKind::Protocol | ErrorKind::TooLarge => causes.push(diag(
                 Code::NetConnect,

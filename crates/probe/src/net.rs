@@ -156,6 +156,10 @@ impl Client {
         probe.request = Some(request);
         probe.redirects = ex.redirects;
         probe.response = ex.response;
+        // The tool's own store refused a CA the system trusts: the fix is the tool's.
+        if ex.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Tls && e.message.starts_with(TOOL_STORE_REFUSES)) {
+            probe.fix = Some(plan.trust.fix(&self.system_ca_file()).into());
+        }
         probe.error = ex.error;
         probe.elapsed_ms = start.elapsed().as_millis() as u64;
         probe
@@ -316,6 +320,17 @@ impl Client {
         Err(if trust == Trust::System { e } else { self.tool_trust_error(e, url, trust, proxy.as_deref(), deadline) })
     }
 
+    /// The file that holds the system's CAs: the analysed SSL_CERT_FILE, or the system's bundle.
+    fn system_ca_file(&self) -> String {
+        self.root_sets(Trust::System)
+            .into_iter()
+            .find_map(|s| match s {
+                RootSet::Files(f) => f.first().map(|p| p.display().to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "/path/to/corporate-ca.pem".into())
+    }
+
     /// The tool's store refused the chain: when the system's bundle (or the
     /// analysed environment's SSL_CERT_FILE) accepts it, the failure is the
     /// tool's, with the tool's own fix (docs/wire.md#trust-stores). The check
@@ -336,20 +351,14 @@ impl Client {
             }
             let Ok(req) = ureq::http::Request::get(url.as_str()).body(()) else { continue };
             if agent.run(agent.configure_request(req).timeout_global(Some(left)).build()).is_ok() {
-                let ca = match trust.roots(&self.opts.env).into_iter().find_map(|r| match r {
-                    Roots::File(_, p) => Some(p),
-                    _ => None,
-                }) {
-                    Some(p) if trust == Trust::Certifi => p,
-                    _ => "/path/to/corporate-ca.pem".to_string(),
-                };
+                let ca = self.system_ca_file();
                 return ProbeError {
                     message: format!(
-                        "the site's tool trusts {}, which does not hold the CA of this certificate; the system's CA bundle does (TLS inspection by a corporate proxy, or a private CA): the tool fails here while curl works ({})",
+                        "{TOOL_STORE_REFUSES} {}, which does not hold the CA of this certificate; the system's CA bundle does (TLS inspection by a corporate proxy, or a private CA): the tool fails here while curl works; fix: {} ({})",
                         trust.describe(),
+                        trust.fix(&ca),
                         e.message
                     ),
-                    fix: Some(trust.fix(&ca)),
                     ..e
                 };
             }
@@ -357,6 +366,9 @@ impl Client {
         e
     }
 }
+
+/// How a TLS failure of the tool's own trust store begins (its fix is then `probe.fix`).
+const TOOL_STORE_REFUSES: &str = "the site's tool trusts";
 
 /// ureq's output buffer: a request head must fit in it.
 const OUTPUT_BUFFER: usize = 16 * 1024;

@@ -356,7 +356,8 @@ impl Plan {
                 .chain(self.also.iter().map(|a| format!("{} {} {:?}", a.header, a.scheme, Some(&a.fp.sha8))))
                 .collect();
         creds.sort();
-        format!("{} {} {:?} {:?}", self.method, self.url, creds, self.body)
+        // The trust store too: one TLS server, two tools, two verdicts (docs/wire.md#trust-stores).
+        format!("{} {} {:?} {:?} {}", self.method, self.url, creds, self.body, self.trust.as_str())
     }
 
     /// The other credential headers as they go on the wire: (name, value).
