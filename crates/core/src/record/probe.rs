@@ -211,11 +211,6 @@ pub struct Probe {
     /// (docs/wire.md#trust-stores).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fix: Option<Box<str>>,
-    /// The fix for `error` in the site's tool's own terms, when the probe
-    /// knows it: a CA the system trusts and the tool's trust store does not
-    /// (docs/wire.md#trust-stores).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub fix: Option<Box<str>>,
     /// What the key's account can still do, read from the provider's free
     /// account endpoints after the key worked (docs/records.md#probe).
     #[serde(skip_serializing_if = "Option::is_none", default)]
