@@ -6,6 +6,7 @@
 //! and `keyhole doctor` runs in-process; [`run_http`] and [`run_log`] are the
 //! `--http` and `--log` modes.
 
+mod account;
 pub mod logscan;
 pub mod rawhttp;
 pub mod rules;
@@ -229,7 +230,7 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         }
     }
     let mut out = causes;
-    if has_ok && out.iter().all(|d| !d.is_error()) {
+    if has_ok && out.iter().all(|d| !d.is_error() && !account::before_ok(d)) {
         // ok is the root when the probe proved the key works and nothing is wrong.
         out.retain(|d| d.code != Code::Ok);
         let (ok, rest): (Vec<Diagnosis>, Vec<Diagnosis>) = info.into_iter().partition(|d| d.code == Code::Ok);
@@ -651,6 +652,7 @@ fn probe_diags(
             vec![format!("probe {} {url}", req.map_or("", |r| r.method.as_str()))],
             vec![],
         ));
+        causes.extend(account::diagnoses(site, probe, p));
         return;
     }
     let body = probe.response.as_ref().map_or(&NO_BODY, |r| &r.body);
