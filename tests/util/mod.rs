@@ -9,8 +9,8 @@ use serde_json::Value;
 
 pub mod account;
 pub mod imitation;
-pub mod tls;
 pub mod requests;
+pub mod tls;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

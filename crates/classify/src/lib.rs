@@ -210,11 +210,11 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     // 3. The probe.
     if let Some(probe) = &site.probe {
         probe_diags(site, probe, p, table, &mut causes, &mut symptoms, &mut info);
+        // Several credential headers in one request: the one the API reads first failed.
+        causes.splice(0..0, together::reads_first(site, p));
     }
 
     let has_ok = info.iter().any(|d| d.code == Code::Ok);
-        // Several credential headers in one request: the one the API reads first failed.
-        causes.splice(0..0, together::reads_first(site, p));
     // This line is not what the tool sends: that is the first thing to know, whatever the probe says of it.
     let not_sent = causes.iter().any(|d| d.rule.as_deref() == Some(NOT_SENT));
     // The server's complaint is a symptom when something upstream explains it.

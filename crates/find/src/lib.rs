@@ -412,6 +412,7 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         base_url_from,
         auth: Auth::new(header.as_str(), scheme.as_str()),
         key: d.key,
+        also: Vec::new(),
         assigns: d.assigns,
         template: is_template(Path::new(file)),
         env: None,
@@ -419,7 +420,6 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         diagnoses: None,
         extra: Default::default(),
     }
-        also: Vec::new(),
 }
 
 /// A template a project ships for people to copy (`.env.example`,

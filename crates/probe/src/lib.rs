@@ -170,8 +170,8 @@ pub fn standalone(args: &StandaloneArgs, opts: Options) -> Result<Status> {
         scheme: scheme.into(),
         fp: Some(secret.fingerprint(provider)),
         key: Some(Arc::new(secret)),
-        extra: provider
         also: Vec::new(),
+        extra: provider
             .map(|p| p.extra_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
             .unwrap_or_default(),
         body: None,

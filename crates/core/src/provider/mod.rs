@@ -33,10 +33,10 @@ pub enum AuthHeader {
     XApiKey,
     ApiKey,
     XGoogApiKey,
-    #[serde(rename = "query:key")]
-    QueryKey,
     /// Azure API Management's subscription key header.
     OcpApimSubscriptionKey,
+    #[serde(rename = "query:key")]
+    QueryKey,
     None,
 }
 
@@ -47,9 +47,9 @@ impl AuthHeader {
             AuthHeader::XApiKey => "x-api-key",
             AuthHeader::ApiKey => "api-key",
             AuthHeader::XGoogApiKey => "x-goog-api-key",
+            AuthHeader::OcpApimSubscriptionKey => "ocp-apim-subscription-key",
             AuthHeader::QueryKey => "query:key",
             AuthHeader::None => "none",
-            AuthHeader::OcpApimSubscriptionKey => "ocp-apim-subscription-key",
         }
     }
     pub fn parse(s: &str) -> Option<AuthHeader> {
@@ -58,9 +58,9 @@ impl AuthHeader {
             "x-api-key" => AuthHeader::XApiKey,
             "api-key" => AuthHeader::ApiKey,
             "x-goog-api-key" => AuthHeader::XGoogApiKey,
+            "ocp-apim-subscription-key" => AuthHeader::OcpApimSubscriptionKey,
             "query:key" | "key" => AuthHeader::QueryKey,
             "none" => AuthHeader::None,
-            "ocp-apim-subscription-key" => AuthHeader::OcpApimSubscriptionKey,
             _ => return None,
         })
     }
@@ -313,6 +313,13 @@ pub struct Provider {
     pub scheme: Scheme,
     /// Other credential headers the API also reads.
     pub also_accepts: &'static [AuthHeader],
+    /// The header the API validates when a request carries several
+    /// credential headers (a tool that sends two: docs/wire.md#claude-code).
+    pub reads_first: Option<AuthHeader>,
+    /// The API's OpenAI-compatible base URL, where an OpenAI-style client's
+    /// `Authorization: Bearer` key is read ("" where the API is OpenAI-style
+    /// itself or has none).
+    pub openai_base: &'static str,
     /// Key prefixes, most specific first.
     pub key_prefixes: &'static [&'static str],
     /// Fixed key length in bytes, where the provider has one.
@@ -353,6 +360,29 @@ impl Provider {
     /// Does the API read a credential from this header (`authorization`, `x-api-key`…)?
     pub fn accepts(&self, header: &str) -> bool {
         header == self.auth_header.as_str() || self.also_accepts.iter().any(|h| h.as_str() == header)
+    }
+
+    /// Does the API read `header` at this base URL: its own headers, or
+    /// `Authorization: Bearer` under its OpenAI-compatible base?
+    pub fn reads_at(&self, base_url: &str, header: &str) -> bool {
+        self.accepts(header) || (header == "authorization" && self.is_openai_base(base_url))
+    }
+
+    /// Is `base_url` the API's OpenAI-compatible base (`…/v1beta/openai/`)?
+    pub fn is_openai_base(&self, base_url: &str) -> bool {
+        !self.openai_base.is_empty()
+            && base_url.trim_end_matches('/').eq_ignore_ascii_case(self.openai_base.trim_end_matches('/'))
+    }
+
+    /// Of the credential headers a request carried, the one the API
+    /// validates: its `reads_first` when that one was sent, else its own
+    /// header, else the first it reads.
+    pub fn validates<'a>(&self, sent: &[&'a str]) -> Option<&'a str> {
+        let pick = |h: AuthHeader| sent.iter().copied().find(|s| *s == h.as_str());
+        self.reads_first
+            .and_then(pick)
+            .or_else(|| pick(self.auth_header))
+            .or_else(|| sent.iter().copied().find(|s| self.accepts(s)))
     }
 
     /// Does this message text say that no credential arrived at all (as
@@ -409,13 +439,6 @@ pub const SK_KEY: &str = r"sk-[A-Za-z0-9_\-*.]{10,}";
 /// says it in words (`{group}`).
 #[derive(Clone, Copy, Debug)]
 pub struct Relay {
-    /// The header the API validates when a request carries several
-    /// credential headers (a tool that sends two: docs/wire.md#claude-code).
-    pub reads_first: Option<AuthHeader>,
-    /// The API's OpenAI-compatible base URL, where an OpenAI-style client's
-    /// `Authorization: Bearer` key is read ("" where the API is OpenAI-style
-    /// itself or has none).
-    pub openai_base: &'static str,
     pub pattern: &'static str,
     pub evidence: &'static str,
 }
@@ -429,6 +452,7 @@ pub static PROVIDERS: &[Provider] = &[
     anthropic::PROVIDER,
     gemini::PROVIDER,
     azure::PROVIDER,
+    azure::APIM,
     deepseek::PROVIDER,
     groq::PROVIDER,
     mistral::PROVIDER,
@@ -458,29 +482,6 @@ pub fn normalize(name: &str) -> Option<&'static Provider> {
 /// The provider a base URL points at, by host (its OpenAI-compatible base too).
 pub fn by_url(url: &str) -> Option<&'static Provider> {
     let host = url_host(url)?;
-    /// Does the API read `header` at this base URL: its own headers, or
-    /// `Authorization: Bearer` under its OpenAI-compatible base?
-    pub fn reads_at(&self, base_url: &str, header: &str) -> bool {
-        self.accepts(header) || (header == "authorization" && self.is_openai_base(base_url))
-    }
-
-    /// Is `base_url` the API's OpenAI-compatible base (`…/v1beta/openai/`)?
-    pub fn is_openai_base(&self, base_url: &str) -> bool {
-        !self.openai_base.is_empty()
-            && base_url.trim_end_matches('/').eq_ignore_ascii_case(self.openai_base.trim_end_matches('/'))
-    }
-
-    /// Of the credential headers a request carried, the one the API
-    /// validates: its `reads_first` when that one was sent, else its own
-    /// header, else the first it reads.
-    pub fn validates<'a>(&self, sent: &[&'a str]) -> Option<&'a str> {
-        let pick = |h: AuthHeader| sent.iter().copied().find(|s| *s == h.as_str());
-        self.reads_first
-            .and_then(pick)
-            .or_else(|| pick(self.auth_header))
-            .or_else(|| sent.iter().copied().find(|s| self.accepts(s)))
-    }
-
     PROVIDERS.iter().find(|p| {
         p.hosts.iter().any(|h| {
             if let Some(suffix) = h.strip_prefix('.') {
@@ -548,7 +549,6 @@ pub static KEY_SHAPES: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(&format!("(?:{})", patterns.join("|"))).expect("provider key patterns")
 });
 
-    azure::APIM,
 fn url_authority(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let auth = rest.split(['/', '?', '#']).next()?;
