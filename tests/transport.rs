@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use util::imitation::Imitation;
-use util::tls::{HttpsUpgrade, NoAuthProxy, Pki, PlainProxy, SlowHops, TlsFront};
+use util::tls::{HttpsUpgrade, NoAuthProxy, Pki, PlainProxy, SlowHops, Socks5, TlsFront};
 use util::*;
 
 /// Debian's .bashrc, with `extra` below its interactive guard.
@@ -284,7 +284,7 @@ fn a_plain_http_proxy_carries_http_urls_in_absolute_form_and_no_proxy_reads_as_c
 }
 
 #[test]
-fn socks_proxies_fail_as_a_proxy_error_never_a_panic() {
+fn socks_proxies_work_or_fail_as_a_proxy_error_never_a_panic() {
     let known = or_canary("GOOD");
     let imi = Imitation::start(&known, None);
     let (_hold, refused) = refused_port();
@@ -297,6 +297,16 @@ fn socks_proxies_fail_as_a_proxy_error_never_a_panic() {
         let p = &by_frag(&r.records, "/models/0")["probe"];
         assert!(p.is_object(), "{scheme}: probe is {p}");
         assert_eq!(p["error"]["kind"], "proxy", "{scheme}: {p}");
+    }
+    // A SOCKS5 proxy that works: the request goes through it (socks5h: the proxy resolves the name).
+    let socks = Socks5::start();
+    for scheme in ["socks5h", "socks5"] {
+        let before = socks.tunnels.load(std::sync::atomic::Ordering::SeqCst);
+        let r =
+            probe(t.path(), &format!("ALL_PROXY={scheme}://127.0.0.1:{}\n", socks.port), &sites, &["--timeout", "5"]);
+        let p = &by_frag(&r.records, "/models/0")["probe"];
+        assert_eq!(p["response"]["status"], 200, "{scheme}: {p}");
+        assert!(socks.tunnels.load(std::sync::atomic::Ordering::SeqCst) > before, "{scheme}: not through the proxy");
     }
 }
 

@@ -362,3 +362,62 @@ impl NoAuthProxy {
         NoAuthProxy { port }
     }
 }
+
+/// A SOCKS5 proxy (no authentication, CONNECT only) that counts the tunnels it made.
+pub struct Socks5 {
+    pub port: u16,
+    pub tunnels: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Socks5 {
+    pub fn start() -> Socks5 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = tunnels.clone();
+        thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let count = count.clone();
+                thread::spawn(move || {
+                    let _ = socks5_one(conn, &count);
+                });
+            }
+        });
+        Socks5 { port, tunnels }
+    }
+}
+
+fn socks5_one(mut c: TcpStream, count: &std::sync::atomic::AtomicUsize) -> std::io::Result<()> {
+    let mut head = [0u8; 2];
+    c.read_exact(&mut head)?;
+    let mut methods = vec![0u8; head[1] as usize];
+    c.read_exact(&mut methods)?;
+    c.write_all(&[5, 0])?;
+    let mut req = [0u8; 4];
+    c.read_exact(&mut req)?;
+    // The target's host is not looked up: every name is the loopback imitation (socks5h sends names).
+    match req[3] {
+        1 => c.read_exact(&mut [0u8; 4])?,
+        4 => c.read_exact(&mut [0u8; 16])?,
+        _ => {
+            let mut n = [0u8; 1];
+            c.read_exact(&mut n)?;
+            c.read_exact(&mut vec![0u8; n[0] as usize])?;
+        }
+    }
+    let mut port = [0u8; 2];
+    c.read_exact(&mut port)?;
+    let up = TcpStream::connect(("127.0.0.1", u16::from_be_bytes(port)))?;
+    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])?;
+    let (mut a, mut b) = (c.try_clone()?, up.try_clone()?);
+    let t = thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b);
+        let _ = b.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut up, mut c) = (up, c);
+    let _ = std::io::copy(&mut up, &mut c);
+    let _ = c.shutdown(std::net::Shutdown::Write);
+    let _ = t.join();
+    Ok(())
+}
