@@ -139,3 +139,52 @@ pub(crate) fn diagnoses(site: &Site, probe: &Probe, p: Option<&Provider>) -> Vec
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyhole_core::provider;
+    use keyhole_core::record::Record;
+
+    fn site(model: &str, account: &str) -> Site {
+        let r = Record::from_json(&format!(
+            r#"{{"type":"site","v":1,"id":"t","host":"h","tool":"continue","source":{{"file":"/h/c","line":3}},"provider":"openrouter","model":"{model}","base_url":"u","base_url_from":"config","auth":{{"header":"authorization","scheme":"bearer"}},"key":{{"from":"none"}},"probe":{{"request":null,"response":{{"status":200}},"account":{account}}}}}"#
+        ))
+        .unwrap();
+        match r {
+            Record::Site(s) => *s,
+            _ => unreachable!(),
+        }
+    }
+
+    fn first(model: &str, account: &str) -> Option<(Code, Severity, Vec<String>)> {
+        let s = site(model, account);
+        let d = diagnoses(&s, s.probe.as_ref().unwrap(), provider::get("openrouter"));
+        d.into_iter().next().map(|d| (d.code, d.severity, d.fix))
+    }
+
+    #[test]
+    fn a_negative_balance_refuses_free_models_too() {
+        let (code, sev, fix) = first("x/y:free", r#"{"credits_total":5,"credits_used":5.5,"balance":-0.5}"#).unwrap();
+        assert_eq!((code, sev), (Code::CreditsInsufficient, Severity::Error));
+        assert!(fix.iter().all(|f| !f.contains(":free")), "{fix:?}");
+        // Zero on a free model that was paid for before: nothing to say.
+        assert_eq!(first("x/y:free", r#"{"is_free_tier":false,"credits_total":5,"credits_used":5,"balance":0}"#), None);
+    }
+
+    #[test]
+    fn a_free_model_without_requests_left_today_fails() {
+        let acct = r#"{"is_free_tier":true,"free_daily_limit":50,"free_daily_remaining":0}"#;
+        let (code, sev, _) = first("x/y:free", acct).unwrap();
+        assert_eq!((code, sev), (Code::LimitFreeTier, Severity::Error));
+        let (code, sev, _) = first("x/y", r#"{"is_free_tier":true}"#).unwrap();
+        assert_eq!((code, sev), (Code::LimitFreeTier, Severity::Warning), "paid model, balance unknown");
+    }
+
+    #[test]
+    fn room_under_the_key_limit_is_not_a_finding() {
+        assert_eq!(first("x/y", r#"{"limit":100,"limit_remaining":74.5,"usage":25.5}"#), None);
+        let (code, _, _) = first("x/y", r#"{"limit":100,"limit_remaining":0.25,"usage":99.75}"#).unwrap();
+        assert_eq!(code, Code::CreditsLow);
+    }
+}

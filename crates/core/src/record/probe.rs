@@ -368,3 +368,28 @@ impl Probe {
         self.response.as_ref().map(|r| r.status)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider;
+
+    #[test]
+    fn account_values_by_pointer_and_credits_that_cannot_be_believed() {
+        let ds = provider::get("deepseek").unwrap().account.reads[0];
+        let mut a = Account::default();
+        let body =
+            serde_json::json!({"is_available":false,"balance_infos":[{"currency":"CNY","total_balance":"0.00"}]});
+        assert!(a.take(&ds, "https://api.deepseek.com/user/balance", &body));
+        a.finish();
+        assert_eq!((a.available, a.balance), (Some(false), Some(0.0)));
+        assert_eq!(a.from["balance"], "https://api.deepseek.com/user/balance");
+
+        let or = provider::get("openrouter").unwrap().account.reads;
+        let mut a = Account::default();
+        a.take(&or[0], "k", &serde_json::json!({"data":{"is_free_tier":false,"usage":3,"limit":null}}));
+        a.take(&or[1], "c", &serde_json::json!({"data":{"total_credits":0,"total_usage":0}}));
+        a.finish();
+        assert_eq!((a.limit, a.balance, a.unread.len()), (None, None, 1), "zeros for a key that has paid");
+    }
+}
