@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Find every AI tool's key, check which launch contexts and processes see it, probe it, name the root cause and the fix
-    Doctor(DoctorArgs),
+    Doctor(Box<DoctorArgs>),
     /// Run keyhole-NAME with these arguments (find, env, probe, classify, report, capture)
     #[command(external_subcommand)]
     External(Vec<String>),
