@@ -227,3 +227,30 @@ fn azure_behind_api_management_and_gemini_through_an_openai_client_are_their_own
     let codes: Vec<&str> = compat["diagnoses"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(!codes.contains(&"header.wrong_scheme") && !codes.contains(&"key.wrong_provider"), "{compat:#}");
 }
+
+#[test]
+fn opencode_and_continue_trim_the_base_before_joining() {
+    let key = or_canary("GOOD");
+    let imi = Imitation::start(&key, None);
+    let t = TempDir::new("requests-opencode");
+    debian_home(&t, &[]);
+    continue_ok(&t, &imi, &or_canary("NOPE"), "");
+    t.write(
+        "proj/opencode.json",
+        format!(
+            "{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"openrouter/anthropic/claude-sonnet-4.5\",\n  \"provider\": {{\"openrouter\": {{\"options\": {{\"baseURL\": \"{}/api/v1/\", \"apiKey\": \"{key}\"}}}}}}\n}}\n",
+            imi.base()
+        ),
+    );
+    let env = terminal_env(&t, &[]);
+    let recs = pipeline(t.path(), &env, "", Some(""));
+    let oc = recs.iter().find(|r| r["tool"] == "opencode" && r["id"].as_str().unwrap().contains("/provider/")).unwrap();
+    assert_eq!(first(oc)["code"], "ok", "{oc:#}");
+    let cont = recs.iter().find(|r| r["tool"] == "continue").unwrap();
+    assert_eq!(first(cont)["code"], "auth.invalid_key", "{cont:#}");
+    // Both trim the trailing slash: one path, never //key.
+    let paths: Vec<String> = imi.requests().iter().map(|s| s.path.clone()).collect();
+    let checks: Vec<&String> = paths.iter().filter(|p| p.ends_with("/key")).collect();
+    assert!(checks.len() == 2 && checks.iter().all(|p| *p == "/api/v1/key"), "{paths:?}");
+    assert!(paths.iter().all(|p| !p.contains("//")), "{paths:?}");
+}
