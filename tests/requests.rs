@@ -254,3 +254,30 @@ fn opencode_and_continue_trim_the_base_before_joining() {
     assert!(checks.len() == 2 && checks.iter().all(|p| *p == "/api/v1/key"), "{paths:?}");
     assert!(paths.iter().all(|p| !p.contains("//")), "{paths:?}");
 }
+
+#[test]
+fn claude_code_two_different_keys_that_pass_still_say_which_one_was_never_checked() {
+    let (stale_token, key) = (ant_canary("OLD2"), ant_canary("KEY2"));
+    let api = Api::start(&[&key]);
+    let t = TempDir::new("requests-unchecked");
+    debian_home(&t, &[("ANTHROPIC_API_KEY", &key)]);
+    t.write(
+        ".claude/settings.json",
+        format!(
+            "{{\n  \"env\": {{\n    \"ANTHROPIC_BASE_URL\": \"{}/api\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"{stale_token}\"\n  }}\n}}\n",
+            api.base()
+        ),
+    );
+    let env = terminal_env(&t, &[("ANTHROPIC_API_KEY", &key)]);
+    let recs = pipeline(t.path(), &env, "", Some(""));
+    let site = claude_site(&recs);
+    let seen = api.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("authorization"), Some(format!("Bearer {stale_token}").as_str()));
+    assert_eq!(seen[0].header("x-api-key"), Some(key.as_str()));
+    // The API read x-api-key, which works: ok, and a warning that the token was never checked.
+    assert_eq!(first(site)["code"], "ok", "{site:#}");
+    let w = site["diagnoses"].as_array().unwrap().iter().find(|d| d["code"] == "key.shadowed").expect("a warning");
+    assert_eq!(w["severity"], "warning");
+    assert!(w["summary"].as_str().unwrap().contains("never checked"), "{w}");
+}

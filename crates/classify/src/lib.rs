@@ -195,7 +195,11 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     }
 
     // The header the key travels in must be one the API reads.
-    if let Some(p) = p.filter(|p| from != KeySource::None && !p.reads_at(&site.base_url, &site.auth.header)) {
+    // (Not when the tool sends the key in a header the API reads too: site.also.)
+    let also_read = |p: &Provider| site.also.iter().any(|a| p.reads_at(&site.base_url, &a.header));
+    if let Some(p) =
+        p.filter(|p| from != KeySource::None && !p.reads_at(&site.base_url, &site.auth.header) && !also_read(p))
+    {
         let fix = tool.and_then(|t| t.header_fix(p.auth_header));
         causes.extend(diagnose::wrong_header(p, &site.auth.header, tool_name, vec![site.at()], fix));
     }

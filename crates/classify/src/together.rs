@@ -9,11 +9,18 @@ use keyhole_core::record::{Code, Diagnosis, Severity, Site};
 
 /// `key.shadowed`: the header the API reads first holds the failing key;
 /// the fix takes that credential away (or mends it), in the tool's terms.
+/// When the check passed but the headers hold different keys, a warning:
+/// the others were never checked, and a route that reads another header
+/// first would use one of them.
 pub fn reads_first(site: &Site, p: Option<&Provider>) -> Option<Diagnosis> {
     let probe = site.probe.as_ref()?;
     let req = probe.request.as_ref()?;
     let status = probe.status()?;
-    if req.also.is_empty() || !matches!(status, 401 | 403) {
+    let fps: Vec<Option<&str>> = std::iter::once(req.fp.as_ref().map(|f| f.sha8.as_str()))
+        .chain(req.also.iter().map(|a| a.fp.as_ref().map(|f| f.sha8.as_str())))
+        .collect();
+    let passed = (200..300).contains(&status) && fps.iter().any(|f| *f != fps[0]);
+    if req.also.is_empty() || !(passed || matches!(status, 401 | 403)) {
         return None;
     }
     let p = p?;
@@ -40,6 +47,26 @@ pub fn reads_first(site: &Site, p: Option<&Provider>) -> Option<Diagnosis> {
         .unwrap_or_default();
     if let Some(eff) = failing_env.and_then(|e| e.effective.as_ref()) {
         evidence.push(format!("{name} comes from {}", eff.from));
+    }
+    if passed {
+        // The key in `first` works; the others differ and went unchecked.
+        let unchecked: Vec<&Option<String>> = creds.iter().filter(|(h, ..)| *h != first).map(|(_, v, _)| v).collect();
+        let fix = match unchecked.as_slice() {
+            [Some(v)] => format!("keep one key: unset {v} unless it holds the same key"),
+            _ => "keep one key in one header".to_string(),
+        };
+        return Some(
+            Diagnosis::new(
+                Code::KeyShadowed,
+                Severity::Warning,
+                format!(
+                    "{tool} sends different keys in one request: the API read {first} ({name}); {} was never checked",
+                    others.join(", ")
+                ),
+            )
+            .evidence(evidence)
+            .fix(vec![fix]),
+        );
     }
     let mut fix = Vec::new();
     let then = format!("{tool} then sends only {}", others.join(", "));
