@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 pub mod account;
+pub mod gateway;
 pub mod imitation;
 pub mod requests;
 pub mod tls;

@@ -7,6 +7,7 @@
 //! `--http` and `--log` modes.
 
 mod account;
+mod gateway;
 pub mod logscan;
 pub mod rawhttp;
 pub mod rules;
@@ -90,7 +91,8 @@ pub fn from_rule(r: &Rule, a: &Answer, evidence: Vec<String>) -> Diagnosis {
         .summary
         .replace("{message}", &a.message)
         .replace("{status}", &a.status.map(|s| s.to_string()).unwrap_or_default())
-        .replace("{provider}", a.provider.as_deref().unwrap_or("the API"));
+        .replace("{provider}", a.provider.as_deref().unwrap_or("the API"))
+        .replace("{upstream}", a.upstream.map_or("provider", |p| p.display));
     let mut d = diag(r.code, r.severity, summary, evidence, r.fix.clone());
     d.rule = Some(r.id.clone());
     d
@@ -666,6 +668,7 @@ fn probe_diags(
     match table.match_answer(&a) {
         Some(rule) => {
             let mut d = from_rule(rule, &a, ev);
+            gateway::name_the_hop(&mut d, site);
             // No credential arrived although the probe sent one: something in between dropped it.
             let no_creds = p.is_some_and(|p| p.says_no_credentials(&a.message));
             if no_creds

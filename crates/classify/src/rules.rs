@@ -112,6 +112,8 @@ pub struct Answer {
     pub message: String,
     /// The whole body as text (metadata.raw included).
     pub text: String,
+    /// The upstream a gateway's wrapped error names (docs/wire.md#gateways).
+    pub upstream: Option<&'static provider::Provider>,
 }
 
 impl Answer {
@@ -121,7 +123,8 @@ impl Answer {
         let message = b.message().map_or_else(|| text.clone(), str::to_string);
         // OpenRouter puts the HTTP status in error.code too; LiteLLM as a string.
         let status = status.or_else(|| b.code());
-        Answer { provider: provider.map(str::to_string), status, message, text }
+        let upstream = provider::wrapped_upstream(&text).map(|(p, _)| p);
+        Answer { provider: provider.map(str::to_string), status, message, text, upstream }
     }
 }
 
@@ -308,6 +311,27 @@ mod tests {
         // A regex's own braces are not references.
         let t = parse("[[rule]]\nid = \"x\"\ncode = \"unknown\"\nsummary = \"s\"\nregex = \"a{2}\"\n").unwrap();
         assert_eq!(t[0].regex.as_ref().unwrap().as_str(), "a{2}");
+    }
+
+    #[test]
+    fn a_gateways_wrapped_upstream_refusal_is_the_upstreams() {
+        let t = Table::load(None).unwrap();
+        let a = provider::answer("litellm.upstream-auth").unwrap();
+        let body: Value = serde_json::from_str(&a.render("")).unwrap();
+        let ans = Answer::from_body(Some(401), &body, Some("litellm"));
+        assert_eq!(ans.upstream.map(|p| p.name), Some("openrouter"));
+        let r = t.match_answer(&ans).unwrap();
+        assert_eq!((r.id.as_str(), r.code), ("litellm.upstream-auth", Code::UpstreamAuth));
+        // Without a database the proxy's key routes answer 500: no wrong base URL.
+        for id in ["litellm.no-db", "litellm.no-db-short"] {
+            let body: Value = serde_json::from_str(&provider::answer(id).unwrap().render("")).unwrap();
+            let r = t.match_answer(&Answer::from_body(Some(500), &body, Some("litellm"))).unwrap();
+            assert_eq!(r.id, "litellm.no-db", "{id}");
+        }
+        let not_found: Value = serde_json::from_str(r#"{"detail":"Not Found"}"#).unwrap();
+        let r = t.match_answer(&Answer::from_body(Some(404), &not_found, Some("litellm"))).unwrap();
+        assert_eq!(r.id, "litellm.not-found");
+        assert!(!r.fix.concat().contains("openrouter.ai"), "{:?}", r.fix);
     }
 
     #[test]

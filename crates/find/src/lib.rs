@@ -22,6 +22,8 @@ use keyhole_core::tool::{self, Draft, FileKind, FileRule, Tool, TOOLS};
 use keyhole_core::Status;
 use walkdir::WalkDir;
 
+pub mod gateway;
+
 pub const TOOL_NAME: &str = "keyhole-find";
 
 /// Directory names never descended into: dependency trees, VCS data,
@@ -74,6 +76,9 @@ pub struct Options {
     pub tools: Vec<String>,
     pub provider_urls: BTreeMap<String, String>,
     pub host: String,
+    /// Where running processes are read (a gateway's `--config` and
+    /// `--port`); None: not at all.
+    pub proc_root: Option<PathBuf>,
 }
 
 impl Options {
@@ -92,6 +97,7 @@ impl Options {
             tools,
             provider_urls: urls.map(),
             host: keyhole_core::record::host_name(),
+            proc_root: Some(PathBuf::from("/proc")),
         })
     }
 }
@@ -256,6 +262,7 @@ pub fn find(opts: &Options) -> Outcome {
         }
     }
     dedupe_ids(&mut out.sites);
+    gateway::link(&mut out.sites, &opts.home, opts.proc_root.as_deref(), &mut out.notes);
     out
 }
 
@@ -415,6 +422,7 @@ fn to_site(d: Draft, tool: &Tool, file: &str, opts: &Options) -> Site {
         also: Vec::new(),
         assigns: d.assigns,
         template: is_template(Path::new(file)),
+        gateway: None,
         env: None,
         probe: None,
         diagnoses: None,

@@ -38,6 +38,9 @@ struct Args {
     /// Only the catalogued home locations and the PATHs: no walk of the home
     #[arg(long)]
     no_walk: bool,
+    /// Where to read running processes from (a gateway's --config and --port)
+    #[arg(long, value_name = "DIR", default_value = "/proc")]
+    proc_root: PathBuf,
     /// Only these tools (repeatable; see --list-tools)
     #[arg(long = "tool", value_name = "NAME")]
     tools: Vec<String>,
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
             max_depth: a.max_depth,
             max_filesize: a.max_filesize,
             walk_home: !a.no_walk,
+            proc_root: Some(a.proc_root.clone()),
             ..opts
         };
         keyhole_find::run(&opts, a.quiet)

@@ -53,7 +53,10 @@ pub struct DoctorArgs {
 pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     let home = a.home.resolve();
     // Every flag and file is checked before any work is done.
-    let find = keyhole_find::Options::new(home.clone(), &a.paths, &a.urls, Vec::new())?;
+    let find = keyhole_find::Options {
+        proc_root: Some(a.env.proc_root.clone()),
+        ..keyhole_find::Options::new(home.clone(), &a.paths, &a.urls, Vec::new())?
+    };
     let env = keyhole_env::Options::new(home.clone(), a.env.load()?, a.env.proc_root.clone());
     let probe = keyhole_probe::Options {
         progress: io::stderr().is_terminal() && !a.quiet,

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 
 use keyhole_core::error::Result;
 mod completion;
+pub mod chain;
 pub mod verdict;
 
 use keyhole_core::record::{Record, Severity, Site};
@@ -206,7 +207,8 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
     let mut out = String::new();
     let subjects = subjects(records);
     let net = unreachable(records);
-    let readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
+    let mut readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
+    let chains = chains(&subjects, records, net.as_ref(), &mut readings);
     let _ = writeln!(
         out,
         "{}",
@@ -218,7 +220,7 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
     if let Some(line) = completion::cost_line(records) {
         let _ = writeln!(out, "{}", st.paint("2", &line));
     }
-    for (s, r) in subjects.iter().zip(&readings) {
+    for ((s, r), ch) in subjects.iter().zip(&readings).zip(&chains) {
         if r.verdict() == Verdict::Template {
             continue;
         }
@@ -245,6 +247,12 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
         let _ = writeln!(out, "{head}");
         if let Subject::Site(r) = s {
             let _ = writeln!(out, "  key: {}", clean(&key_line(r)));
+        }
+        if let Some(c) = ch {
+            chain::write_text(&mut out, c, st);
+            if c.later_hop_fails() {
+                continue;
+            }
         }
         let v = r.verdict();
         let mark = st.paint(v.color(), v.mark());
@@ -311,6 +319,23 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
     out
 }
 
+/// The chain each subject heads (docs/wire.md#gateways); a client whose
+/// later hop fails is failing, whatever its own hop says.
+fn chains(
+    subjects: &[Subject<'_>],
+    records: &[Record],
+    net: Option<&Unreachable>,
+    readings: &mut [Reading<'_>],
+) -> Vec<Option<chain::Chain>> {
+    let chains: Vec<Option<chain::Chain>> = subjects.iter().map(|s| chain::of(s, records, net)).collect();
+    for (r, c) in readings.iter_mut().zip(&chains) {
+        if c.as_ref().is_some_and(chain::Chain::later_hop_fails) {
+            r.verdict = Some(Verdict::Failing);
+        }
+    }
+    chains
+}
+
 /// Non-secret facts maintainers always ask for.
 pub fn machine_facts() -> Vec<(String, String)> {
     let read = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -358,7 +383,8 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
     let mut out = String::new();
     let subjects = subjects(records);
     let net = unreachable(records);
-    let readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
+    let mut readings: Vec<Reading> = subjects.iter().map(|s| s.read(net.as_ref())).collect();
+    let chains = chains(&subjects, records, net.as_ref(), &mut readings);
     let _ = writeln!(out, "## keyhole report\n");
     let _ = writeln!(out, "| fact | value |\n|---|---|");
     for (k, v) in machine_facts() {
@@ -371,7 +397,7 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
     if let Some(line) = completion::cost_line(records) {
         let _ = writeln!(out, "\n> {}", t(&line));
     }
-    for (s, r) in subjects.iter().zip(&readings) {
+    for ((s, r), ch) in subjects.iter().zip(&readings).zip(&chains) {
         if r.verdict() == Verdict::Template {
             continue;
         }
@@ -418,6 +444,13 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
             }
         }
         let v = r.verdict();
+        if let Some(c) = ch {
+            chain::write_markdown(&mut out, c, &t);
+            if c.later_hop_fails() {
+                let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), verdict_words(r, view));
+                continue;
+            }
+        }
         let Some(root) = r.root else {
             let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), t(&nothing_found(r, view)));
             if v == Verdict::NotVerifiable {

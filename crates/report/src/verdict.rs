@@ -234,6 +234,11 @@ impl<'a> Subject<'a> {
             _ if !matches!(self, Subject::Site(_)) => Verdict::NotVerifiable,
             _ => Verdict::NotProbed,
         };
+        // A `--forward` capture whose upstream refused: the hop that arrived well is not the verdict.
+        let verdict = match self {
+            Subject::Capture(c) if crate::chain::upstream_fails(c) => Verdict::Failing,
+            _ => verdict,
+        };
         let mut r = Reading { verdict: Some(verdict), root, no_answer, ..Reading::default() };
         let Some(root) = root else { return r };
         let refused = self.status().is_some_and(|s| s == 401 || s == 403);

@@ -17,6 +17,8 @@ mod deepseek;
 mod gemini;
 mod groq;
 mod litellm;
+/// A gateway's wrapped upstream error (docs/wire.md#gateways).
+pub use litellm::wrapped_upstream;
 mod mistral;
 mod ollama;
 mod openai;

@@ -245,6 +245,11 @@ pub struct Site {
     /// holds is an example, never what a tool loads.
     #[serde(skip_serializing_if = "is_false", default)]
     pub template: bool,
+    /// The base URL is a gateway found on this machine (a LiteLLM proxy's
+    /// config): the gateway and its own sites, the next hop of the chain
+    /// (docs/wire.md#gateways).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway: Option<GatewayLink>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub env: Option<Env>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -261,6 +266,25 @@ impl Site {
     pub fn at(&self) -> String {
         format!("{}:{}", self.source.file, self.source.line)
     }
+}
+
+/// The gateway a client site talks to (docs/wire.md#gateways): client →
+/// gateway is the site's own hop, gateway → upstream the hops of `sites`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GatewayLink {
+    /// The gateway's provider (`litellm`).
+    pub provider: String,
+    /// The gateway's config file.
+    pub config: String,
+    /// The port the gateway listens on.
+    pub port: u16,
+    /// What says so: `FILE:LINE` of the unit or the process that starts it
+    /// with its config, or `default`.
+    pub port_from: String,
+    /// The gateway's upstream sites (its model list entries), by id.
+    pub sites: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A tool could not do its work on one input; it goes on with the next.

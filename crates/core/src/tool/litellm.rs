@@ -37,6 +37,14 @@ pub static TOOL: Tool = Tool {
         no_key: &[],
         header: &[],
     },
+    // `litellm --config FILE --port N` (default 4000): docs/wire.md#gateways.
+    gateway: Some(Gateway {
+        provider: "litellm",
+        default_port: 4000,
+        config_flags: &["--config", "-c"],
+        port_flags: &["--port", "-p"],
+        upstreams: "/model_list/",
+    }),
     extract,
     // docs/wire.md#trust-stores
     trust: super::Trust::Certifi,

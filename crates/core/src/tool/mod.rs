@@ -312,6 +312,21 @@ impl<'a> FileCtx<'a> {
     }
 }
 
+/// A gateway's config, as a client's base URL meets it (docs/wire.md#gateways).
+#[derive(Clone, Copy, Debug)]
+pub struct Gateway {
+    /// The provider entry of the gateway's own API (its keys, its key check).
+    pub provider: &'static str,
+    /// The port it listens on when nothing says otherwise.
+    pub default_port: u16,
+    /// The flags that name its config file and its port on a command line
+    /// (`--config FILE`, `--port N`, or `--flag=value`).
+    pub config_flags: &'static [&'static str],
+    pub port_flags: &'static [&'static str],
+    /// The JSON pointer under which its upstream entries lie (`/model_list/`).
+    pub upstreams: &'static str,
+}
+
 pub struct Tool {
     pub name: &'static str,
     pub display: &'static str,
@@ -398,6 +413,9 @@ pub struct Tool {
     pub in_extension_host: bool,
     /// How to fix what keyhole-classify finds, in this tool's own terms.
     pub fixes: Fixes,
+    /// The tool is a gateway other tools point their base URL at (the
+    /// LiteLLM proxy): how keyhole-find links its clients (docs/wire.md#gateways).
+    pub gateway: Option<Gateway>,
     /// The tool's sites are found by another entry's reader (Open WebUI's
     /// variables in a generic `.env` file): a key is read again through it.
     pub found_by: Option<&'static str>,
@@ -565,6 +583,7 @@ pub const BASE: Tool = Tool {
     process_family: &[],
     in_extension_host: false,
     fixes: Fixes::NONE,
+    gateway: None,
     found_by: None,
     yields: false,
     extract: extract_nothing,
