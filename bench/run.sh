@@ -91,6 +91,25 @@ status1=$(probe1 | jq -r '.probe.response.status')
 ok100=$(probe100 | jq -r '.probe.response.status' | grep -c '^200$' || true)
 rp=$(ratio "$p1" "$c1"); rm100=$(ratio "$p100" "$p1"); rsame=$(ratio "$psame" "$p1"); rc100=$(ratio "$p100" "$c100")
 
+# A two-hop chain (docs/wire.md#gateways): aider pointed at the tests' gateway
+# imitation (its unit names the port), the gateway's upstream entry at the
+# provider imitation; both hops probed, against one probe.
+vkey="sk-$(printf 'c%.0s' $(seq 30))BV01"
+"$root/target/release/keyhole-gateway-imitation" "http://127.0.0.1:$port/api/v1" "$key1" "$vkey" > "$pdir/gw.port" &
+gw_pid=$!
+trap 'kill $imit_pid $gw_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$pdir/gw.port" ] && break; sleep 0.1; done
+gwport=$(head -1 "$pdir/gw.port")
+mkdir -p "$pdir/chain/litellm" "$pdir/chain/.config/systemd/user"
+printf 'model_list:\n  - model_name: sonnet\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: %s\n' "$key1" > "$pdir/chain/litellm/config.yaml"
+printf '[Service]\nExecStart=%%h/.venv/bin/litellm --config %%h/litellm/config.yaml --port %s\n' "$gwport" > "$pdir/chain/.config/systemd/user/litellm.service"
+printf 'model: openai/sonnet\nopenai-api-base: http://localhost:%s\nopenai-api-key: %s\n' "$gwport" "$vkey" > "$pdir/chain/.aider.conf.yml"
+"$find_bin" --home "$pdir/chain" -q --provider-url "$purl" --proc-root "$pdir/none" > "$pdir/chain.jsonl"
+probechain() { "$probe_bin" --home "$pdir/chain" --provider-url "$purl" < "$pdir/chain.jsonl"; }
+{ read -r pc1; read -r pchain; } < <(RUNS=$PR interleaved_ms probe1 probechain)
+okchain=$(probechain | jq -r '.probe.response.status' | grep -c '^200$' || true)
+rchain=$(ratio "$pchain" "$pc1")
+
 # keyhole-classify --log: throughput against rg on the same generated log, and peak RSS.
 LOG_MIB=${LOG_MIB:-1024}
 log=$data/proxy.log
@@ -135,6 +154,7 @@ table=$(cat <<TXT
 | keyhole-probe, 100 sites of one home sharing its key (sent once) vs one site | ${psame} ms | ${p1} ms | ${rsame}× | ≤ 2× |
 | keyhole-probe, ${nsites} sites with 100 different keys (${ok100} answered 200) vs one site | ${p100} ms | ${p1} ms | ${rm100}× | ≤ 2× |
 | the same 100 requests: keyhole-probe vs \`curl --parallel --parallel-max 8\` (the loopback floor) | ${p100} ms | ${c100} ms | ${rc100}× | — |
+| keyhole-probe, a two-hop chain client → gateway → upstream (${okchain}/2 hops answered 200) vs one site | ${pchain} ms | ${pc1} ms | ${rchain}× | ≤ 2× |
 | keyhole-classify --log throughput vs \`rg -n\` (${mib} MiB log, ${hits}/${want} failures found) | ${tc} ms | ${tr} ms | ${rcl}× | ≥ 0.8× |
 | the same vs \`rg -n --no-mmap\` (both read(2) the file) | ${tc} ms | ${trm} ms | ${rclm}× | — |
 | the same vs \`rg -n --no-mmap -F\` with keyhole's ${nlit} literals (the same search) | ${tc} ms | ${tra} ms | ${rcla}× | — |
