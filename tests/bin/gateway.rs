@@ -6,7 +6,6 @@
 //! the KEYs, passes completions on to UPSTREAM_BASE with UPSTREAM_KEY,
 //! prints its port, and serves until killed.
 
-#[allow(dead_code)]
 #[path = "../util/gateway.rs"]
 mod gateway;
 
