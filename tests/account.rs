@@ -55,7 +55,7 @@ fn write_home(t: &TempDir, outside: &TempDir, base: &str) -> std::path::PathBuf 
     outside.write("analysed.env", format!("SHELL=/bin/bash\nLANG=C.UTF-8\nOPENROUTER_API_KEY={}\n", key(&account::ALT)))
 }
 
-fn continue_site<'a>(recs: &'a [Value], n: usize) -> &'a Value {
+fn continue_site(recs: &[Value], n: usize) -> &Value {
     site(recs, "continue", ".continue/config.yaml", &format!("/models/{n}"))
 }
 
@@ -143,7 +143,7 @@ fn account_state_comes_before_ok_through_the_pipeline_and_doctor() {
         codes.contains(&"ok") && codes.iter().all(|c| !c.starts_with("credits") && !c.starts_with("limit")),
         "{aider}"
     );
-    assert!(!aider["probe"]["alternatives"].as_array().map_or(true, |a| a.is_empty()), "{aider}");
+    assert!(!aider["probe"]["alternatives"].as_array().is_none_or(|a| a.is_empty()), "{aider}");
 
     // One /credits per distinct working key: not per site, not per alternative.
     let counts = imi.counts();

@@ -27,9 +27,9 @@ mod batch;
 pub mod dispatch;
 pub mod gate;
 mod net;
-mod proxy;
 pub mod plan;
 pub mod pool;
+mod proxy;
 
 pub use batch::ProbeStage;
 pub use dispatch::Dispatch;

@@ -17,8 +17,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use keyhole_core::error::Result;
-mod completion;
 pub mod chain;
+mod completion;
 pub mod verdict;
 
 use keyhole_core::record::{Record, Severity, Site};
