@@ -491,9 +491,14 @@ def snapshot_proc(pid, root, exe_word, home):
     cgroup, cwd and exe as the kernel shows them) next to an unrelated editor on a notes file named
     after a tool, as on a real machine."""
     deadline = time.time() + 5
+    with open("/proc/self/cmdline", "rb") as f:
+        ours = f.read()
     while time.time() < deadline:  # until the launcher (env, a shebang) has exec'd the real program
         try:
-            if exe_word in os.readlink(f"/proc/{pid}/exe"):
+            # Right after the fork the child is still this runner (a python too): wait for the exec.
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                execd = f.read() != ours
+            if execd and exe_word in os.readlink(f"/proc/{pid}/exe"):
                 break
         except OSError:
             pass
