@@ -162,28 +162,6 @@ fn gateway_home(t: &TempDir, port: u16, k: &Keys, unit: bool) -> (PathBuf, PathB
     (home, envf, root)
 }
 
-fn spawn(name: &str, home: &Path, args: &[String], input: &[u8]) -> (String, String) {
-    let mut c = cmd(name, home);
-    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    w.join().unwrap();
-    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned());
-    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
-    assert_no_canary(&format!("{name} stdout"), &stdout);
-    assert_no_canary(&format!("{name} stderr"), &stderr);
-    (stdout, stderr)
-}
-
-fn records(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
-
 /// The pipeline with keyhole-probe (`probe_extra` added), then
 /// keyhole-report's words; and `keyhole doctor --json` with the same flags,
 /// whose diagnoses must be the pipeline's.

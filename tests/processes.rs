@@ -11,7 +11,6 @@ mod util;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::Value;
 use util::*;
@@ -175,28 +174,6 @@ fn analysed_env(t: &TempDir, key: Option<&str>) -> PathBuf {
         e.push_str(&format!("OPENROUTER_API_KEY={k}\n"));
     }
     t.write("analysed.env", e)
-}
-
-fn spawn(name: &str, home: &Path, args: &[String], input: &[u8]) -> (String, String) {
-    let mut c = cmd(name, home);
-    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = std::io::Write::write_all(&mut stdin, &input);
-    });
-    let out = child.wait_with_output().unwrap();
-    w.join().unwrap();
-    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned());
-    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
-    assert_no_canary(&format!("{name} stdout"), &stdout);
-    assert_no_canary(&format!("{name} stderr"), &stderr);
-    (stdout, stderr)
-}
-
-fn records(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
 /// `keyhole-find | keyhole-env | keyhole-probe --offline | keyhole-classify`,

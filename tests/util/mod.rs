@@ -196,3 +196,28 @@ pub fn run_pipeline(command: &str) -> Vec<serde_json::Value> {
     assert_no_canary("pipeline stderr", &stderr);
     stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
+
+/// Run keyhole tool `name` with `args`, `input` on its stdin: its stdout and
+/// stderr, checked for panics and canaries.
+pub fn spawn(name: &str, home: &Path, args: &[String], input: &[u8]) -> (String, String) {
+    let mut c = cmd(name, home);
+    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
+    let out = child.wait_with_output().unwrap();
+    w.join().unwrap();
+    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    assert_no_canary(&format!("{name} stdout"), &stdout);
+    assert_no_canary(&format!("{name} stderr"), &stderr);
+    (stdout, stderr)
+}
+
+/// The JSON records of a tool's output.
+pub fn records(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
