@@ -10,6 +10,8 @@ Each request appends one JSON line to the log file:
 import hashlib
 import json
 import re
+import socket
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,6 +103,74 @@ class Server(ThreadingHTTPServer):
     # The default backlog of 5 drops concurrent connects (SYN retried after 1 s).
     request_queue_size = 256
     daemon_threads = True
+
+
+class TlsFront:
+    """A TLS front for a plain-http capture on loopback (this one, or keyhole-capture): it presents a
+    leaf (PEM `cert`, `key`) and pipes each connection to 127.0.0.1:`backend`. A client that refuses
+    the certificate is counted in `refused` (the alert it sent, e.g. "TLSV1_ALERT_UNKNOWN_CA", or how
+    the connection ended) and reaches nothing; `accepted` counts the handshakes that succeeded."""
+
+    def __init__(self, backend, cert, key):
+        self.backend, self.refused, self.accepted = backend, [], 0
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, raw):
+        raw.settimeout(10)
+        try:
+            c = self.tls.wrap_socket(raw, server_side=True)
+            c.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            with self.lock:
+                self.refused.append(getattr(e, "reason", None) or type(e).__name__)
+            raw.close()
+            return
+        with self.lock:
+            self.accepted += 1
+        try:
+            b = socket.create_connection(("127.0.0.1", self.backend))
+        except OSError:
+            c.close()
+            return
+
+        def pump(src, dst):
+            try:
+                while (data := src.recv(65536)):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(b, c), daemon=True).start()
+        pump(c, b)
+
+    def snapshot(self):
+        with self.lock:
+            return self.accepted, list(self.refused)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        except OSError:
+            pass
+        self.sock.close()
 
 
 def start(log_path, port=0):

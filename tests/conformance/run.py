@@ -890,6 +890,150 @@ def claude_shell_key_newline(ctx):
                        want={"x-api-key": sha8(CANARY2 + "\n")})
 
 
+# ---------- trust stores behind TLS inspection (docs/wire.md#trust-stores) ----------
+
+PKI_SH = """set -e
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=keyhole conformance inspection CA" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext
+"""
+
+
+class TlsCapture:
+    """keyhole-capture (as OpenRouter) behind a TLS front whose leaf (IP SAN 127.0.0.1) is signed by a
+    CA the openssl CLI makes at run time — what a TLS-inspecting proxy presents. No public store, and
+    not the system's, holds that CA."""
+
+    def __init__(self, ctx):
+        d = os.path.join(ctx.tmp, "pki")
+        if not os.path.exists(f"{d}/leaf.pem"):
+            os.makedirs(d, exist_ok=True)
+            subprocess.run(["bash", "-c", PKI_SH], cwd=d, check=True, capture_output=True, timeout=60)
+        self.ca = f"{d}/ca.pem"
+        self.cap = Capture(ctx, "--as", "openrouter", "--reply", "ok")
+        self.front = capture.TlsFront(self.cap.port, f"{d}/leaf.pem", f"{d}/leaf.key")
+        self.base = f"https://127.0.0.1:{self.front.port}"
+
+    def seen(self):
+        """(handshakes accepted, handshakes the client gave up) so far."""
+        time.sleep(0.2)  # the front's thread records a failed handshake after the client has left
+        return self.front.snapshot()
+
+    def stop(self):
+        """The chat requests keyhole-capture recorded."""
+        self.front.close()
+        return [r for r in self.cap.records() if r["path"].endswith("/chat/completions")]
+
+
+def keyhole_verdict(ctx, home, env, *find_args):
+    """keyhole-find | keyhole-env | keyhole-probe | keyhole-classify with `env` as the analysed
+    environment and no --cacert: the probe trusts what the site's tool trusts, nothing more."""
+    envp = env_file(f"{home}/analysed.env", env)
+    bins = os.path.dirname(os.path.abspath(ctx.args.find))
+    noproc = f"{home}/noproc"
+    cmd = (f"{ctx.args.find} --home {home} -q {' '.join(find_args)} | {ctx.args.env} --home {home} -q --env-file {envp} "
+           f"--proc-root {noproc} | {bins}/keyhole-probe --home {home} --env-file {envp} --proc-root {noproc} --timeout 5 "
+           f"| {bins}/keyhole-classify")
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    ctx.keyhole_outputs += [p.stdout, p.stderr]
+    assert "panicked" not in p.stderr, p.stderr[-600:]
+    return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def expect_trust(ctx, label, site, connected, fix_var):
+    """The client connected (and sent its key) or refused the certificate; keyhole must say the same:
+    an HTTP answer to the probe, or net.tls first with `fix_var`=CA in the fix."""
+    pr = site.get("probe") or {}
+    err, status = pr.get("error") or {}, (pr.get("response") or {}).get("status")
+    code = (site.get("diagnoses") or [{}])[0].get("code")
+    fix = pr.get("fix") or ""
+    trust = (pr.get("request") or {}).get("trust")
+    if connected:
+        ok = status is not None and err.get("kind") != "tls"
+    else:
+        ok = err.get("kind") == "tls" and code == "net.tls" and (fix_var is None and not fix or
+                                                                  fix_var is not None and f"{fix_var}=" in fix)
+    said = (f"HTTP {status}" if status is not None else f"error {err.get('kind')}") + f", first diagnosis {code}" \
+        + (f", fix names {', '.join(sorted(set(re.findall(r'[A-Z][A-Z_]{5,}(?==)', fix))))}" if fix else "")
+    want = "an HTTP answer (the key sent)" if connected else \
+        f"net.tls with {fix_var}=CA in probe.fix" if fix_var else "net.tls with no tool fix"
+    ctx.predictions.append((label, ok, f"keyhole (trust {trust}) says {said}; the client "
+                            + ("connected and sent the key" if connected else "refused the certificate, nothing sent")
+                            + ("" if ok else f"; keyhole should say {want}")))
+
+
+def cn_trust_case(ctx, name, ca_var):
+    """`cn -p` against the TLS capture with the CA in `ca_var` of its environment at start."""
+    h = ctx.home(f"cn-tls-{name}")
+    front = TlsCapture(ctx)
+    write(f"{h}/.continue/config.yaml", "name: conformance\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: m\n"
+          "    provider: openrouter\n    model: anthropic/claude-sonnet-4.5\n"
+          f"    apiBase: {front.base}/api/v1/\n    apiKey: {CANARY}\n")
+    os.makedirs(f"{h}/work", exist_ok=True)
+    env = {"PATH": os.environ["PATH"], ca_var: front.ca}
+    p = subprocess.run([ctx.args.cn, "--config", f"{h}/.continue/config.yaml", "-p", "2+2"], cwd=f"{h}/work",
+                       env={"HOME": h, **env}, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    _, refused = front.seen()
+    site = model_site(keyhole_verdict(ctx, h, env))
+    return p, front.stop(), refused, site
+
+
+def continue_tls_system_ca_not_read(ctx):
+    p, recs, refused, site = cn_trust_case(ctx, "system", "SSL_CERT_FILE")
+    # Node reads neither the system's bundle nor SSL_CERT_FILE: the handshake fails, nothing arrives.
+    assert not recs and refused, (recs, refused)
+    assert "Connection error" in p.stdout + p.stderr, (p.stdout + p.stderr)[-400:]
+    expect_trust(ctx, "continue: the inspection CA only in SSL_CERT_FILE: net.tls, fix NODE_EXTRA_CA_CERTS",
+                 site, False, "NODE_EXTRA_CA_CERTS")
+
+
+def continue_tls_node_extra_ca(ctx):
+    p, recs, refused, site = cn_trust_case(ctx, "node-extra", "NODE_EXTRA_CA_CERTS")
+    assert recs and recs[0]["auth"]["fp"]["sha8"] == sha8(CANARY), (recs, refused, p.stdout[-300:])
+    expect_trust(ctx, "continue: NODE_EXTRA_CA_CERTS at start: the key is sent", site, True, None)
+
+
+def opencode_trust_case(ctx, name, env_extra):
+    """`opencode run` against the TLS capture with `env_extra` in its environment at start."""
+    h = ctx.home(f"opencode-tls-{name}")
+    front = TlsCapture(ctx)
+    proj = f"{h}/proj"
+    write(f"{proj}/opencode.json", json.dumps({
+        "$schema": "https://opencode.ai/config.json", "model": "openrouter/anthropic/claude-sonnet-4.5",
+        "provider": {"openrouter": {"options": {"baseURL": f"{front.base}/api/v1", "apiKey": CANARY}}}}, indent=2))
+    env = {"PATH": os.environ["PATH"], "OPENCODE_DISABLE_AUTOUPDATE": "1",
+           **{k: v.replace("CA", front.ca) for k, v in env_extra.items()}}
+    p = subprocess.run([ctx.args.opencode, "run", "2+2"], cwd=proj, env={"HOME": h, **env}, capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+    accepted, refused = front.seen()
+    site = [x for x in keyhole_verdict(ctx, h, env, proj) if x["tool"] == "opencode" and "/provider/" in x["id"]][0]
+    return p, front.stop(), (accepted, refused), site
+
+
+def opencode_tls_no_ca(ctx):
+    p, recs, (accepted, refused), site = opencode_trust_case(ctx, "none", {})
+    # Bun finishes the handshake, then checks the chain and closes without a request (no alert).
+    assert not recs and (accepted or refused), (recs, accepted, refused)
+    assert "unable to verify the first certificate" in p.stdout + p.stderr, (p.stdout + p.stderr)[-400:]
+    expect_trust(ctx, "opencode: no store holds the inspection CA: net.tls, no tool fix", site, False, None)
+
+
+def opencode_tls_ssl_cert_file(ctx):
+    p, recs, refused, site = opencode_trust_case(ctx, "ssl-cert-file", {"SSL_CERT_FILE": "CA"})
+    # Measured: Bun reads SSL_CERT_FILE at start (it does not read the system's bundle by default).
+    assert recs and recs[0]["auth"]["fp"]["sha8"] == sha8(CANARY), (recs, refused, p.stdout[-300:])
+    expect_trust(ctx, "opencode: the inspection CA in SSL_CERT_FILE: Bun trusts it, the key is sent", site, True, None)
+
+
+def opencode_tls_node_extra_ca(ctx):
+    p, recs, refused, site = opencode_trust_case(ctx, "node-extra", {"NODE_EXTRA_CA_CERTS": "CA"})
+    assert recs and recs[0]["auth"]["fp"]["sha8"] == sha8(CANARY), (recs, refused, p.stdout[-300:])
+    expect_trust(ctx, "opencode: NODE_EXTRA_CA_CERTS at start: the key is sent", site, True, None)
+
+
 SCENARIOS = [
     ("continue: ${env:X} is sent literally", continue_env_placeholder, "cn"),
     ("continue: ${{ secrets.X }} from ~/.continue/.env", continue_secrets_from_dotenv, "cn"),
@@ -926,11 +1070,21 @@ SCENARIOS = [
     ("claude code: apiKeyHelper → Authorization and x-api-key", claude_api_key_helper, "claude"),
     ("claude code: ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY → both headers", claude_token_and_key, "claude"),
     ("claude code: a trailing newline in ANTHROPIC_API_KEY is stripped", claude_shell_key_newline, "claude"),
+    ("trust: continue, the inspection CA only in SSL_CERT_FILE → TLS refused", continue_tls_system_ca_not_read, "cn"),
+    ("trust: continue, NODE_EXTRA_CA_CERTS at start → connects", continue_tls_node_extra_ca, "cn"),
+    ("trust: opencode, the inspection CA nowhere → TLS refused", opencode_tls_no_ca, "opencode"),
+    ("trust: opencode, the inspection CA in SSL_CERT_FILE → connects (Bun reads it)", opencode_tls_ssl_cert_file, "opencode"),
+    ("trust: opencode, NODE_EXTRA_CA_CERTS at start → connects", opencode_tls_node_extra_ca, "opencode"),
 ]
 
 # keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
-PENDING: set = set()
+PENDING: set = {
+    # Bun 1.3.14 (opencode 1.18.33) reads SSL_CERT_FILE at start (docs/wire.md#opencode): Trust::Bun's
+    # roots should include the file SSL_CERT_FILE names (as well as NODE_EXTRA_CA_CERTS), so the probe
+    # gets an HTTP answer here, not net.tls with "Bun ignores … SSL_CERT_FILE".
+    "opencode: the inspection CA in SSL_CERT_FILE: Bun trusts it, the key is sent",
+}
 
 
 def main():
