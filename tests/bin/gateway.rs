@@ -8,6 +8,8 @@
 
 #[path = "../util/gateway.rs"]
 mod gateway;
+#[path = "../util/imitation.rs"]
+mod imitation;
 
 use std::io::Write;
 

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -125,30 +125,9 @@ fn error(c: &TcpStream, id: &str) {
 }
 
 fn handle(r: &mut BufReader<TcpStream>, c: &TcpStream, seen: &Mutex<Vec<(String, String)>>) -> bool {
-    let mut line = String::new();
-    if r.read_line(&mut line).unwrap_or(0) == 0 {
-        return false;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").split('?').next().unwrap_or("").to_string();
-    let (mut auth, mut len, mut close) = (None, 0usize, false);
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end().split_once(':') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "authorization" => auth = Some(v.trim().to_string()),
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                "connection" => close = v.trim().eq_ignore_ascii_case("close"),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0; len.min(1 << 20)];
-    let _ = r.read_exact(&mut body);
+    let Some((req, body, _)) = super::imitation::read_request(r) else { return false };
+    let (method, path) = (req.method.clone(), req.route().to_string());
+    let (auth, close) = (req.header("authorization").map(str::to_string), req.wants_close());
     seen.lock().unwrap().push((method.clone(), path.clone()));
     let key = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
     let state = (key.len() == 73).then(|| ALL.iter().find(|s| key.ends_with(s.tag))).flatten();

@@ -7,7 +7,7 @@
 //! The bodies are the provider files' (crates/core/src/provider/litellm.rs).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -103,27 +103,9 @@ fn one(
     seen: &Mutex<Vec<Seen>>,
     fwd: &Mutex<Vec<Seen>>,
 ) -> bool {
-    let mut line = String::new();
-    if r.read_line(&mut line).unwrap_or(0) == 0 {
-        return false;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").split('?').next().unwrap_or("").to_string();
-    let mut headers: Vec<(String, String)> = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let h = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let len: usize = h("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len.min(1 << 20)];
-    let _ = r.read_exact(&mut body);
+    let Some((req, body, _)) = super::imitation::read_request(r) else { return false };
+    let (method, path) = (req.method.clone(), req.route().to_string());
+    let h = |n: &str| req.header(n).map(str::to_string);
     let close = h("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     let auth = h("authorization").or_else(|| h("x-api-key"));
     seen.lock().unwrap().push(Seen { method: method.clone(), path: path.clone(), auth: auth.clone() });

@@ -25,6 +25,47 @@ impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+    /// The path without its query.
+    pub fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+    /// The client asked to close the connection after this answer.
+    pub fn wants_close(&self) -> bool {
+        self.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+}
+
+/// The most of a request body the test servers read.
+pub const BODY_MAX: usize = 1 << 20;
+
+/// One HTTP/1.1 request off a connection, for the test servers: the request
+/// line, headers (names in lower case, values trimmed) and the body (up to
+/// [`BODY_MAX`]); `None` at the end of the connection. Also the body's
+/// declared length, so a server can close a connection whose body it did not
+/// read whole.
+pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<(Seen, Vec<u8>, usize)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = l.trim_end().split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let s = Seen { method, path, headers };
+    let len: usize = s.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; len.min(BODY_MAX)];
+    let _ = r.read_exact(&mut body);
+    Some((s, body, len))
 }
 
 pub struct Imitation {
@@ -236,32 +277,13 @@ fn handle(
     port: u16,
     other: Option<u16>,
 ) -> bool {
-    let mut line = String::new();
-    if r.read_line(&mut line).unwrap_or(0) == 0 {
-        return false;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim_start().to_string()));
-        }
-    }
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len.min(1 << 20)];
-    let _ = r.read_exact(&mut body);
-    let s = Seen { method, path: path.clone(), headers };
+    let Some((s, body, len)) = read_request(r) else { return false };
+    let path = s.path.clone();
     if let Some(seen) = seen {
         seen.lock().unwrap().push(s.clone());
     }
     // A body longer than what was read would be taken for the next request.
-    CLOSE.set(s.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || len > 1 << 20);
+    CLOSE.set(s.wants_close() || len > BODY_MAX);
     let known = |b: &str| keys.iter().any(|k| k == b);
     let auth = s.header("authorization").map(str::to_string);
     let bearer =

@@ -7,7 +7,7 @@
 //! recorded (method, path with its query, headers), never printed.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -61,26 +61,7 @@ impl Api {
 }
 
 fn read_request(r: &mut BufReader<TcpStream>) -> Option<Seen> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).ok()? == 0 || l == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim_start().to_string()));
-        }
-    }
-    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).ok()?;
-    Some(Seen { method, path, headers })
+    super::imitation::read_request(r).map(|(s, _, _)| s)
 }
 
 fn body(id: &str) -> (u16, String) {

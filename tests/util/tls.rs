@@ -305,22 +305,7 @@ impl PlainProxy {
 }
 
 fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>)> {
-    let mut first = String::new();
-    if r.read_line(&mut first).ok()? == 0 {
-        return None;
-    }
-    let path = first.split_whitespace().nth(1)?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut l = String::new();
-        if r.read_line(&mut l).ok()? == 0 || l == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = l.trim_end().split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    Some((path, headers))
+    super::imitation::read_request(r).map(|(s, _, _)| (s.path, s.headers))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
