@@ -1079,12 +1079,7 @@ SCENARIOS = [
 
 # keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
-PENDING: set = {
-    # Bun 1.3.14 (opencode 1.18.33) reads SSL_CERT_FILE at start (docs/wire.md#opencode): Trust::Bun's
-    # roots should include the file SSL_CERT_FILE names (as well as NODE_EXTRA_CA_CERTS), so the probe
-    # gets an HTTP answer here, not net.tls with "Bun ignores … SSL_CERT_FILE".
-    "opencode: the inspection CA in SSL_CERT_FILE: Bun trusts it, the key is sent",
-}
+PENDING: set = set()
 
 
 def main():

@@ -16,9 +16,10 @@ pub enum Trust {
     /// in the process environment at start (a tool's own settings file is
     /// read too late).
     NodeBundled,
-    /// Bun's bundled roots: the system's store and `SSL_CERT_FILE` are not
-    /// read; `NODE_EXTRA_CA_CERTS` is, from the real environment at start
-    /// (not from a `.env` file Bun loads).
+    /// Bun's bundled roots, plus `NODE_EXTRA_CA_CERTS` and `SSL_CERT_FILE`
+    /// from the real environment at start (measured with opencode on Bun
+    /// 1.3: both are honoured; the system's store only with
+    /// `NODE_USE_SYSTEM_CA=1`).
     Bun,
     /// Python's certifi bundle, unless `REQUESTS_CA_BUNDLE` or
     /// `SSL_CERT_FILE` names another file, which replaces it.
@@ -59,8 +60,18 @@ impl Trust {
         };
         match self {
             Trust::System => vec![var("SSL_CERT_FILE").unwrap_or(Roots::SystemBundle)],
-            Trust::NodeBundled | Trust::Bun => {
-                [Some(Roots::Bundled), var("NODE_EXTRA_CA_CERTS")].into_iter().flatten().collect()
+            Trust::NodeBundled => [Some(Roots::Bundled), var("NODE_EXTRA_CA_CERTS")].into_iter().flatten().collect(),
+            Trust::Bun => {
+                let system = env.get("NODE_USE_SYSTEM_CA").is_some_and(|v| v.as_slice() == b"1");
+                [
+                    Some(Roots::Bundled),
+                    var("NODE_EXTRA_CA_CERTS"),
+                    var("SSL_CERT_FILE"),
+                    system.then_some(Roots::SystemBundle),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
             }
             Trust::Certifi => {
                 vec![var("REQUESTS_CA_BUNDLE").or_else(|| var("SSL_CERT_FILE")).unwrap_or(Roots::Bundled)]
@@ -73,7 +84,7 @@ impl Trust {
         match self {
             Trust::System => "the system's CA bundle",
             Trust::NodeBundled => "Node's bundled CA roots (plus NODE_EXTRA_CA_CERTS from its environment at start)",
-            Trust::Bun => "Bun's bundled CA roots (plus NODE_EXTRA_CA_CERTS from its environment at start; the system's store is not read)",
+            Trust::Bun => "Bun's bundled CA roots (plus NODE_EXTRA_CA_CERTS and SSL_CERT_FILE from its environment at start; the system's store only with NODE_USE_SYSTEM_CA=1)",
             Trust::Certifi => "Python's certifi bundle (unless REQUESTS_CA_BUNDLE or SSL_CERT_FILE names another)",
         }
     }
@@ -86,7 +97,7 @@ impl Trust {
                 "set NODE_EXTRA_CA_CERTS={ca} in the environment the tool starts with (a shell startup file, the unit, the launcher), then restart it; in a settings file it comes too late"
             ),
             Trust::Bun => format!(
-                "Bun ignores the system's CA store and SSL_CERT_FILE: set NODE_EXTRA_CA_CERTS={ca} in the environment the tool starts with (not in a .env file), then restart it"
+                "Bun does not read the system's CA store by default: set NODE_EXTRA_CA_CERTS={ca} (or NODE_USE_SYSTEM_CA=1) in the environment the tool starts with (not in a .env file), then restart it"
             ),
             Trust::Certifi => format!(
                 "set REQUESTS_CA_BUNDLE={ca} and SSL_CERT_FILE={ca} in the environment the tool starts with (certifi does not read the system's bundle)"
