@@ -451,6 +451,17 @@ mod tests {
             ("openai-compatible", "your-api-key-here".into()),
             ("openai-compatible", r("Ab3_x-Z9qR", 40)),
             ("ollama", "ollama".into()),
+            ("together", r("0123456789abcdef", 64)),
+            ("together", format!("tgp_v1_{}", r("Ab3_x-Z9qR", 43))),
+            ("fireworks", format!("fw_{}", r("Ab3xZ9qR", 24))),
+            ("cerebras", format!("csk-{}", r("ab3xz9qr", 48))),
+            ("perplexity", format!("pplx-{}", r("Ab3xZ9qR", 48))),
+            ("moonshot", format!("sk-{}", r("Ab3xZ9qR", 48))),
+            ("zai", format!("{}.{}", r("0123456789abcdef", 32), r("Ab3xZ9qR", 16))),
+            ("lmstudio", "lm-studio".into()),
+            ("vllm", "EMPTY".into()),
+            ("vllm", "token-abc123".into()),
+            ("llamacpp", "sk-no-key-required".into()),
         ]
     }
 

@@ -13,19 +13,28 @@ use serde::Serialize;
 
 mod anthropic;
 mod azure;
+mod cerebras;
 mod deepseek;
+mod fireworks;
 mod gemini;
 mod groq;
+mod llamacpp;
 mod litellm;
 /// A gateway's wrapped upstream error (docs/wire.md#gateways).
 pub use litellm::wrapped_upstream;
+mod lmstudio;
 mod mistral;
+mod moonshot;
 mod ollama;
 mod openai;
 mod openai_compatible;
 mod openrouter;
+mod perplexity;
 pub mod policy;
+mod together;
+mod vllm;
 mod xai;
+mod zai;
 
 /// Where the key travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -460,7 +469,16 @@ pub static PROVIDERS: &[Provider] = &[
     mistral::PROVIDER,
     xai::PROVIDER,
     litellm::PROVIDER,
+    together::PROVIDER,
+    fireworks::PROVIDER,
+    cerebras::PROVIDER,
+    perplexity::PROVIDER,
+    moonshot::PROVIDER,
+    zai::PROVIDER,
     ollama::PROVIDER,
+    lmstudio::PROVIDER,
+    vllm::PROVIDER,
+    llamacpp::PROVIDER,
     openai_compatible::PROVIDER,
 ];
 
@@ -582,7 +600,8 @@ mod tests {
         assert_eq!(by_model_prefix("openrouter/anthropic/x").unwrap().1, "anthropic/x");
         assert_eq!(normalize("open_router").unwrap().name, "openrouter");
         assert_eq!(normalize("Google AI Studio").unwrap().name, "gemini");
-        assert_eq!(normalize("lmstudio").unwrap().name, "openai-compatible");
+        assert_eq!(normalize("lmstudio").unwrap().name, "lmstudio");
+        assert_eq!(normalize("openai-like").unwrap().name, "openai-compatible");
         assert!(normalize("nonesuch").is_none());
         assert_eq!(by_key_var("GEMINI_API_KEY").unwrap().name, "gemini");
         assert_eq!(answer("openrouter.user-not-found").unwrap().status, 401);

@@ -6,7 +6,7 @@ use super::*;
 pub const PROVIDER: Provider = Provider {
     name: "openai-compatible",
     display: "OpenAI-compatible endpoint",
-    aliases: &["custom", "openai-like", "lmstudio", "vllm"],
+    aliases: &["custom", "openai-like"],
     base_url: "",
     hosts: &[],
     auth_header: AuthHeader::Authorization,

@@ -1,0 +1,31 @@
+//! llama.cpp's `llama-server`: OpenAI-compatible on port 8080, no key
+//! unless started with `--api-key`. docs/wire.md#local-servers.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "llamacpp",
+    display: "llama.cpp server",
+    aliases: &["llama-cpp", "llama.cpp", "llama-server"],
+    base_url: "http://localhost:8080/v1",
+    hosts: &["localhost:8080", "127.0.0.1:8080"],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    reads_first: None,
+    openai_base: "",
+    key_prefixes: &[],
+    key_len: None,
+    key_body: None,
+    key_page: "",
+    key_pattern: None,
+    key_vars: &[],
+    base_vars: &["LLAMA_API_BASE"],
+    check: Some(KeyCheck { method: "GET", path: "models" }),
+    completion_path: "chat/completions",
+    default_model: "",
+    account: Account::none("a local server: no account"),
+    extra_headers: &[],
+    model_prefix: "llamacpp/",
+    answers: &[],
+};

@@ -1,0 +1,33 @@
+//! Z.ai (Zhipu GLM): OpenAI-style chat completions under /api/paas/v4
+//! (api.z.ai; open.bigmodel.cn for the China platform), Bearer keys of the
+//! form `<32 hex>.<16 letters and digits>`. No free key check and no
+//! error body of its own is catalogued yet. docs/wire.md#the-long-tail.
+
+use super::*;
+
+pub const PROVIDER: Provider = Provider {
+    name: "zai",
+    display: "Z.ai (GLM)",
+    aliases: &["z-ai", "zhipu", "zhipuai", "glm", "bigmodel"],
+    base_url: "https://api.z.ai/api/paas/v4",
+    hosts: &["api.z.ai", "open.bigmodel.cn"],
+    auth_header: AuthHeader::Authorization,
+    scheme: Scheme::Bearer,
+    also_accepts: &[],
+    reads_first: None,
+    openai_base: "",
+    key_prefixes: &[],
+    key_len: None,
+    key_body: None,
+    key_page: "https://z.ai/manage-apikey/apikey-list",
+    key_pattern: Some(r"\b[0-9a-f]{32}\.[A-Za-z0-9]{16}\b"),
+    key_vars: &["ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY"],
+    base_vars: &["ZAI_API_BASE"],
+    check: None,
+    completion_path: "chat/completions",
+    default_model: "glm-4.5-flash",
+    account: Account::none("no free account endpoint"),
+    extra_headers: &[],
+    model_prefix: "zai/",
+    answers: &[],
+};
