@@ -18,8 +18,8 @@ mod deepseek;
 mod fireworks;
 mod gemini;
 mod groq;
-mod llamacpp;
 mod litellm;
+mod llamacpp;
 /// A gateway's wrapped upstream error (docs/wire.md#gateways).
 pub use litellm::wrapped_upstream;
 mod lmstudio;
