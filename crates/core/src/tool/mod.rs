@@ -29,6 +29,7 @@ mod kilo;
 mod librechat;
 mod litellm;
 mod llm;
+mod mcp;
 mod open_webui;
 mod openclaw;
 mod opencode;
@@ -612,6 +613,11 @@ pub static TOOLS: &[&Tool] = &[
     &llm::TOOL,
     &open_webui::TOOL,
     &librechat::TOOL,
+    &mcp::CLAUDE_DESKTOP,
+    &mcp::CURSOR,
+    &mcp::VSCODE,
+    &mcp::CLAUDE_CODE,
+    &mcp::CODEX,
     &dotenv_files::TOOL,
     &shell_startup::TOOL,
 ];
@@ -823,7 +829,7 @@ mod tests {
         let mut dirs: Vec<&str> = TOOLS.iter().flat_map(|t| t.hidden_dirs()).collect();
         dirs.sort();
         dirs.dedup();
-        let want = ".claude .continue .homeassistant .kilo .kilocode .opencode .storage .vscode .zed";
+        let want = ".claude .continue .cursor .homeassistant .kilo .kilocode .opencode .storage .vscode .zed";
         assert_eq!(dirs.join(" "), want);
     }
 

@@ -1,0 +1,157 @@
+//! The long tail (docs/tools.md#mcp-server-definitions, #n8n, #aichat):
+//! keyhole-find on each fixture home in the tools' real formats asserts the
+//! sites; the pipeline and `keyhole doctor` agree on one diagnosis each.
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::Value;
+use util::*;
+
+fn find_home(tool: &str) -> Vec<Value> {
+    let home = fixtures().join("homes").join(tool);
+    let mut c = cmd("keyhole-find", &home);
+    c.arg("--home").arg(&home);
+    let r = run(c);
+    assert_no_canary("stdout", &r.stdout);
+    assert_no_canary("stderr", &r.stderr);
+    r.records
+}
+
+/// `find | env | classify` offline, and `keyhole doctor --offline --json`:
+/// the pipeline's site records, after checking that both give every site the
+/// same first diagnosis.
+fn diagnosed(tool: &str) -> Vec<Value> {
+    let home = fixtures().join("homes").join(tool);
+    let t = TempDir::new(&format!("long-tail-{tool}"));
+    let envf = t.write("analysed.env", "SHELL=/bin/bash\nLANG=C.UTF-8\n");
+    std::fs::create_dir_all(t.path().join("proc")).unwrap();
+    let (h, e, p) = (home.display(), envf.display(), t.path().join("proc"));
+    let pipeline = format!(
+        "{} --home {h} -q | {} --home {h} -q --env-file {e} --proc-root {} | {}",
+        bin("keyhole-find").display(),
+        bin("keyhole-env").display(),
+        p.display(),
+        bin("keyhole-classify").display()
+    );
+    let recs = run_pipeline(&pipeline);
+    let mut c = cmd("keyhole", &home);
+    c.arg("doctor").arg("--offline").arg("--json").arg("--home").arg(&home);
+    c.arg("--env-file").arg(&envf).arg("--proc-root").arg(&p);
+    let doctor = run(c);
+    assert_no_canary("doctor", &doctor.stdout);
+    assert_eq!(firsts(&doctor.records), firsts(&recs), "keyhole doctor and the pipeline disagree");
+    recs
+}
+
+fn firsts(rs: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = rs
+        .iter()
+        .filter(|r| r["type"] == "site")
+        .map(|r| (r["id"].as_str().unwrap_or("").to_string(), first(r).0))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The first diagnosis of a site: (code, summary, first fix).
+fn first(s: &Value) -> (String, String, String) {
+    let d = &s["diagnoses"][0];
+    let t = |v: &Value| v.as_str().unwrap_or("").to_string();
+    (t(&d["code"]), t(&d["summary"]), t(&d["fix"][0]))
+}
+
+fn file_of(s: &Value, home: &Path) -> String {
+    s["source"]["file"].as_str().unwrap().strip_prefix(&format!("{}/", home.display())).unwrap().to_string()
+}
+
+#[test]
+fn mcp_env_blocks_are_sites_read_as_each_launching_app_expands_them() {
+    let home = fixtures().join("homes/mcp");
+    let recs = find_home("mcp");
+    let key = |tool: &str, file: &str, frag: &str| site(&recs, tool, file, frag)["key"].clone();
+
+    // Claude Desktop expands nothing: ${VAR} is sent as text.
+    let k = key("mcp-claude-desktop", "claude_desktop_config.json", "/mcpServers/openrouter/env/OPENROUTER_API_KEY");
+    assert_eq!((k["from"].as_str(), k["var"].as_str()), (Some("placeholder"), Some("OPENROUTER_API_KEY")));
+    let brave =
+        site(&recs, "mcp-claude-desktop", "claude_desktop_config.json", "/mcpServers/brave-search/env/BRAVE_API_KEY");
+    assert_eq!(brave["key"]["from"], "literal", "a key-looking variable of a service keyhole does not catalogue");
+    assert_eq!(brave["provider"], "openai-compatible");
+    // Only key-looking variables: the default model and a server without env are no site.
+    assert!(!recs.iter().any(|r| r["id"].as_str().unwrap().contains("OPENROUTER_DEFAULT_MODEL")));
+    assert!(!recs.iter().any(|r| r["id"].as_str().unwrap().contains("filesystem")));
+
+    // Cursor expands ${env:NAME}, not ${NAME}: home and project files.
+    let k = key("mcp-cursor", ".cursor/mcp.json", "/mcpServers/perplexity-ask/env/PERPLEXITY_API_KEY");
+    assert_eq!((k["from"].as_str(), k["syntax"].as_str()), (Some("env"), Some("vscode_env")));
+    assert_eq!(
+        site(&recs, "mcp-cursor", ".cursor/mcp.json", "/mcpServers/perplexity-ask/env/PERPLEXITY_API_KEY")["provider"],
+        "perplexity"
+    );
+    let k = key("mcp-cursor", "agent/.cursor/mcp.json", "/mcpServers/openai-tools/env/OPENAI_API_KEY");
+    assert_eq!(k["from"], "placeholder");
+    assert!(k["note"].as_str().unwrap().contains("${env:NAME}"), "{k}");
+
+    // VS Code: servers.<name>.env, ${input:…} is its secret storage, ${env:…} a variable (JSONC comments read).
+    let k = key("mcp-vscode", ".vscode/mcp.json", "/servers/claude-helper/env/ANTHROPIC_API_KEY");
+    assert_eq!((k["from"].as_str(), k["store"].as_str()), (Some("store"), Some("vscode_input")));
+    let k = key("mcp-vscode", ".vscode/mcp.json", "/servers/openrouter/env/OPENROUTER_API_KEY");
+    assert_eq!((k["from"].as_str(), k["var"].as_str()), (Some("env"), Some("OPENROUTER_API_KEY")));
+
+    // Claude Code: .mcp.json and ~/.claude.json (user and per-project servers), ${VAR} expanded.
+    let k = key("mcp-claude-code", "scraper/.mcp.json", "/mcpServers/openrouter/env/OPENROUTER_API_KEY");
+    assert_eq!((k["from"].as_str(), k["syntax"].as_str()), (Some("env"), Some("dollar_brace")));
+    let d = site(&recs, "mcp-claude-code", ".claude.json", "/mcpServers/deepseek/env/DEEPSEEK_API_KEY");
+    assert_eq!((d["provider"].as_str(), d["key"]["from"].as_str()), (Some("deepseek"), Some("env")));
+    let k = key(
+        "mcp-claude-code",
+        ".claude.json",
+        "/projects/~1home~1u~1work~1scraper/mcpServers/openrouter/env/OPENROUTER_API_KEY",
+    );
+    assert_eq!(k["from"], "literal");
+    assert_eq!(k["fp"]["prefix"], "sk-or-v1-");
+
+    // Codex: [mcp_servers.<name>.env] as written; env_vars forwards by name.
+    let k = key("mcp-codex", ".codex/config.toml", "/mcp_servers/search/env/BRAVE_API_KEY");
+    assert_eq!(k["from"], "placeholder");
+    let k = key("mcp-codex", ".codex/config.toml", "/mcp_servers/openrouter/env_vars/0");
+    assert_eq!((k["from"].as_str(), k["var"].as_str()), (Some("env"), Some("OPENROUTER_API_KEY")));
+
+    let mcp: Vec<_> = recs.iter().filter(|r| r["tool"].as_str().unwrap().starts_with("mcp-")).collect();
+    assert_eq!(
+        mcp.len(),
+        12,
+        "{:#?}",
+        mcp.iter()
+            .map(|r| file_of(r, &home) + "#" + r["id"].as_str().unwrap().split('#').nth(1).unwrap())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_mcp_placeholder_the_app_does_not_expand_is_diagnosed_with_the_apps_fix() {
+    let recs = diagnosed("mcp");
+    let s = site(
+        &recs,
+        "mcp-claude-desktop",
+        "claude_desktop_config.json",
+        "/mcpServers/openrouter/env/OPENROUTER_API_KEY",
+    );
+    let (code, summary, fix) = first(s);
+    assert_eq!(code, "key.placeholder");
+    assert!(summary.contains("${OPENROUTER_API_KEY}"), "{summary}");
+    assert!(fix.contains("Claude Desktop passes the env block to the server as written"), "{fix}");
+    assert!(fix.contains("mcpServers.<name>.env.OPENROUTER_API_KEY"), "{fix}");
+    let s = site(&recs, "mcp-cursor", "agent/.cursor/mcp.json", "/mcpServers/openai-tools/env/OPENAI_API_KEY");
+    let (code, _, fix) = first(s);
+    assert_eq!(code, "key.placeholder");
+    assert!(fix.contains("${env:OPENAI_API_KEY}"), "{fix}");
+    // VS Code's secret storage: not verifiable, said as info.
+    let s = site(&recs, "mcp-vscode", ".vscode/mcp.json", "/servers/claude-helper/env/ANTHROPIC_API_KEY");
+    assert_eq!(first(s).0, "key.store");
+    // The export below Debian's interactive guard never reaches a server Claude Code starts.
+    let s = site(&recs, "mcp-claude-code", "scraper/.mcp.json", "/mcpServers/openrouter/env/OPENROUTER_API_KEY");
+    assert_eq!(first(s).0, "key.after_guard");
+}
