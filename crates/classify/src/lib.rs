@@ -177,7 +177,11 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         KeySource::Store => info.push(diag(
             Code::KeyStore,
             Severity::Info,
-            format!("the key is in {}, which keyhole cannot read", key.store.as_deref().unwrap_or("a store")),
+            // What is known of it (a SecretStorage secret's name and date) follows.
+            match key.note.as_deref().filter(|_| key.store.as_deref() == Some("vscode-secretstorage")) {
+                Some(known) => format!("the key is in {}, which keyhole cannot read: {known}", key.store.as_deref().unwrap_or("a store")),
+                None => format!("the key is in {}, which keyhole cannot read", key.store.as_deref().unwrap_or("a store")),
+            },
             vec![site.at()],
             vec!["see what the tool sends with keyhole-capture (point its base URL at it)".into()],
         )),
@@ -434,6 +438,8 @@ fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut V
                 format!("{} reads {var}", site.at()),
                 "no startup file, .env file or environment defines it".into(),
             ];
+            // What the tool does without it, in the catalogue's words (Codex's env_key).
+            ev.extend(site.key.note.clone().filter(|_| site.key.syntax.as_deref() == Some("env_key")));
             let mut fix = vec![format!(
                 "export {var}=… in ~/.profile (every login and VS Code) or put it in the .env file {tool_name} loads"
             )];

@@ -21,6 +21,7 @@ pub mod stage;
 pub mod startup;
 pub mod syntax;
 pub mod tool;
+pub mod vscdb;
 pub mod weburl;
 
 /// Exit status (docs/records.md#exit-status), worst wins.

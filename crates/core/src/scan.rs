@@ -43,6 +43,8 @@ pub fn extract_file(
         for t in tools {
             let ctx = FileCtx::new(path, home, t);
             out.drafts.extend((t.extract)(&ctx, &Parsed::Marker).into_iter().map(|d| (*t, d)));
+            // A plain key an editor keeps in its state.vscdb (docs/tools.md#cursor).
+            out.secrets.extend(ctx.seen.take());
         }
         return Ok(out);
     }

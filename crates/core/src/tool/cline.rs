@@ -13,6 +13,8 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/Code/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
         FileRule { pattern: ".config/Cursor/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
         FileRule { pattern: ".vscode-server/data/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
+        FileRule { pattern: ".config/Windsurf/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
+        FileRule { pattern: ".config/VSCodium/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
     ],
     other_os: &[
         "$CLINE_DIR/data",
@@ -42,8 +44,9 @@ const SECRET_FIELDS: &[(&str, &str)] = &[
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     match parsed {
-        Parsed::Marker => vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
-            .with_note("Cline 3.x keeps its keys in VS Code SecretStorage (state.vscdb, encrypted): verify with keyhole-capture"))],
+        // The names of the secrets it stored, from state.vscdb (docs/tools.md#vs-code-secretstorage).
+        Parsed::Marker => crate::vscdb::secret_drafts(ctx, SECRET_FIELDS, "openrouter").unwrap_or_else(|| vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
+            .with_note("Cline 3.x keeps its keys in VS Code SecretStorage (state.vscdb, encrypted): verify with keyhole-capture"))]),
         Parsed::Doc(doc) if ctx.path.ends_with("secrets.json") => secrets(ctx, doc),
         Parsed::Doc(doc) => providers(ctx, doc),
         _ => Vec::new(),

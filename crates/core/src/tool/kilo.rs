@@ -17,6 +17,8 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".config/Code/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
         FileRule { pattern: ".config/Cursor/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
         FileRule { pattern: ".vscode-server/data/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+        FileRule { pattern: ".config/Windsurf/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+        FileRule { pattern: ".config/VSCodium/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
     ],
     workspace_files: &[
         FileRule { pattern: "kilo.json", kind: FileKind::Doc(Format::Json) },
@@ -48,8 +50,9 @@ pub static TOOL: Tool = Tool {
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     match parsed {
-        Parsed::Marker => vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
-            .with_note("the legacy Kilo Code extension keeps its keys in VS Code SecretStorage (state.vscdb, encrypted): verify with keyhole-capture"))],
+        // The legacy extension's secret names, from state.vscdb (docs/tools.md#vs-code-secretstorage).
+        Parsed::Marker => crate::vscdb::secret_drafts(ctx, &[], "openrouter").unwrap_or_else(|| vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
+            .with_note("the legacy Kilo Code extension keeps its keys in VS Code SecretStorage (state.vscdb, encrypted): verify with keyhole-capture"))]),
         Parsed::Doc(doc) if ctx.path.ends_with("auth.json") => super::opencode::auth_json(ctx, doc),
         Parsed::Doc(doc) => super::opencode::config(ctx, doc),
         _ => Vec::new(),

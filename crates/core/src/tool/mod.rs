@@ -21,6 +21,7 @@ mod claude_code;
 mod cline;
 mod codex;
 mod continue_dev;
+mod cursor;
 mod dotenv_files;
 mod goose;
 mod hermes;
@@ -610,6 +611,7 @@ pub static TOOLS: &[&Tool] = &[
     &codex::TOOL,
     &goose::TOOL,
     &zed::TOOL,
+    &cursor::TOOL,
     &llm::TOOL,
     &open_webui::TOOL,
     &librechat::TOOL,

@@ -14,6 +14,8 @@ pub static TOOL: Tool = Tool {
             pattern: ".vscode-server/data/User/globalStorage/rooveterinaryinc.roo-cline",
             kind: FileKind::Marker,
         },
+        FileRule { pattern: ".config/Windsurf/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
+        FileRule { pattern: ".config/VSCodium/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
         FileRule { pattern: ".config/Code/User/settings.json", kind: FileKind::Doc(Format::Json) },
     ],
     workspace_files: &[FileRule { pattern: "roo-code-settings.json", kind: FileKind::Doc(Format::Json) }],
@@ -30,8 +32,9 @@ pub static TOOL: Tool = Tool {
 
 fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     match parsed {
-        Parsed::Marker => vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
-            .with_note("Roo Code keeps its profiles in VS Code SecretStorage (roo_cline_config_api_config); a missing key is sent as 'not-provided'"))],
+        // All profiles are one secret (docs/tools.md#vs-code-secretstorage).
+        Parsed::Marker => crate::vscdb::secret_drafts(ctx, &[], "openrouter").unwrap_or_else(|| vec![Draft::new(1, provider_for(Some("openrouter"), None), KeyRef::store("vscode-secretstorage")
+            .with_note("Roo Code keeps its profiles in VS Code SecretStorage (roo_cline_config_api_config); a missing key is sent as 'not-provided'"))]),
         Parsed::Doc(doc) if ctx.path.ends_with("settings.json") && doc.get("roo-cline.autoImportSettingsPath").is_some() => {
             let Some(path) = str_at(doc, "roo-cline.autoImportSettingsPath") else { return Vec::new() };
             let file = ctx.resolve(path);
