@@ -191,3 +191,24 @@ fn a_state_vscdb_that_is_no_database_is_no_error() {
     let s = site(&records, "cline", "saoudrizwan.claude-dev", "");
     assert_eq!(s["key"]["store"], "vscode-secretstorage");
 }
+
+#[test]
+fn copilot_byok_keys_and_endpoints() {
+    let home = home_copy("copilot");
+    let (records, text) = doctor(home.path());
+    let s = site(&records, "copilot", "github.copilot-chat", "/copilot-byok-OpenRouter-api-key");
+    assert_eq!(
+        (s["provider"].as_str(), s["key"]["store"].as_str()),
+        (Some("openrouter"), Some("vscode-secretstorage"))
+    );
+    assert_eq!(first_code(s), "key.store");
+    assert!(text.contains("GitHub Copilot Chat has an OpenRouter key stored in VS Code's SecretStorage"), "{text}");
+    // settings.json: the Ollama endpoint needs no key; a custom model's key is in SecretStorage.
+    let o = site(&records, "copilot", "User/settings.json", "/github.copilot.chat.byok.ollamaEndpoint");
+    assert_eq!((o["provider"].as_str(), o["key"]["from"].as_str()), (Some("ollama"), Some("none")));
+    assert_eq!(o["base_url"], "http://127.0.0.1:11434");
+    assert!(o["diagnoses"].as_array().is_none_or(|d| d.iter().all(|d| d["severity"] != "error")), "{o}");
+    let d = site(&records, "copilot", "User/settings.json", "/github.copilot.chat.customOAIModels/deepseek-chat");
+    assert_eq!((d["provider"].as_str(), d["model"].as_str()), (Some("deepseek"), Some("deepseek-chat")));
+    assert_eq!(first_code(d), "key.store");
+}

@@ -21,6 +21,7 @@ mod claude_code;
 mod cline;
 mod codex;
 mod continue_dev;
+mod copilot;
 mod cursor;
 mod dotenv_files;
 mod goose;
@@ -612,6 +613,7 @@ pub static TOOLS: &[&Tool] = &[
     &goose::TOOL,
     &zed::TOOL,
     &cursor::TOOL,
+    &copilot::TOOL,
     &llm::TOOL,
     &open_webui::TOOL,
     &librechat::TOOL,
