@@ -155,3 +155,64 @@ fn an_mcp_placeholder_the_app_does_not_expand_is_diagnosed_with_the_apps_fix() {
     let s = site(&recs, "mcp-claude-code", "scraper/.mcp.json", "/mcpServers/openrouter/env/OPENROUTER_API_KEY");
     assert_eq!(first(s).0, "key.after_guard");
 }
+
+#[test]
+fn aichat_clients_read_their_key_or_the_clients_variable() {
+    let recs = find_home("aichat");
+    let cfg = ".config/aichat/config.yaml";
+    let s = site(&recs, "aichat", cfg, "/clients/0");
+    assert_eq!((s["provider"].as_str(), s["key"]["from"].as_str()), (Some("openai"), Some("literal")));
+    // No api_key: aichat reads {CLIENT}_API_KEY; `model: openrouter:…` is this client's.
+    let s = site(&recs, "aichat", cfg, "/clients/1");
+    assert_eq!(s["provider"], "openrouter");
+    assert_eq!((s["key"]["from"].as_str(), s["key"]["var"].as_str()), (Some("env"), Some("OPENROUTER_API_KEY")));
+    assert_eq!(s["model"], "anthropic/claude-sonnet-4.5");
+    // An openai-compatible client named for a catalogued provider is that provider.
+    let s = site(&recs, "aichat", cfg, "/clients/2");
+    assert_eq!(s["provider"], "deepseek");
+    // A local llama.cpp server: its own provider entry, any token is fine.
+    let s = site(&recs, "aichat", cfg, "/clients/3");
+    assert_eq!((s["provider"].as_str(), s["base_url"].as_str()), (Some("llamacpp"), Some("http://localhost:8080/v1")));
+
+    let recs = diagnosed("aichat");
+    let (code, summary, _) = first(site(&recs, "aichat", cfg, "/clients/2"));
+    assert_eq!(code, "key.placeholder", "the example's sk-xxx left in place");
+    assert!(summary.contains("template"), "{summary}");
+    assert!(
+        site(&recs, "aichat", cfg, "/clients/3")["diagnoses"][0].is_null(),
+        "a token to a local server is no error"
+    );
+}
+
+#[test]
+fn n8n_says_which_encrypted_credentials_it_cannot_read() {
+    let recs = find_home("n8n");
+    let ids: Vec<&str> = recs.iter().map(|r| r["id"].as_str().unwrap().split('#').nth(1).unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["/credentials_entity/OpenAi account", "/credentials_entity/OpenRouter account"],
+        "Slack is no AI credential"
+    );
+    let s = site(&recs, "n8n", ".n8n", "/credentials_entity/OpenRouter account");
+    assert_eq!((s["provider"].as_str(), s["key"]["from"].as_str()), (Some("openrouter"), Some("store")));
+    let note = s["key"]["note"].as_str().unwrap();
+    assert!(note.contains("(openRouterApi), last updated 2026-03-14") && note.contains("keyhole-capture"), "{note}");
+
+    let recs = diagnosed("n8n");
+    let (code, summary, fix) = first(site(&recs, "n8n", ".n8n", "/credentials_entity/OpenRouter account"));
+    assert_eq!(code, "key.store");
+    assert!(summary.contains("n8n's encrypted credentials"), "{summary}");
+    assert!(fix.contains("keyhole-capture"), "{fix}");
+}
+
+#[test]
+fn n8n_without_a_database_still_says_what_it_cannot_see() {
+    let t = TempDir::new("n8n-empty");
+    t.write(".n8n/config", "{\n\t\"encryptionKey\": \"abc\"\n}\n");
+    let mut c = cmd("keyhole-find", t.path());
+    c.arg("--home").arg(t.path());
+    let r = run(c);
+    assert_eq!(r.records.len(), 1, "{}", r.stdout);
+    let note = r.records[0]["key"]["note"].as_str().unwrap();
+    assert!(note.starts_with("n8n keeps its credentials encrypted: no database.sqlite here"), "{note}");
+}

@@ -16,6 +16,7 @@ use crate::secret::Fingerprint;
 use crate::shell::{self, Dialect, ShellValue};
 use crate::syntax;
 
+mod aichat;
 mod aider;
 mod claude_code;
 mod cline;
@@ -32,6 +33,7 @@ mod librechat;
 mod litellm;
 mod llm;
 mod mcp;
+mod n8n;
 mod open_webui;
 mod openclaw;
 mod opencode;
@@ -622,6 +624,8 @@ pub static TOOLS: &[&Tool] = &[
     &mcp::VSCODE,
     &mcp::CLAUDE_CODE,
     &mcp::CODEX,
+    &aichat::TOOL,
+    &n8n::TOOL,
     &dotenv_files::TOOL,
     &shell_startup::TOOL,
 ];
