@@ -46,16 +46,13 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     let mut out = Vec::new();
     for (row, named, switch, takes_base) in KEYS {
         let Some(p) = provider::get(named) else { continue };
-        let off = settings
-            .as_ref()
-            .and_then(|s| s.get(switch))
-            .and_then(|v| match v.kind {
-                crate::doc::Kind::Bool(b) => Some(b),
-                _ => None,
-            })
-            .is_some_and(|on| !on)
-            .then(|| format!("; its switch ({switch}) is off: Cursor does not use this key"))
-            .unwrap_or_default();
+        let switched_off =
+            settings.as_ref().and_then(|s| s.get(switch)).is_some_and(|v| v.kind == crate::doc::Kind::Bool(false));
+        let off = if switched_off {
+            format!("; its switch ({switch}) is off: Cursor does not use this key")
+        } else {
+            String::new()
+        };
         let base = if *takes_base { override_url } else { None };
         let (p, base) = match base {
             Some(u) => (provider_for(None, Some(u)), Some(u)),
