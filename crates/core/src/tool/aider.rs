@@ -88,18 +88,79 @@ fn conf(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {
     // A model with no key in this file: aider (through LiteLLM) reads the provider's variable.
     if out.is_empty() {
         if let Some(m) = &model {
-            if let Some((p, rest)) = provider::by_model_prefix(m) {
-                if let Some(var) = p.key_vars.first() {
+            if let Some((p, rest, via_base)) = model_provider(m, openai_base) {
+                // openai-api-base: LiteLLM sends an OpenAI model there with OPENAI_API_KEY.
+                let base = openai_base.filter(|_| via_base);
+                let var = match base {
+                    Some(_) => Some("OPENAI_API_KEY"),
+                    None => p.key_vars.first().copied(),
+                };
+                if let Some(var) = var {
                     out.push(
                         Draft::new(doc.key_line("model").unwrap_or(1), p, KeyRef::env(var, None))
                             .pointer(pointer(&["model"]))
-                            .model(Some(rest.to_string())),
+                            .model(Some(rest))
+                            .base(base, "config"),
                     );
                 }
             }
         }
     }
     out
+}
+
+/// Aider's own short names (`aider/models.py` MODEL_ALIASES; docs/tools.md#aider).
+const ALIASES: &[(&str, &str)] = &[
+    ("sonnet", "claude-sonnet-4-6"),
+    ("haiku", "claude-haiku-4-5"),
+    ("opus", "claude-opus-4-7"),
+    ("4", "gpt-4-0613"),
+    ("4o", "gpt-4o"),
+    ("4-turbo", "gpt-4-1106-preview"),
+    ("35turbo", "gpt-3.5-turbo"),
+    ("35-turbo", "gpt-3.5-turbo"),
+    ("3", "gpt-3.5-turbo"),
+    ("deepseek", "deepseek/deepseek-chat"),
+    ("flash", "gemini/gemini-flash-latest"),
+    ("flash-lite", "gemini/gemini-2.5-flash-lite"),
+    ("quasar", "openrouter/openrouter/quasar-alpha"),
+    ("r1", "deepseek/deepseek-reasoner"),
+    ("gemini-2.5-pro", "gemini/gemini-2.5-pro"),
+    ("gemini-3-pro-preview", "gemini/gemini-3-pro-preview"),
+    ("gemini", "gemini/gemini-3-pro-preview"),
+    ("gemini-exp", "gemini/gemini-2.5-pro-exp-03-25"),
+    ("grok3", "xai/grok-3-beta"),
+    ("optimus", "openrouter/openrouter/optimus-alpha"),
+];
+
+/// The provider aider (through LiteLLM) sends a model to, and the id it
+/// sends: an alias first, then a `provider/` prefix, then a bare name
+/// LiteLLM knows (`gpt-…`, `o1…`, `claude-…`). With `openai-api-base` set,
+/// a bare OpenAI name goes to that base (an OpenAI-compatible server), and
+/// so does any other bare name: LiteLLM sends it as an OpenAI model there.
+fn model_provider(model: &str, openai_base: Option<&str>) -> Option<(&'static Provider, String, bool)> {
+    let m = ALIASES.iter().find(|(a, _)| *a == model).map_or(model, |(_, full)| full);
+    if let Some((p, rest)) = provider::by_model_prefix(m) {
+        let via_base = p.name == "openai" && openai_base.is_some();
+        let p = if via_base { provider_for(None, openai_base) } else { p };
+        return Some((p, rest.to_string(), via_base));
+    }
+    let openai_bare = ["gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-"].iter().any(|x| m.starts_with(x));
+    let anthropic_bare = m.starts_with("claude-");
+    if m.contains('/') {
+        return None;
+    }
+    if openai_base.is_some() && !anthropic_bare {
+        return Some((provider_for(None, openai_base), m.to_string(), true));
+    }
+    let name = if openai_bare {
+        "openai"
+    } else if anthropic_bare {
+        "anthropic"
+    } else {
+        return None;
+    };
+    provider::get(name).map(|p| (p, m.to_string(), false))
 }
 
 fn model_settings(ctx: &FileCtx, doc: &Node) -> Vec<Draft> {

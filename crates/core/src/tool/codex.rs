@@ -12,8 +12,12 @@ pub static TOOL: Tool = Tool {
     ],
     sniff: &[Sniff::Toml],
     other_os: &["$CODEX_HOME/config.toml", "%USERPROFILE%\\.codex\\config.toml"],
-    env_vars: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
-    // `codex login` saves an API key or a ChatGPT login; either beats OPENAI_API_KEY.
+    env_vars: &["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
+    // `codex login` saves an API key or a ChatGPT login in auth.json; whichever
+    // it holds is what Codex uses for OpenAI, never OPENAI_API_KEY (which only
+    // `codex login --with-api-key` reads). CODEX_API_KEY, read by `codex exec`,
+    // beats both. `forced_login_method` logs a mismatched login out; it does
+    // not change the order (docs/tools.md#codex).
     stores: &[
         Store {
             path: "~/.codex/auth.json",
@@ -55,8 +59,11 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         };
     }
     let mut out = Vec::new();
-    let active = str_at(doc, "model_provider");
-    let model = str_at(doc, "model").map(str::to_string);
+    // `profile = "name"` selects `[profiles.name]`, whose keys beat the top level.
+    let profile = str_at(doc, "profile").and_then(|n| doc.get("profiles").and_then(|p| p.get(n)));
+    let pick = |k: &str| profile.and_then(|p| str_at(p, k)).or_else(|| str_at(doc, k));
+    let active = pick("model_provider");
+    let model = pick("model").map(str::to_string);
     for (id, line, prov) in doc.get("model_providers").map(Node::entries).unwrap_or_default() {
         let base = str_at(prov, "base_url");
         let p = provider_for(Some(id), base);
@@ -70,19 +77,44 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
                     "env_key takes the NAME of a variable, not the key: codex fails with a missing-env error".into(),
                 ),
             ),
-            Some(name) => (prov.key_line("env_key").unwrap_or(*line), KeyRef::env(name, Some("env_key"))),
+            Some(name) => (
+                prov.key_line("env_key").unwrap_or(*line),
+                KeyRef::env(name, Some("env_key")).with_note(format!(
+                    "unset or empty, {name} stops Codex before any request: \"Missing environment variable: `{name}`\""
+                )),
+            ),
             None => (*line, KeyRef::none()),
         };
         let mut d = Draft::new(kline, p, key).pointer(pointer(&["model_providers", id])).base(base, "config");
         if active == Some(id.as_str()) {
             d = d.model(model.clone());
         }
+        // wire_api "responses" (the default) posts to {base}/responses.
+        if str_at(prov, "wire_api").unwrap_or("responses") == "responses" && p.name == "openai-compatible" {
+            if let Some(b) = base {
+                add_note(&mut d.key, format!(
+                    "wire_api \"responses\": Codex posts to {}/responses; a server without it answers 404 — write wire_api = \"chat\" for /chat/completions",
+                    b.trim_end_matches('/')
+                ));
+            }
+        }
         if BUILT_IN.contains(&id.as_str()) {
-            d.key = d.key.with_note(format!(
-                "[model_providers.{id}] overrides a built-in provider and is silently ignored: use OPENAI_BASE_URL"
-            ));
+            add_note(
+                &mut d.key,
+                format!(
+                    "[model_providers.{id}] overrides a built-in provider and is silently ignored: use OPENAI_BASE_URL"
+                ),
+            );
         }
         out.push(d);
     }
     out
+}
+
+/// Add a sentence to the key's note, after any there.
+fn add_note(key: &mut KeyRef, note: String) {
+    key.note = Some(match key.note.take() {
+        Some(n) => format!("{n}; {note}"),
+        None => note,
+    });
 }

@@ -24,6 +24,7 @@ mod codex;
 mod continue_dev;
 mod copilot;
 mod cursor;
+mod crush;
 mod dotenv_files;
 mod goose;
 mod hermes;
@@ -612,6 +613,7 @@ pub static TOOLS: &[&Tool] = &[
     &home_assistant::TOOL,
     &claude_code::TOOL,
     &codex::TOOL,
+    &crush::TOOL,
     &goose::TOOL,
     &zed::TOOL,
     &cursor::TOOL,
