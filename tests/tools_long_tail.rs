@@ -23,8 +23,11 @@ fn find_home(tool: &str) -> Vec<Value> {
 /// the pipeline's site records, after checking that both give every site the
 /// same first diagnosis.
 fn diagnosed(tool: &str) -> Vec<Value> {
-    let home = fixtures().join("homes").join(tool);
-    let t = TempDir::new(&format!("long-tail-{tool}"));
+    diagnosed_at(&fixtures().join("homes").join(tool))
+}
+
+fn diagnosed_at(home: &Path) -> Vec<Value> {
+    let t = TempDir::new("long-tail");
     let envf = t.write("analysed.env", "SHELL=/bin/bash\nLANG=C.UTF-8\n");
     std::fs::create_dir_all(t.path().join("proc")).unwrap();
     let (h, e, p) = (home.display(), envf.display(), t.path().join("proc"));
@@ -36,8 +39,8 @@ fn diagnosed(tool: &str) -> Vec<Value> {
         bin("keyhole-classify").display()
     );
     let recs = run_pipeline(&pipeline);
-    let mut c = cmd("keyhole", &home);
-    c.arg("doctor").arg("--offline").arg("--json").arg("--home").arg(&home);
+    let mut c = cmd("keyhole", home);
+    c.arg("doctor").arg("--offline").arg("--json").arg("--home").arg(home);
     c.arg("--env-file").arg(&envf).arg("--proc-root").arg(&p);
     let doctor = run(c);
     assert_no_canary("doctor", &doctor.stdout);
@@ -215,4 +218,39 @@ fn n8n_without_a_database_still_says_what_it_cannot_see() {
     assert_eq!(r.records.len(), 1, "{}", r.stdout);
     let note = r.records[0]["key"]["note"].as_str().unwrap();
     assert!(note.starts_with("n8n keeps its credentials encrypted: no database.sqlite here"), "{note}");
+}
+
+#[test]
+fn base_urls_that_are_not_api_roots_are_told_before_any_request_with_the_corrected_url() {
+    let t = TempDir::new("bad-bases");
+    let c = CANARY_RUN;
+    let client = |name: &str, base: &str, key: &str| {
+        format!("  - type: openai-compatible\n    name: {name}\n    api_base: {base}\n    api_key: {key}\n")
+    };
+    let mut cfg = String::from("model: openrouter:openai/gpt-4o-mini\nsave: true\nclients:\n");
+    cfg += &client("openrouter", "https://openrouter.ai/v1", &or_canary("BB01"));
+    cfg += &client("groq", "https://api.groq.com/v1/chat/completions", &format!("gsk_{c}WGdyb3FYQm2Lp9Xz1Rt0Vb"));
+    cfg += &client("openai", "https://api.openai.com/v1/v1", &format!("sk-proj-{c}BB03"));
+    cfg += &client("nohost", "openrouter.ai/api/v1", &or_canary("BB04"));
+    cfg += &client("vllm", "http://0.0.0.0:8000/v1", "EMPTY");
+    // A second client configured correctly: no finding.
+    cfg += &client("good", "https://openrouter.ai/api/v1/", &or_canary("BB06"));
+    t.write(".config/aichat/config.yaml", cfg);
+    t.write(".bashrc", "# ~/.bashrc\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\nHISTCONTROL=ignoreboth\n");
+    let recs = diagnosed_at(t.path());
+    let cfg = ".config/aichat/config.yaml";
+    for (i, fixed, what) in [
+        (0, "https://openrouter.ai/api/v1", "it lacks /api"),
+        (1, "https://api.groq.com/openai/v1", "endpoint path /chat/completions"),
+        (2, "https://api.openai.com/v1", "doubles /v1"),
+        (3, "https://openrouter.ai/api/v1", "no scheme"),
+        (4, "http://127.0.0.1:8000/v1", "0.0.0.0 is the address a server listens on"),
+    ] {
+        let s = site(&recs, "aichat", cfg, &format!("/clients/{i}"));
+        let (code, summary, fix) = first(s);
+        assert_eq!(code, "url.bad_base", "{}: {summary}", s["id"]);
+        assert!(summary.contains(what), "{summary}");
+        assert_eq!(fix, format!("set the base URL to {fixed}"));
+    }
+    assert!(site(&recs, "aichat", cfg, "/clients/5")["diagnoses"][0].is_null(), "an API root with a trailing slash");
 }

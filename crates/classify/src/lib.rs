@@ -187,6 +187,18 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         )),
         _ => {}
     }
+    // A base URL that is not an API root, told from the URL alone (docs/wire.md#base-urls-that-are-not-api-roots).
+    if site.base_url_from != "default" {
+        if let Some(b) = keyhole_core::baseurl::check(&site.base_url, p, tool.map(|t| t.url_join)) {
+            causes.push(diag(
+                Code::UrlBadBase,
+                Severity::Error,
+                format!("the base URL {} is not an API root: {}", site.base_url, b.what.join("; ")),
+                vec![site.at()],
+                vec![format!("set the base URL to {}", b.fixed)],
+            ));
+        }
+    }
     // 2a. The tool's resolution order: which candidate it sends, and why the others lose.
     let shadowing = site.env.as_ref().is_some_and(|env| resolution_causes(site, env, tool, var, &mut causes));
     let fp = if from == KeySource::Literal {

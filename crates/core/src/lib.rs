@@ -3,6 +3,7 @@
 //! errors and exit status, JSON-lines I/O, secrets and fingerprints, the
 //! config parsers, and the tool and provider catalogues (docs/catalogue.md).
 
+pub mod baseurl;
 pub mod cli;
 pub mod diagnose;
 pub mod doc;
