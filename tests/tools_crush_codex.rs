@@ -179,3 +179,23 @@ fn aider_bare_model_names_and_aliases_find_their_provider() {
     let p = site(&recs, "aider", "prefixed/.aider.conf.yml", "/model");
     assert_eq!(p["provider"], "openrouter");
 }
+
+#[test]
+fn codex_profiles_a_chatgpt_login_and_codex_api_key_in_a_startup_file() {
+    let recs = find(&fixtures().join("homes/codex"));
+    let lab = site(&recs, "codex", ".codex/config.toml", "/model_providers/lab");
+    assert_eq!((lab["model"].as_str(), lab["provider"].as_str()), (Some("qwen2.5-coder"), Some("openai-compatible")));
+    let login = site(&recs, "codex", ".codex/auth.json", "");
+    assert_eq!(login["key"]["store"], "codex-chatgpt-login");
+    // CODEX_API_KEY, which `codex exec` reads before auth.json, is a key wherever it is exported.
+    let t = TempDir::new("codex-env");
+    let stock = std::fs::read_to_string(fixtures().join("env/debian/.bashrc")).unwrap();
+    t.write(".profile", format!("export CODEX_API_KEY=sk-proj-{}\n", "c".repeat(48)));
+    t.write(".bashrc", stock);
+    let recs = find(t.path());
+    let s = site(&recs, "shell", ".profile", "CODEX_API_KEY@1");
+    assert_eq!(s["provider"], "openai");
+    let recs = find(&fixtures().join("homes/aider"));
+    let bare = site(&recs, "aider", "bareproj/.aider.conf.yml", "/model");
+    assert_eq!((bare["provider"].as_str(), bare["model"].as_str()), (Some("anthropic"), Some("claude-sonnet-4-6")));
+}

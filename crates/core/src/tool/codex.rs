@@ -12,6 +12,8 @@ pub static TOOL: Tool = Tool {
     ],
     sniff: &[Sniff::Toml],
     other_os: &["$CODEX_HOME/config.toml", "%USERPROFILE%\\.codex\\config.toml"],
+    // `codex exec` reads CODEX_API_KEY before auth.json (docs/tools.md#codex).
+    key_vars: &[("CODEX_API_KEY", "openai")],
     env_vars: &["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
     // `codex login` saves an API key or a ChatGPT login in auth.json; whichever
     // it holds is what Codex uses for OpenAI, never OPENAI_API_KEY (which only
@@ -88,6 +90,15 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let mut d = Draft::new(kline, p, key).pointer(pointer(&["model_providers", id])).base(base, "config");
         if active == Some(id.as_str()) {
             d = d.model(model.clone());
+        } else {
+            // `codex --profile NAME` with a profile that names this provider.
+            let by_profile =
+                doc.get("profiles").map(Node::entries).unwrap_or_default().into_iter().find_map(|(_, _, p)| {
+                    (str_at(p, "model_provider") == Some(id.as_str()))
+                        .then(|| str_at(p, "model").map(str::to_string))
+                        .flatten()
+                });
+            d = d.model(by_profile);
         }
         // wire_api "responses" (the default) posts to {base}/responses.
         if str_at(prov, "wire_api").unwrap_or("responses") == "responses" && p.name == "openai-compatible" {
