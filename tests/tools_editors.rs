@@ -212,3 +212,36 @@ fn copilot_byok_keys_and_endpoints() {
     assert_eq!((d["provider"].as_str(), d["model"].as_str()), (Some("deepseek"), Some("deepseek-chat")));
     assert_eq!(first_code(d), "key.store");
 }
+
+/// Zed reads its key from the keychain or the variable, never from
+/// settings.json: a key written there is `key.ignored`, the root cause.
+#[test]
+fn zed_api_key_in_settings_is_ignored() {
+    let home = TempDir::new("zed-api-key");
+    home.write(".bashrc", std::fs::read(fixtures().join("homes/crush/.bashrc")).unwrap());
+    home.write(
+        ".config/zed/settings.json",
+        format!(
+            r#"// Zed settings
+{{
+  "theme": "One Dark",
+  "buffer_font_size": 15,
+  "language_models": {{
+    "open_router": {{
+      "api_url": "https://openrouter.ai/api/v1",
+      "api_key": "{}",
+    }},
+  }},
+}}
+"#,
+            or_canary("zed1")
+        ),
+    );
+    let (records, text) = doctor(home.path());
+    let s = site(&records, "zed", ".config/zed/settings.json", "/language_models/open_router");
+    assert_eq!(s["key"]["from"], "env", "Zed takes OPENROUTER_API_KEY or the keychain");
+    assert_eq!(s["key"]["ignored"]["line"], 8);
+    assert_eq!(s["key"]["ignored"]["fp"]["last4"], "zed1");
+    assert_eq!(first_code(s), "key.ignored", "{s}");
+    assert!(text.contains("Zed does not read the key written at") && text.contains("Agent Panel"), "{text}");
+}

@@ -147,6 +147,26 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         )];
     }
 
+    // 0. A key written where the tool never reads it: the user's key is not
+    // the one sent (docs/records.md#diagnosis-codes, `key.ignored`).
+    if let Some(ig) = &key.ignored {
+        let display = tool.map_or(tool_name, |t| t.display);
+        causes.push(diag(
+            Code::KeyIgnored,
+            Severity::Error,
+            format!(
+                "{display} does not read the key written at {}:{} ({}, {}): it takes its key from {}",
+                site.source.file,
+                ig.line,
+                ig.pointer,
+                ig.fp.short(),
+                if var.is_empty() { "its own store".to_string() } else { format!("${var} or its own store") }
+            ),
+            vec![format!("{}:{}", site.source.file, ig.line)],
+            vec![ig.fix.clone()],
+        ));
+    }
+
     // 1. The site's static facts.
     let with_note = |mut ev: Vec<String>| {
         ev.extend(key.note.clone());

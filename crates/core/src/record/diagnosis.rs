@@ -94,6 +94,8 @@ codes! {
     KeyStore = "key.store",
     /// The site is in a template (`.env.example`): an example no tool loads.
     KeyTemplate = "key.template",
+    /// A key is written where the tool never reads it (`key.ignored`).
+    KeyIgnored = "key.ignored",
     /// The key travels in a header the API does not read.
     HeaderWrongScheme = "header.wrong_scheme",
     /// A redirect makes the client drop the credential header.

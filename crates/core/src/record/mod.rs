@@ -148,8 +148,23 @@ pub struct KeyRef {
     /// Why, in words: what the tool expands, what it does instead.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// A key written in the site's file where the tool never reads it (Zed's
+    /// `api_key` in settings.json): the tool takes `from` instead.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ignored: Option<IgnoredKey>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A key the tool does not read (`key.ignored`, docs/records.md#site-records).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IgnoredKey {
+    /// The field's JSON pointer.
+    pub pointer: String,
+    pub line: u32,
+    pub fp: Fingerprint,
+    /// Where the tool takes its key from instead, and how to put it there, in the tool's words.
+    pub fix: String,
 }
 
 impl KeyRef {
