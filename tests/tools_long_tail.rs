@@ -254,3 +254,57 @@ fn base_urls_that_are_not_api_roots_are_told_before_any_request_with_the_correct
     }
     assert!(site(&recs, "aichat", cfg, "/clients/5")["diagnoses"][0].is_null(), "an API root with a trailing slash");
 }
+
+/// `keyhole-classify --http` on raw responses: the first diagnosis's (rule, code) each.
+fn classify_http(bodies: &[(u16, &str)]) -> Vec<(String, String, String)> {
+    let t = TempDir::new("long-tail-http");
+    let mut raw = String::new();
+    for (status, body) in bodies {
+        raw.push_str(&format!("HTTP/1.1 {status} \r\ncontent-type: application/json\r\n\r\n{body}\r\n"));
+    }
+    let (out, _) = spawn("keyhole-classify", t.path(), &["--http".to_string()], raw.as_bytes());
+    let t = |v: &Value| v.as_str().unwrap_or("").to_string();
+    records(&out)
+        .iter()
+        .map(|r| (t(&r["diagnoses"][0]["rule"]), t(&r["diagnoses"][0]["code"]), t(&r["diagnoses"][0]["fix"][0])))
+        .collect()
+}
+
+#[test]
+fn openai_route_errors_and_openrouters_max_tokens_reservation() {
+    let afford = |n: u32, page: &str| {
+        format!(
+            r#"{{"error":{{"message":"This request requires more credits, or fewer max_tokens. You requested up to 65536 tokens, but can only afford {n}. To increase, visit https://openrouter.ai/settings/{page}","code":402}}}}"#
+        )
+    };
+    let (reserve, nothing, key_cap) = (afford(18340, "credits"), afford(0, "credits"), afford(0, "keys"));
+    let got = classify_http(&[
+        (
+            404,
+            r#"{"error":{"message":"Invalid URL (POST /v1/v1/chat/completions)","type":"invalid_request_error","param":null,"code":null}}"#,
+        ),
+        (
+            404,
+            r#"{"error":{"message":"This model is only supported in v1/responses and not in v1/chat/completions.","type":"invalid_request_error","param":"model","code":null}}"#,
+        ),
+        (402, &reserve),
+        (402, &nothing),
+        (402, &key_cap),
+        // A near miss: a URL in a message is no route error.
+        (
+            400,
+            r#"{"error":{"message":"Invalid 'messages[0].content': expected a string, got a URL (https://x.example)","type":"invalid_request_error","param":null,"code":null}}"#,
+        ),
+    ]);
+    assert_eq!((got[0].0.as_str(), got[0].1.as_str()), ("openai.invalid-url", "url.bad_base"));
+    assert_eq!((got[1].0.as_str(), got[1].1.as_str()), ("openai.responses-only", "model.not_found"));
+    assert_eq!(got[2].0, "openrouter.afford-max-tokens");
+    assert!(
+        got[2].2.starts_with("set max_tokens") && got[2].2.contains("buying credits is not needed"),
+        "{}",
+        got[2].2
+    );
+    assert_eq!(got[3].0, "openrouter.credits", "nothing affordable: credits are the fix");
+    assert_eq!(got[4].1, "limit.key_limit");
+    assert_ne!(got[5].1, "url.bad_base");
+}

@@ -55,5 +55,23 @@ pub const PROVIDER: Provider = Provider {
             means: Meaning::NoCredits,
             seen: "an account out of credit, OpenAI's error-code docs",
         },
+        ErrorBody {
+            id: "invalid-url",
+            status: 404,
+            body: r#"{"error":{"message":"Invalid URL (POST /v1/v1/chat/completions)","type":"invalid_request_error","param":null,"code":null}}"#,
+            message: "Invalid URL (",
+            code: None,
+            means: Meaning::NoSuchPath,
+            seen: "a base URL that doubles or lacks /v1, or holds the endpoint path: chatboxai/chatbox#199, LinLin00000000/vercel-proxy-openai#2 (POST /v1/chat/completions/chat/completions)",
+        },
+        ErrorBody {
+            id: "responses-only",
+            status: 404,
+            body: r#"{"error":{"message":"This model is only supported in v1/responses and not in v1/chat/completions.","type":"invalid_request_error","param":"model","code":null}}"#,
+            message: "only supported in v1/responses",
+            code: None,
+            means: Meaning::ModelNotFound,
+            seen: "o1-pro and o3-pro over chat completions: sigoden/aichat#1318",
+        },
     ],
 };

@@ -130,6 +130,15 @@ pub const PROVIDER: Provider = Provider {
             seen: "the balance is lower than max_tokens times the price: Gitlawb/openclaude#1125, newo-ether/Agora#8",
         },
         ErrorBody {
+            id: "afford",
+            status: 402,
+            body: r#"{"error":{"message":"This request requires more credits, or fewer max_tokens. You requested up to 65536 tokens, but can only afford 18340. To increase, visit https://openrouter.ai/settings/credits and upgrade to a paid account","code":402}}"#,
+            message: "but can only afford",
+            code: None,
+            means: Meaning::NoCredits,
+            seen: "a client that sends no max_tokens: the credit check reserves the model's whole default output (can1357/oh-my-pi#9569)",
+        },
+        ErrorBody {
             id: "key-limit",
             status: 403,
             body: r#"{"error":{"message":"Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys","code":403}}"#,
