@@ -436,6 +436,8 @@ mod tests {
             ("azure", r("Ab3xZ9qR", 84)),
             ("azure-apim", r("0123456789abcdef", 32)),
             ("deepseek", format!("sk-{}", r("0123456789abcdef", 32))),
+            ("dashscope", format!("sk-{}", r("0123456789abcdef", 32))),
+            ("vertex-ai", format!("ya29.{}", r("Ab3_x-Z9qR", 120))),
             ("groq", format!("gsk_{}WGdyb3FY{}", r("Ab3xZ9qR", 20), r("Yt7Lm2Q", 24))),
             ("xai", format!("xai-{}", r("Ab3xZ9qR", 80))),
             ("mistral", r("Ab3xZ9qRt", 32)),

@@ -14,6 +14,7 @@ use serde::Serialize;
 mod anthropic;
 mod azure;
 mod cerebras;
+mod dashscope;
 mod deepseek;
 mod fireworks;
 mod gemini;
@@ -462,9 +463,11 @@ pub static PROVIDERS: &[Provider] = &[
     openai::PROVIDER,
     anthropic::PROVIDER,
     gemini::PROVIDER,
+    gemini::VERTEX,
     azure::PROVIDER,
     azure::APIM,
     deepseek::PROVIDER,
+    dashscope::PROVIDER,
     groq::PROVIDER,
     mistral::PROVIDER,
     xai::PROVIDER,

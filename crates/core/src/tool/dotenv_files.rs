@@ -22,5 +22,6 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
     let Parsed::Dotenv(entries) = parsed else { return Vec::new() };
     let mut out = env_pair_sites(ctx, &pairs_from_dotenv(entries));
     out.extend(super::open_webui::sites(ctx, entries));
+    out.extend(super::gemini_cli::project_sites(ctx, entries));
     out
 }

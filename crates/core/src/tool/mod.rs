@@ -26,6 +26,7 @@ mod copilot;
 mod cursor;
 mod crush;
 mod dotenv_files;
+mod gemini_cli;
 mod goose;
 mod hermes;
 mod home_assistant;
@@ -39,6 +40,7 @@ mod open_webui;
 mod openclaw;
 mod opencode;
 mod openspace;
+mod qwen_code;
 mod roo;
 mod shell_startup;
 mod trust;
@@ -621,6 +623,8 @@ pub static TOOLS: &[&Tool] = &[
     &llm::TOOL,
     &open_webui::TOOL,
     &librechat::TOOL,
+    &gemini_cli::TOOL,
+    &qwen_code::TOOL,
     &mcp::CLAUDE_DESKTOP,
     &mcp::CURSOR,
     &mcp::VSCODE,
@@ -839,7 +843,7 @@ mod tests {
         let mut dirs: Vec<&str> = TOOLS.iter().flat_map(|t| t.hidden_dirs()).collect();
         dirs.sort();
         dirs.dedup();
-        let want = ".claude .continue .cursor .homeassistant .kilo .kilocode .opencode .storage .vscode .zed";
+        let want = ".claude .continue .cursor .gemini .homeassistant .kilo .kilocode .opencode .qwen .storage .vscode .zed";
         assert_eq!(dirs.join(" "), want);
     }
 
