@@ -245,3 +245,23 @@ fn zed_api_key_in_settings_is_ignored() {
     assert_eq!(first_code(s), "key.ignored", "{s}");
     assert!(text.contains("Zed does not read the key written at") && text.contains("Agent Panel"), "{text}");
 }
+
+/// A remote server's database without the extension's secrets (the editor
+/// on the user's own computer can keep them): the storage directory still
+/// says the keys are in SecretStorage.
+#[test]
+fn a_remote_server_without_the_secrets_keeps_the_store_site() {
+    let home = TempDir::new("cursor-server");
+    let gs = home.path().join(".cursor-server/data/User/globalStorage");
+    std::fs::create_dir_all(gs.join("saoudrizwan.claude-dev")).unwrap();
+    let c = rusqlite::Connection::open(gs.join("state.vscdb")).unwrap();
+    c.execute_batch(
+        "CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+         INSERT INTO ItemTable VALUES ('workbench.explorer.views.state.hidden', '[]');",
+    )
+    .unwrap();
+    drop(c);
+    let (records, _) = doctor(home.path());
+    let s = site(&records, "cline", ".cursor-server/data/User/globalStorage/saoudrizwan.claude-dev", "");
+    assert_eq!((s["key"]["store"].as_str(), first_code(s)), (Some("vscode-secretstorage"), "key.store"));
+}

@@ -97,6 +97,8 @@ pub fn editor_of(path: &Path) -> &'static str {
     let s = path.to_string_lossy();
     [
         ("/.vscode-server/", "VS Code (remote)"),
+        ("/.cursor-server/", "Cursor (remote)"),
+        ("/.windsurf-server/", "Windsurf (remote)"),
         ("/Cursor/", "Cursor"),
         ("/Windsurf/", "Windsurf"),
         ("/VSCodium/", "VSCodium"),
@@ -112,8 +114,9 @@ pub fn editor_of(path: &Path) -> &'static str {
 /// to its `globalStorage/<extension id>` directory (`ctx.path`): one per
 /// secret it stored, its provider from `fields` (secret name → provider),
 /// else `fallback`; the key a store keyhole cannot read, with a note saying
-/// what is known. `None` when there is no database to read (the caller says
-/// what it can without one); empty when the extension stored no secret.
+/// what is known. `None` when there is no database to read, or a remote
+/// server's holds none of the extension's (the caller says what it can
+/// without one); empty when the extension stored no secret.
 pub fn secret_drafts(
     ctx: &crate::tool::FileCtx,
     fields: &[(&str, &str)],
@@ -147,6 +150,11 @@ pub fn secret_drafts(
             crate::tool::Draft::new(1, p, KeyRef::store("vscode-secretstorage").with_note(note))
                 .pointer(crate::tool::pointer(&[&s.key])),
         );
+    }
+    // A remote machine's server may hold no secret at all: the editor on the
+    // user's own computer can keep them (docs/tools.md#vs-code-secretstorage).
+    if out.is_empty() && ctx.path.to_string_lossy().contains("-server/data/") {
+        return None;
     }
     Some(out)
 }

@@ -15,6 +15,7 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".vscode-server/data/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
         FileRule { pattern: ".config/Windsurf/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
         FileRule { pattern: ".config/VSCodium/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
+        FileRule { pattern: ".cursor-server/data/User/globalStorage/saoudrizwan.claude-dev", kind: FileKind::Marker },
     ],
     other_os: &[
         "$CLINE_DIR/data",

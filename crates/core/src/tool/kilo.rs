@@ -19,6 +19,7 @@ pub static TOOL: Tool = Tool {
         FileRule { pattern: ".vscode-server/data/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
         FileRule { pattern: ".config/Windsurf/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
         FileRule { pattern: ".config/VSCodium/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
+        FileRule { pattern: ".cursor-server/data/User/globalStorage/kilocode.kilo-code", kind: FileKind::Marker },
     ],
     workspace_files: &[
         FileRule { pattern: "kilo.json", kind: FileKind::Doc(Format::Json) },
