@@ -308,3 +308,62 @@ fn openai_route_errors_and_openrouters_max_tokens_reservation() {
     assert_eq!(got[4].1, "limit.key_limit");
     assert_ne!(got[5].1, "url.bad_base");
 }
+
+/// The catalogue's names as `keyhole-find --help`, its man page and the
+/// README list them (keyhole_find::catalogue_names).
+fn catalogue_names() -> String {
+    use keyhole_core::{provider::PROVIDERS, tool::TOOLS};
+    let tools: Vec<&str> = TOOLS.iter().map(|t| t.display).collect();
+    let providers: Vec<&str> = PROVIDERS.iter().map(|p| p.display).collect();
+    format!(
+        "Tools catalogued ({}): {}.\nProviders catalogued ({}): {}.",
+        tools.len(),
+        tools.join(", "),
+        providers.len(),
+        providers.join(", ")
+    )
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn readme_list_tools_and_the_man_page_name_the_catalogue() {
+    use keyhole_core::{provider::PROVIDERS, tool::TOOLS};
+    let want = catalogue_names();
+    // The README's list, between its markers.
+    let readme_path = root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (open, close) = ("<!-- catalogue -->\n", "<!-- /catalogue -->");
+    let start = readme.find(open).expect("README has the catalogue markers") + open.len();
+    let end = readme[start..].find(close).expect("README closes the catalogue markers") + start;
+    if std::env::var_os("KEYHOLE_BLESS").is_some() {
+        let blessed = format!("{}{}\n{}", &readme[..start], want, &readme[end..]);
+        std::fs::write(&readme_path, blessed).unwrap();
+    } else {
+        assert_eq!(
+            readme[start..end].trim(),
+            want,
+            "README.md's catalogue list drifted: rerun with KEYHOLE_BLESS=1, and `make man`"
+        );
+    }
+    // keyhole-find --list-tools: every tool and every provider, in catalogue order.
+    let t = TempDir::new("list-tools");
+    let text = |arg: &str| {
+        let out = cmd("keyhole-find", t.path()).arg(arg).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = text("--list-tools");
+    let (tools, providers) = out.split_once("\nproviders:\n").unwrap();
+    let first = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();
+    let listed: Vec<String> = tools.lines().filter(|l| !l.starts_with(' ') && !l.is_empty()).map(first).collect();
+    assert_eq!(listed, TOOLS.iter().map(|t| t.name.to_string()).collect::<Vec<_>>());
+    let listed: Vec<String> = providers.lines().filter(|l| !l.is_empty()).map(first).collect();
+    assert_eq!(listed, PROVIDERS.iter().map(|p| p.name.to_string()).collect::<Vec<_>>());
+    // --help, and the committed man page (roff: `\-` is `-`).
+    assert!(squash(&text("--help")).contains(&squash(&want)), "keyhole-find --help names the catalogue");
+    let man = std::fs::read_to_string(root().join("man/keyhole-find.1")).unwrap().replace("\\-", "-");
+    assert!(squash(&man).contains(&squash(&want)), "man/keyhole-find.1 is behind the catalogue: run `make man`");
+    eprintln!("catalogue: {} tools, {} providers", TOOLS.len(), PROVIDERS.len());
+}

@@ -450,6 +450,20 @@ fn dedupe_ids(sites: &mut [Site]) {
     }
 }
 
+/// The catalogue's names in one paragraph each, as the man page and the
+/// README list them (tests/tools_long_tail.rs keeps the three in step).
+pub fn catalogue_names() -> String {
+    let tools: Vec<&str> = TOOLS.iter().map(|t| t.display).collect();
+    let providers: Vec<&str> = provider::PROVIDERS.iter().map(|p| p.display).collect();
+    format!(
+        "Tools catalogued ({}): {}.\nProviders catalogued ({}): {}.",
+        tools.len(),
+        tools.join(", "),
+        providers.len(),
+        providers.join(", ")
+    )
+}
+
 /// The catalogue as people read it (`--list-tools`).
 pub fn catalogue_text() -> String {
     let mut s = String::new();

@@ -20,7 +20,7 @@ use keyhole_find::TOOL_NAME;
 /// the tool reads the variable implicitly); key.note says in words what the
 /// tool does with the reference; error records carry file and line.
 #[derive(Parser, Debug)]
-#[command(name = "keyhole-find", version, after_help = AFTER_HELP)]
+#[command(name = "keyhole-find", version, after_help = format!("{}\n{AFTER_HELP}", keyhole_find::catalogue_names()))]
 struct Args {
     /// Project directories or config files to scan as well
     #[arg(value_name = "PATH")]
