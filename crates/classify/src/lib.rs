@@ -199,8 +199,13 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
             Severity::Info,
             // What is known of it (a SecretStorage secret's name and date) follows.
             match key.note.as_deref().filter(|_| key.store.as_deref() == Some("vscode-secretstorage")) {
-                Some(known) => format!("the key is in {}, which keyhole cannot read: {known}", key.store.as_deref().unwrap_or("a store")),
-                None => format!("the key is in {}, which keyhole cannot read", key.store.as_deref().unwrap_or("a store")),
+                Some(known) => format!(
+                    "the key is in {}, which keyhole cannot read: {known}",
+                    key.store.as_deref().unwrap_or("a store")
+                ),
+                None => {
+                    format!("the key is in {}, which keyhole cannot read", key.store.as_deref().unwrap_or("a store"))
+                }
             },
             vec![site.at()],
             vec!["see what the tool sends with keyhole-capture (point its base URL at it)".into()],

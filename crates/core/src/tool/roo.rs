@@ -16,7 +16,10 @@ pub static TOOL: Tool = Tool {
         },
         FileRule { pattern: ".config/Windsurf/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
         FileRule { pattern: ".config/VSCodium/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
-        FileRule { pattern: ".cursor-server/data/User/globalStorage/rooveterinaryinc.roo-cline", kind: FileKind::Marker },
+        FileRule {
+            pattern: ".cursor-server/data/User/globalStorage/rooveterinaryinc.roo-cline",
+            kind: FileKind::Marker,
+        },
         FileRule { pattern: ".config/Code/User/settings.json", kind: FileKind::Doc(Format::Json) },
     ],
     workspace_files: &[FileRule { pattern: "roo-code-settings.json", kind: FileKind::Doc(Format::Json) }],
