@@ -33,6 +33,7 @@ const APP_USER: &str =
 /// the key on, and whether the base-URL override applies.
 const KEYS: &[(&str, &str, &str, bool)] = &[
     ("cursorAuth/openAIKey", "openai", "useOpenAIKey", true),
+    ("cursorAuth/claudeKey", "anthropic", "useClaudeKey", false),
     ("cursorAuth/anthropicKey", "anthropic", "useClaudeKey", false),
     ("cursorAuth/googleKey", "gemini", "useGoogleKey", false),
 ];
