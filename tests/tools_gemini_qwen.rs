@@ -113,10 +113,12 @@ fn a_project_env_for_the_users_own_code_flips_gemini_cli_to_vertex() {
     t2.write("work/vertex-app/.env", env);
     let recs = find(t2.path(), &[]);
     assert!(!recs.iter().any(|r| r["provider"] == "vertex-ai"), "{recs:#?}");
-    // Near miss: the variable set to false.
-    let t3 = TempDir::new("gq-false");
-    t3.write("work/app/.env", "GOOGLE_GENAI_USE_VERTEXAI=false\nGOOGLE_API_KEY=x\n");
-    assert!(!find(t3.path(), &[]).iter().any(|r| r["provider"] == "vertex-ai"));
+    // Near misses: the variable set to false, or to TRUE (the CLI compares with `true` exactly).
+    for value in ["false", "TRUE"] {
+        let t3 = TempDir::new("gq-false");
+        t3.write("work/app/.env", format!("GOOGLE_GENAI_USE_VERTEXAI={value}\nGOOGLE_API_KEY=x\n"));
+        assert!(!find(t3.path(), &[]).iter().any(|r| r["provider"] == "vertex-ai"), "{value}");
+    }
 }
 
 #[test]

@@ -127,7 +127,9 @@ fn settings(doc: &Node) -> Vec<Draft> {
 /// reader as well (docs/tools.md#gemini-cli).
 pub(super) fn project_sites(ctx: &FileCtx, entries: &[dotenv::Entry]) -> Vec<Draft> {
     let Some(e) = entries.iter().rev().find(|e| e.name == VERTEX_SWITCH) else { return Vec::new() };
-    if !e.value.trim().eq_ignore_ascii_case("true") {
+    // Compared with `true` exactly: `TRUE` leaves 0.61.0 on its other auth
+    // (measured, docs/wire.md#gemini-cli-and-qwen-code).
+    if e.value.trim() != "true" {
         return Vec::new();
     }
     // An auth type pinned in settings.json (the project's, else the user's)
