@@ -19,6 +19,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture  # noqa: E402
+import gemini_qwen  # noqa: E402
 
 CANARY = "sk-or-v1-" + "c" * 60 + "CF01"   # right shape, obviously fake
 CANARY2 = "sk-or-v1-" + "c" * 60 + "CF02"
@@ -1080,6 +1081,10 @@ SCENARIOS = [
 # keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
 PENDING: set = set()
+
+# Gemini CLI and Qwen Code (tests/conformance/gemini_qwen.py).
+SCENARIOS += gemini_qwen.SCENARIOS
+PENDING |= gemini_qwen.PENDING
 
 
 def main():

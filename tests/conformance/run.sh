@@ -25,6 +25,17 @@ for pkg in "@anthropic-ai/claude-code@$CLAUDE_VERSION:claude" "opencode-ai@$OPEN
       || npm install --silent --no-audit --no-fund --prefix "$cache/npm" "${spec%@*}" >/dev/null
   fi
 done
+# Gemini CLI and Qwen Code (tests/conformance/gemini_qwen.py finds them here).
+GEMINI_VERSION=${GEMINI_VERSION:-0.61.0}
+QWEN_VERSION=${QWEN_VERSION:-0.24.4}
+for pkg in "@google/gemini-cli@$GEMINI_VERSION:gemini" "@qwen-code/qwen-code@$QWEN_VERSION:qwen"; do
+  spec=${pkg%:*}; bin=${pkg##*:}
+  if [ ! -x "$cache/npm/node_modules/.bin/$bin" ]; then
+    echo "installing $spec"
+    npm install --silent --no-audit --no-fund --prefix "$cache/npm" "$spec" >/dev/null 2>&1 \
+      || npm install --silent --no-audit --no-fund --prefix "$cache/npm" "${spec%@*}" >/dev/null
+  fi
+done
 if [ ! -x "$cache/venv/bin/litellm" ]; then
   echo "installing litellm[proxy]==$LITELLM_VERSION"
   python3 -m venv "$cache/venv"
