@@ -20,6 +20,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture  # noqa: E402
 import gemini_qwen  # noqa: E402
+import crush_codex_aider  # noqa: E402
 
 CANARY = "sk-or-v1-" + "c" * 60 + "CF01"   # right shape, obviously fake
 CANARY2 = "sk-or-v1-" + "c" * 60 + "CF02"
@@ -1078,6 +1079,8 @@ SCENARIOS = [
     ("trust: opencode, NODE_EXTRA_CA_CERTS at start → connects", opencode_tls_node_extra_ca, "opencode"),
 ]
 
+SCENARIOS += crush_codex_aider.SCENARIOS
+
 # keyhole's predictions known to differ from the wire, by label: reported as PEND, not failed, until the
 # resolution (crates/env) follows the client. An entry whose prediction now holds is reported for removal.
 PENDING: set = set()
@@ -1097,6 +1100,7 @@ def main():
     ap.add_argument("--python")
     ap.add_argument("--claude")
     ap.add_argument("--opencode")
+    ap.add_argument("--codex")
     ap.add_argument("-k", default="")
     args = ap.parse_args()
     ctx = Ctx(args)

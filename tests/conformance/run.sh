@@ -11,13 +11,14 @@ CN_VERSION=${CN_VERSION:-1.5.47}
 LITELLM_VERSION=${LITELLM_VERSION:-1.106.2}
 CLAUDE_VERSION=${CLAUDE_VERSION:-2.1.328}
 OPENCODE_VERSION=${OPENCODE_VERSION:-1.18.33}
+CODEX_VERSION=${CODEX_VERSION:-0.171.0}
 
 if [ ! -x "$cache/npm/node_modules/.bin/cn" ]; then
   echo "installing @continuedev/cli@$CN_VERSION"
   npm install --silent --no-audit --no-fund --prefix "$cache/npm" "@continuedev/cli@$CN_VERSION" >/dev/null 2>&1 \
     || npm install --silent --no-audit --no-fund --prefix "$cache/npm" @continuedev/cli >/dev/null
 fi
-for pkg in "@anthropic-ai/claude-code@$CLAUDE_VERSION:claude" "opencode-ai@$OPENCODE_VERSION:opencode"; do
+for pkg in "@anthropic-ai/claude-code@$CLAUDE_VERSION:claude" "opencode-ai@$OPENCODE_VERSION:opencode" "@openai/codex@$CODEX_VERSION:codex"; do
   spec=${pkg%:*}; bin=${pkg##*:}
   if [ ! -x "$cache/npm/node_modules/.bin/$bin" ]; then
     echo "installing $spec"
@@ -45,4 +46,4 @@ fi
 echo "cn $("$cache/npm/node_modules/.bin/cn" --version 2>/dev/null | tail -1), litellm $("$cache/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')"
 exec python3 "$here/run.py" --cn "$cache/npm/node_modules/.bin/cn" --litellm "$cache/venv/bin/litellm" \
   --find "$root/target/debug/keyhole-find" --env "$root/target/debug/keyhole-env" --capture "$root/target/debug/keyhole-capture" \
-  --python "$cache/venv/bin/python" --claude "$cache/npm/node_modules/.bin/claude" --opencode "$cache/npm/node_modules/.bin/opencode" "$@"
+  --python "$cache/venv/bin/python" --claude "$cache/npm/node_modules/.bin/claude" --opencode "$cache/npm/node_modules/.bin/opencode" --codex "$cache/npm/node_modules/.bin/codex" "$@"
