@@ -1,6 +1,8 @@
 """Codex CLI (`codex exec`) against the loopback capture: env_key unset and set, auth.json against
-OPENAI_API_KEY, CODEX_API_KEY (docs/wire.md#measured-clients). Crush and Aider are not here: see
-docs/wire.md#measured-clients for why. Run by run.py, whose helpers these scenarios use."""
+OPENAI_API_KEY, CODEX_API_KEY; Aider (`aider --message`) with a bare model name and openai-api-base,
+only with KEYHOLE_CONFORMANCE_AIDER=1 (a large install: docs/wire.md#measured-clients). Crush cannot be
+installed from the registry alone (docs/wire.md#measured-clients). Run by run.py, whose helpers these
+scenarios use."""
 
 import json
 import os
@@ -108,6 +110,40 @@ def codex_codex_api_key_beats_auth_json(ctx):
     assert recs[0]["auth"]["fp"]["sha8"] == r.sha8(r.CANARY2), "codex exec sent auth.json's key, not CODEX_API_KEY"
 
 
+def _aider(ctx, home, env_extra):
+    env = {"HOME": home, "PATH": os.environ["PATH"], "LITELLM_LOCAL_MODEL_COST_MAP": "True", **env_extra}
+    p = subprocess.run([ctx.args.aider, "--message", "say ok", "--yes-always", "--no-git", "--no-check-update",
+                        "--no-show-model-warnings", "--analytics-disable", "--no-stream"], cwd=f"{home}/proj",
+                       env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    ctx.outputs += [p.stdout, p.stderr]
+
+
+def aider_bare_model_at_openai_api_base(ctx):
+    """`model: gpt-4o-mini` (no provider prefix) with openai-api-base: OPENAI_API_KEY goes to that base,
+    the project's .env beating the environment."""
+    r = _h()
+    cap = r.Capture(ctx, "--as", "openai")
+    h = ctx.home("aider-bare")
+    r.write(f"{h}/proj/.aider.conf.yml", f"model: gpt-4o-mini\nopenai-api-base: {cap.base}/v1\n")
+    r.write(f"{h}/proj/.env", f"OPENAI_API_KEY={r.CANARY}\n")
+    _aider(ctx, h, {"OPENAI_API_KEY": r.CANARY2})
+    recs = cap.records()
+    assert recs, "aider sent nothing"
+    assert recs[0]["path"] == "/v1/chat/completions", recs[0]["path"]
+    sent = recs[0]["auth"]["fp"]["sha8"]
+    names = {r.sha8(r.CANARY): "the project .env's key", r.sha8(r.CANARY2): "the environment's key"}
+    envp = r.env_file(f"{h}/env", {"PATH": os.environ["PATH"], "OPENAI_API_KEY": r.CANARY2})
+    sites = r.keyhole_pipe(ctx, h, envp, f"{h}/proj")
+    site = [x for x in sites if x["tool"] == "aider" and x["id"].endswith("#/model")][0]
+    assert site["base_url"] == f"{cap.base}/v1", site["base_url"]
+    ctx.expect("aider: a bare model name goes to openai-api-base with the .env's OPENAI_API_KEY", site, sent, names)
+
+
+AIDER = [
+    ("aider: bare gpt-4o-mini at openai-api-base, .env beats the environment", aider_bare_model_at_openai_api_base,
+     "aider"),
+]
+
 SCENARIOS = [
     ("codex: env_key unset → Missing environment variable, no request", codex_env_key_unset, "codex"),
     ("codex: env_key set → Bearer to {base}/responses", codex_env_key_set, "codex"),
@@ -115,3 +151,6 @@ SCENARIOS = [
     ("codex: OPENAI_API_KEY alone (no auth.json) is not sent", codex_openai_api_key_alone_is_not_sent, "codex"),
     ("codex exec: CODEX_API_KEY beats auth.json", codex_codex_api_key_beats_auth_json, "codex"),
 ]
+
+if os.environ.get("KEYHOLE_CONFORMANCE_AIDER") == "1":
+    SCENARIOS += AIDER

@@ -1101,6 +1101,7 @@ def main():
     ap.add_argument("--claude")
     ap.add_argument("--opencode")
     ap.add_argument("--codex")
+    ap.add_argument("--aider")
     ap.add_argument("-k", default="")
     args = ap.parse_args()
     ctx = Ctx(args)

@@ -12,6 +12,7 @@ LITELLM_VERSION=${LITELLM_VERSION:-1.106.2}
 CLAUDE_VERSION=${CLAUDE_VERSION:-2.1.328}
 OPENCODE_VERSION=${OPENCODE_VERSION:-1.18.33}
 CODEX_VERSION=${CODEX_VERSION:-0.171.0}
+AIDER_VERSION=${AIDER_VERSION:-0.86.2}
 
 if [ ! -x "$cache/npm/node_modules/.bin/cn" ]; then
   echo "installing @continuedev/cli@$CN_VERSION"
@@ -43,7 +44,14 @@ if [ ! -x "$cache/venv/bin/litellm" ]; then
   "$cache/venv/bin/pip" install -q "litellm[proxy]==$LITELLM_VERSION" 2>/dev/null \
     || "$cache/venv/bin/pip" install -q "litellm[proxy]"
 fi
+# aider-chat is a large install (74 s cold here): only with KEYHOLE_CONFORMANCE_AIDER=1.
+if [ "${KEYHOLE_CONFORMANCE_AIDER:-}" = 1 ] && [ ! -x "$cache/aider-venv/bin/aider" ]; then
+  echo "installing aider-chat==$AIDER_VERSION"
+  python3 -m venv "$cache/aider-venv"
+  "$cache/aider-venv/bin/pip" install -q "aider-chat==$AIDER_VERSION" 2>/dev/null \
+    || "$cache/aider-venv/bin/pip" install -q aider-chat
+fi
 echo "cn $("$cache/npm/node_modules/.bin/cn" --version 2>/dev/null | tail -1), litellm $("$cache/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')"
 exec python3 "$here/run.py" --cn "$cache/npm/node_modules/.bin/cn" --litellm "$cache/venv/bin/litellm" \
   --find "$root/target/debug/keyhole-find" --env "$root/target/debug/keyhole-env" --capture "$root/target/debug/keyhole-capture" \
-  --python "$cache/venv/bin/python" --claude "$cache/npm/node_modules/.bin/claude" --opencode "$cache/npm/node_modules/.bin/opencode" --codex "$cache/npm/node_modules/.bin/codex" "$@"
+  --python "$cache/venv/bin/python" --claude "$cache/npm/node_modules/.bin/claude" --opencode "$cache/npm/node_modules/.bin/opencode" --codex "$cache/npm/node_modules/.bin/codex" --aider "$cache/aider-venv/bin/aider" "$@"
