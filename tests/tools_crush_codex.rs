@@ -100,7 +100,16 @@ fn crush_configs_their_syntax_and_a_base_url_without_a_scheme() {
         (Some("command"), Some("pass show ai/local"))
     );
     let note = local["key"]["note"].as_str().unwrap();
-    assert!(note.contains("no scheme") && note.contains("https://localhost:8000/v1"), "{note}");
+    assert!(note.contains("no scheme") && note.contains("hangs"), "{note}");
+    // The diagnosis says what to write, and doctor says what the pipeline says.
+    let home = fixtures().join("homes/crush");
+    let mut c = cmd("keyhole", &home);
+    c.arg("doctor").arg("--home").arg(&home).arg("--offline").arg("--json");
+    let r = run(c);
+    assert_no_canary("doctor", &r.stdout);
+    let local = site(&r.records, "crush", "work/app/.crush.json", "/providers/local");
+    assert_eq!(local["diagnoses"][0]["code"], "url.bad_base", "{local}");
+    assert!(local["diagnoses"][0].to_string().contains("http://localhost:8000/v1"), "{local}");
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
         let mut d = Draft::new(kline, p, key).pointer(pointer(&["providers", id])).base(base, "config");
         if let Some(b) = base.filter(|b| !b.trim().is_empty() && !b.contains("://") && !b.contains('$')) {
             d.key = d.key.with_note(format!(
-                "base_url \"{b}\" has no scheme: Crush's requests to it never complete (it hangs); write \"https://{b}\""
+                "base_url \"{b}\" has no scheme: Crush's requests to it never complete (it hangs, with no error)"
             ));
         }
         out.push(d);
