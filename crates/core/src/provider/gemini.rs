@@ -94,8 +94,9 @@ pub const VERTEX: Provider = Provider {
     display: "Google Vertex AI",
     aliases: &["vertex", "vertexai", "google-vertex", "vertex_ai"],
     base_url: "https://aiplatform.googleapis.com/v1",
-    // aiplatform.googleapis.com and its regional hosts (us-central1-aiplatform…).
-    hosts: &["aiplatform.googleapis.com", ".-aiplatform.googleapis.com"],
+    // The global host; a regional one (us-central1-aiplatform…) is not
+    // matched: no `.suffix` names it.
+    hosts: &["aiplatform.googleapis.com"],
     auth_header: AuthHeader::Authorization,
     scheme: Scheme::Bearer,
     openai_base: "",
