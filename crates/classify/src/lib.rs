@@ -247,6 +247,21 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
         causes.extend(diagnose::wrong_header(p, &site.auth.header, tool_name, vec![site.at()], fix));
     }
 
+    // A local server needs no key: whatever the tool sends is harmless (docs/wire.md#local-servers).
+    let loopback = ["://localhost", "://127.", "://[::1]"].iter().any(|h| site.base_url.contains(h));
+    if let Some(p) = p.filter(|p| p.is_local_server() && loopback) {
+        if matches!(from, KeySource::Literal | KeySource::Placeholder) {
+            let unless =
+                if p.auth_header == AuthHeader::None { "" } else { " unless it was started with --api-key" };
+            info.push(diag(
+                Code::AuthNotNeeded,
+                Severity::Info,
+                format!("{} needs no key{unless}: the text {tool_name} sends as one is harmless", p.display),
+                vec![site.at()],
+                vec![],
+            ));
+        }
+    }
     // 2. keyhole-env's facts.
     if from == KeySource::Env {
         if let Some(env) = &site.env {

@@ -485,6 +485,18 @@ pub static PROVIDERS: &[Provider] = &[
     openai_compatible::PROVIDER,
 ];
 
+impl Provider {
+    /// A server people run on their own machine that needs no key (Ollama,
+    /// LM Studio; vLLM and llama.cpp unless started with `--api-key`): its
+    /// hosts are loopback and it has no key shape (docs/wire.md#local-servers).
+    pub fn is_local_server(&self) -> bool {
+        !self.hosts.is_empty()
+            && self.hosts.iter().all(|h| h.starts_with("localhost:") || h.starts_with("127.0.0.1:"))
+            && self.key_prefixes.is_empty()
+            && self.key_pattern.is_none()
+    }
+}
+
 pub fn get(name: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.name == name)
 }

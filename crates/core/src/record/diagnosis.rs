@@ -106,6 +106,8 @@ codes! {
     UrlBadBase = "url.bad_base",
     /// The API received no credentials.
     AuthMissing = "auth.missing",
+    /// A local server that needs no key: what the tool sends is harmless (info).
+    AuthNotNeeded = "auth.not_needed",
     /// The API does not know the key.
     AuthInvalidKey = "auth.invalid_key",
     /// The key exists but is disabled.
