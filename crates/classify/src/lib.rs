@@ -251,8 +251,7 @@ pub fn classify_site(site: &Site, table: &Table) -> Vec<Diagnosis> {
     let loopback = ["://localhost", "://127.", "://[::1]"].iter().any(|h| site.base_url.contains(h));
     if let Some(p) = p.filter(|p| p.is_local_server() && loopback) {
         if matches!(from, KeySource::Literal | KeySource::Placeholder) {
-            let unless =
-                if p.auth_header == AuthHeader::None { "" } else { " unless it was started with --api-key" };
+            let unless = if p.auth_header == AuthHeader::None { "" } else { " unless it was started with --api-key" };
             info.push(diag(
                 Code::AuthNotNeeded,
                 Severity::Info,
