@@ -9,14 +9,7 @@ use crate::provider::{self, Provider};
 use crate::tool::UrlJoin;
 
 /// Endpoint paths a tool appends itself, longest first.
-const ENDPOINTS: &[&str] = &[
-    "/chat/completions",
-    "/completions",
-    "/messages",
-    "/responses",
-    "/embeddings",
-    "/models",
-];
+const ENDPOINTS: &[&str] = &["/chat/completions", "/completions", "/messages", "/responses", "/embeddings", "/models"];
 
 /// Listen addresses: where a server listens, never where a client connects.
 const LISTEN: &[&str] = &["0.0.0.0", "[::]"];
