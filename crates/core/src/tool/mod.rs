@@ -23,8 +23,8 @@ mod cline;
 mod codex;
 mod continue_dev;
 mod copilot;
-mod cursor;
 mod crush;
+mod cursor;
 mod dotenv_files;
 mod gemini_cli;
 mod goose;
@@ -843,7 +843,8 @@ mod tests {
         let mut dirs: Vec<&str> = TOOLS.iter().flat_map(|t| t.hidden_dirs()).collect();
         dirs.sort();
         dirs.dedup();
-        let want = ".claude .continue .cursor .gemini .homeassistant .kilo .kilocode .opencode .qwen .storage .vscode .zed";
+        let want =
+            ".claude .continue .cursor .gemini .homeassistant .kilo .kilocode .opencode .qwen .storage .vscode .zed";
         assert_eq!(dirs.join(" "), want);
     }
 
