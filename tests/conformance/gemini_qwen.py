@@ -12,6 +12,7 @@ _BIN = os.path.join(os.environ.get("KEYHOLE_CONFORMANCE_CACHE") or os.path.join(
 G_HOME = "AIza" + "c" * 31 + "GH01"     # canaries of a Gemini key's shape
 G_PROJ = "AIza" + "c" * 31 + "GP02"
 G_ENV = "AIza" + "c" * 31 + "GE03"
+G_GOOGLE = "AIza" + "c" * 31 + "GG04"
 Q_ENV = "sk-" + "c" * 30 + "e1"           # canaries of a DashScope key's shape
 Q_PROJ = "sk-" + "c" * 30 + "p2"
 Q_BLOCK = "sk-" + "c" * 30 + "b3"
@@ -58,7 +59,7 @@ def _gemini_case(ctx, name, env_extra, sends, label):
     site = [x for x in r.keyhole_pipe(ctx, h, envp) if x["tool"] == "gemini-cli"
             and x["source"]["file"].endswith("proj/.gemini/settings.json")][0]
     names = {r.sha8(G_HOME): "~/.gemini/.env's key", r.sha8(G_PROJ): "the project .env's key",
-             r.sha8(G_ENV): "the exported key"}
+             r.sha8(G_ENV): "the exported key", r.sha8(G_GOOGLE): "GOOGLE_API_KEY"}
     ctx.expect(label, site, sent, names)
 
 
@@ -69,6 +70,13 @@ def gemini_project_env_beats_home_env(ctx):
 def gemini_exported_key_beats_project_env(ctx):
     _gemini_case(ctx, "exported", {"GEMINI_API_KEY": G_ENV}, G_ENV,
                  "gemini-cli: an exported GEMINI_API_KEY beats the project .env")
+
+
+def gemini_gemini_api_key_beats_google_api_key(ctx):
+    # gemini-cli#7557: the SDK prints "Both GOOGLE_API_KEY and GEMINI_API_KEY are set. Using
+    # GOOGLE_API_KEY.", but the CLI hands it GEMINI_API_KEY, which is what is sent.
+    _gemini_case(ctx, "both-keys", {"GEMINI_API_KEY": G_ENV, "GOOGLE_API_KEY": G_GOOGLE}, G_ENV,
+                 "gemini-cli: GEMINI_API_KEY is sent when GOOGLE_API_KEY is set too (gemini-cli#7557)")
 
 
 def _vertex(ctx, value):
@@ -151,6 +159,8 @@ SCENARIOS = [
     ("gemini-cli: the project .env is loaded, not ~/.gemini/.env (gemini-cli#28107)",
      gemini_project_env_beats_home_env, "gemini"),
     ("gemini-cli: an exported GEMINI_API_KEY beats the project .env", gemini_exported_key_beats_project_env, "gemini"),
+    ("gemini-cli: GEMINI_API_KEY is sent when GOOGLE_API_KEY is set too", gemini_gemini_api_key_beats_google_api_key,
+     "gemini"),
     ("gemini-cli: GOOGLE_GENAI_USE_VERTEXAI=true in a project .env → Vertex AI", gemini_vertex_true_goes_to_vertex,
      "gemini"),
     ("gemini-cli: GOOGLE_GENAI_USE_VERTEXAI=TRUE is not read", gemini_vertex_upper_true_is_not_read, "gemini"),
