@@ -92,12 +92,11 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
             d = d.model(model.clone());
         } else {
             // `codex --profile NAME` with a profile that names this provider.
-            let by_profile =
-                doc.get("profiles").map(Node::entries).unwrap_or_default().into_iter().find_map(|(_, _, p)| {
-                    (str_at(p, "model_provider") == Some(id.as_str()))
-                        .then(|| str_at(p, "model").map(str::to_string))
-                        .flatten()
-                });
+            let by_profile = doc.get("profiles").map(Node::entries).unwrap_or_default().iter().find_map(|(_, _, p)| {
+                (str_at(p, "model_provider") == Some(id.as_str()))
+                    .then(|| str_at(p, "model").map(str::to_string))
+                    .flatten()
+            });
             d = d.model(by_profile);
         }
         // wire_api "responses" (the default) posts to {base}/responses.
