@@ -150,10 +150,8 @@ def qwen_project_env_beats_settings_env_block(ctx):
     _qwen_case(ctx, "env-block", {}, True, Q_PROJ, QWEN_BLOCK_LABEL)
 
 
-# keyhole ranks a store that loses to the environment before the .env files (crates/env resolve):
-# the block comes first there, the .env first in Qwen Code.
 QWEN_BLOCK_LABEL = "qwen-code: the project .env beats settings.json's env block"
-PENDING = {QWEN_BLOCK_LABEL}
+PENDING: set = set()
 
 SCENARIOS = [
     ("gemini-cli: the project .env is loaded, not ~/.gemini/.env (gemini-cli#28107)",

@@ -94,11 +94,13 @@ pub fn resolve(ask: &Ask) -> (Vec<Candidate>, Option<Effective>) {
         }
         found.push(f);
     }
-    for s in stores.iter().filter(|s| !s.beats_env) {
-        found.extend(store_value(s, ask, name));
-    }
     for f in files.iter().filter(|f| !f.rule.overrides_env) {
         found.extend(file_values(&f.path, f.flavor, ask.var, false, empty_is_unset, name, env_now));
+    }
+    // Stores the variable beats fill only what is still unset after the .env files
+    // (Qwen Code's settings env block loses to the project .env: measured).
+    for s in stores.iter().filter(|s| !s.beats_env) {
+        found.extend(store_value(s, ask, name));
     }
     // The first candidate still standing is sent; the others lose to it.
     let winner = found.iter().position(|f| f.outcome.is_none());
