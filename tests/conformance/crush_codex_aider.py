@@ -1,6 +1,6 @@
 """Codex CLI (`codex exec`) against the loopback capture: env_key unset and set, auth.json against
 OPENAI_API_KEY, CODEX_API_KEY; Aider (`aider --message`) with a bare model name and openai-api-base,
-only with KEYHOLE_CONFORMANCE_AIDER=1 (a large install: docs/wire.md#measured-clients). Crush cannot be
+unless KEYHOLE_CONFORMANCE_AIDER=0 (a large install: docs/wire.md#measured-clients). Crush cannot be
 installed from the registry alone (docs/wire.md#measured-clients). Run by run.py, whose helpers these
 scenarios use."""
 

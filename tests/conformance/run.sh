@@ -44,8 +44,9 @@ if [ ! -x "$cache/venv/bin/litellm" ]; then
   "$cache/venv/bin/pip" install -q "litellm[proxy]==$LITELLM_VERSION" 2>/dev/null \
     || "$cache/venv/bin/pip" install -q "litellm[proxy]"
 fi
-# aider-chat is a large install (74 s cold here): only with KEYHOLE_CONFORMANCE_AIDER=1.
-if [ "${KEYHOLE_CONFORMANCE_AIDER:-}" = 1 ] && [ ! -x "$cache/aider-venv/bin/aider" ]; then
+# aider-chat is a large install (74 s cold here); KEYHOLE_CONFORMANCE_AIDER=0 leaves it out.
+export KEYHOLE_CONFORMANCE_AIDER=${KEYHOLE_CONFORMANCE_AIDER:-1}
+if [ "$KEYHOLE_CONFORMANCE_AIDER" = 1 ] && [ ! -x "$cache/aider-venv/bin/aider" ]; then
   echo "installing aider-chat==$AIDER_VERSION"
   python3 -m venv "$cache/aider-venv"
   "$cache/aider-venv/bin/pip" install -q "aider-chat==$AIDER_VERSION" 2>/dev/null \
