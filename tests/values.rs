@@ -29,7 +29,7 @@ fn real_keys() -> Vec<(&'static str, String)> {
     vec![
         ("openrouter", or_hex("9f3e")),
         ("openai", format!("sk-proj-{c}Xk2_Lm9-Qa{}T3BlbkFJ{}", "Zr7Tq1Wm".repeat(12), "b-X_Y2".repeat(5))),
-        ("anthropic", format!("sk-ant-api03-{c}{}AA", "Ab3_x-Z9q".repeat(7))),
+        ("anthropic", format!("sk-ant-api03-{c}{}AA", "cc3_c-c9c".repeat(7))),
         ("gemini", format!("AIzaSy{c}_x-")),
         ("groq", format!("gsk_{c}WGdyb3FYQm2Lp9Xz1Rt0Vb")),
         ("xai", format!("xai-{c}{}", "Pq7Rs2Tu9Vw4".repeat(4) + "Xy3Za8")),
@@ -47,7 +47,7 @@ fn write_home(t: &TempDir, base: Option<&str>) {
         ".bashrc",
         format!(
             "# ~/.bashrc: executed by bash(1) for non-login shells.\n\n# If not running interactively, don't do anything\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\n\nHISTCONTROL=ignoreboth\nexport ANTHROPIC_API_KEY=sk-ant-api03-{c}{}AA\n",
-            "Ab3_x-Z9q".repeat(7)
+            "cc3_c-c9c".repeat(7)
         ),
     );
     t.write(".profile", "# ~/.profile\nif [ -n \"$BASH_VERSION\" ]; then\n    . \"$HOME/.bashrc\"\nfi\n");
@@ -70,7 +70,7 @@ fn write_home(t: &TempDir, base: Option<&str>) {
     cfg += &m("template", "openai", "", "\"<YOUR_KEY>\"");
     cfg += &m("url", "openrouter", "", "https://openrouter.ai/api/v1");
     cfg += &m("bare-hex", "openrouter", "", bare_hex);
-    cfg += &m("foreign", "openai", "", &format!("sk-ant-api03-{c}{}AA", "Ab3_x-Z9q".repeat(7)));
+    cfg += &m("foreign", "openai", "", &format!("sk-ant-api03-{c}{}AA", "cc3_c-c9c".repeat(7)));
     cfg += &m("sk-dots", "openai", "", "sk-...");
     cfg += &m("litellm-virtual", "openai", "    apiBase: http://localhost:4000\n", &format!("sk-{c}-Aq_9"));
     cfg += &m("litellm-master", "openai", "    apiBase: http://localhost:4000\n", "sk-1234");

@@ -9,13 +9,13 @@ use libfuzzer_sys::fuzz_target;
 /// One key of each shape keyhole knows; low-entropy bodies, so that no
 /// secret scanner takes this file for a leak.
 const CANARIES: &[(&str, &str)] = &[
-    ("sk-or-v1-", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
-    ("sk-proj-", "abcdefghij0123456789ABCDEFGHIJ0123456789abcdefghij"),
-    ("sk-ant-api03-", "ABCDEFGHIJ0123456789abcdefghij0123456789-_ABCDEFGH"),
-    ("AIza", "SyA0123456789abcdefghijklmnopqrstu"),
-    ("gsk_", "0123456789abcdefghijABCDEFGHIJ0123456789abcdefghij01"),
+    ("sk-or-v1-", "ccccccccccccccc1ccccccccccccccc1ccccccccccccccc1ccccccccccccccc1"),
+    ("sk-proj-", "abcdefghij0123456789ABCDEFGHIJccccccccccccccc1ghij"),
+    ("sk-ant-api03-", "ABCDEFGHIJccccccccccccccc1ghij0123456789-_ABCDEFGH"),
+    ("AIza", "SyAccccccccccccccc1ghijklmnopqrstu"),
+    ("gsk_", "ccccccccccccccc1ghijABCDEFGHIJccccccccccccccc1ghij01"),
     ("xai-", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP"),
-    ("pplx-", "0123456789abcdefghijABCDEFGHIJ0123456789abcdefgh"),
+    ("pplx-", "ccccccccccccccc1ghijABCDEFGHIJccccccccccccccc1gh"),
     ("", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
     ("hf_", "abcdefghijABCDEFGHIJabcdefghijABCD"),
 ];

@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(codes(&arrived(Some(&auth("authorization", "")), or())), ["key.none"]);
         let d = arrived(Some(&auth("authorization", &format!("{good}\n"))), or());
         assert_eq!((codes(&d), d[0].severity), (vec!["key.malformed"], Severity::Error));
-        let d = arrived(Some(&auth("authorization", "sk-ant-api03-Ab3_x-Z9qRAb3_x-Z9qRAb3_")), or());
+        let d = arrived(Some(&auth("authorization", "sk-ant-api03-cc3_c-c9cccc3_c-c9cccc3_")), or());
         assert_eq!(codes(&d), ["key.wrong_provider"]);
         let mut ph = auth("authorization", "");
         (ph.fp, ph.placeholder) = (None, Some("${env:X}".into()));
@@ -334,11 +334,11 @@ mod tests {
 
     #[test]
     fn what_the_value_is_comes_first_with_its_exact_fix() {
-        let hex = "0f9e8d7c6b5a4321".repeat(4);
+        let hex = "ccccccccccccccc1".repeat(4);
         let d = of(&format!("v1-{hex}"), "openrouter");
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].0, "key.malformed");
-        assert_eq!(d[0].1, "the key lost its sk-or-v1- prefix (…4321 (67 bytes))");
+        assert_eq!(d[0].1, "the key lost its sk-or-v1- prefix (…ccc1 (67 bytes))");
         assert_eq!(
             d[0].2,
             "the key lost its sk-or-v1- prefix: copy it again whole from https://openrouter.ai/settings/keys"
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(d.len(), 1, "the doubling explains the length: {d:?}");
         assert_eq!(d[0].2, "remove the extra sk-or-v1- at the start of the key");
         let d = of(&format!("sk-0r-v1-{hex}"), "openrouter");
-        assert_eq!(d[0].1, "the key's prefix is damaged: OpenRouter keys start with sk-or-v1- (sk-…4321 (73 bytes))");
+        assert_eq!(d[0].1, "the key's prefix is damaged: OpenRouter keys start with sk-or-v1- (sk-…ccc1 (73 bytes))");
         assert_eq!(
             d[0].2,
             "the key must start with sk-or-v1-: copy it again whole from https://openrouter.ai/settings/keys"
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!((d[0].0.as_str(), d[0].1.as_str()), ("key.malformed", "the key is a URL, not a key"));
         assert_eq!(d[0].2, "the key setting holds a URL: put the URL in the base URL setting, and the OpenRouter key in the key setting");
 
-        let d = of(&format!("sk-ant-api03-{}AA", &"Ab3_x-Z9qR".repeat(10)[..93]), "openai");
+        let d = of(&format!("sk-ant-api03-{}AA", &"cc3_c-c9cc".repeat(10)[..93]), "openai");
         assert_eq!(d.len(), 1);
         assert!(d[0].1.starts_with("the key is an Anthropic key (sk-ant-api03-…"), "{d:?}");
         // An empty value stays what it was.
@@ -396,7 +396,7 @@ mod tests {
     fn a_variable_name_arriving_at_the_capture_is_a_placeholder() {
         let d = arrived(Some(&auth("authorization", "OPENROUTER_API_KEY")), or());
         assert_eq!(codes(&d), ["key.placeholder"]);
-        let d = arrived(Some(&auth("authorization", &"0f9e8d7c6b5a4321".repeat(4))), or());
+        let d = arrived(Some(&auth("authorization", &"ccccccccccccccc1".repeat(4))), or());
         assert_eq!(codes(&d), ["key.malformed"]);
     }
 
