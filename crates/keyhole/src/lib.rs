@@ -1,21 +1,17 @@
-//! keyhole: `keyhole doctor` runs find → env → probe → classify → report in
-//! one process, with the same stage values the separate tools run (this
-//! umbrella is the one crate that imports them all); `keyhole NAME args`
-//! runs `keyhole-NAME`.
+//! keyhole: `keyhole doctor` runs find → env → probe → classify
+//! (keyhole-pipeline, the same stage values the separate tools run) and
+//! renders the report in one process; `keyhole NAME args` runs
+//! `keyhole-NAME`.
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keyhole_classify::ClassifyStage;
 use keyhole_core::cli::{EnvArgs, HomeArgs, NetArgs, ProviderUrlArgs};
 use keyhole_core::error::{self, Error, Result};
 use keyhole_core::jsonl::note;
-use keyhole_core::record::{ErrorRecord, Record};
-use keyhole_core::stage::{self, Ctx, Output, Stage};
+use keyhole_core::stage::Output;
 use keyhole_core::Status;
-use keyhole_env::EnvStage;
-use keyhole_probe::ProbeStage;
 use keyhole_report::{Format, Probing, Style, View};
 
 pub const TOOL_NAME: &str = "keyhole";
@@ -51,64 +47,42 @@ pub struct DoctorArgs {
 /// records with `--json`). Status 1 when a site's verdict is failing or no
 /// AI tool is configured, 2 when a stage could not do all its work.
 pub fn doctor(a: &DoctorArgs) -> Result<Status> {
-    let home = a.home.resolve();
-    // Every flag and file is checked before any work is done.
-    let find = keyhole_find::Options {
-        proc_root: Some(a.env.proc_root.clone()),
-        ..keyhole_find::Options::new(home.clone(), &a.paths, &a.urls, Vec::new())?
-    };
-    let env = keyhole_env::Options::new(home.clone(), a.env.load()?, a.env.proc_root.clone());
-    let probe = keyhole_probe::Options {
-        progress: io::stderr().is_terminal() && !a.quiet,
+    let d = keyhole_pipeline::diagnose(&keyhole_pipeline::Options {
+        home: &a.home,
+        paths: &a.paths,
+        env: &a.env,
+        net: &a.net,
+        urls: &a.urls,
         completion: a.completion,
-        // Keys are read from configs under the home and the paths given (README.md#security).
-        paths: a.paths.iter().cloned().map(keyhole_core::cli::absolute).collect(),
-        ..keyhole_probe::Options::from_args(&a.home, &a.env, &a.net, &a.urls)?
-    };
-    let stages: [(&dyn Stage, &'static str); 3] = [
-        (&EnvStage::new(env, false), keyhole_env::TOOL_NAME),
-        (&ProbeStage::new(probe, a.net.offline)?, keyhole_probe::TOOL_NAME),
-        (&ClassifyStage::load(None)?, keyhole_classify::TOOL_NAME),
-    ];
-
-    let ctx = Ctx::new(keyhole_find::TOOL_NAME);
-    let found = keyhole_find::find(&find);
-    let mut status = found.status(&find, &ctx);
-    if found.sites.is_empty() {
+        progress: io::stderr().is_terminal() && !a.quiet,
+        only: None,
+    })?;
+    let (home, records) = (&d.home, &d.records);
+    let mut status = d.status;
+    if d.sites == 0 {
         if !a.quiet {
             let tools: Vec<&str> = keyhole_core::tool::TOOLS.iter().map(|t| t.name).collect();
             keyhole_report::write_words(&format!(
                 "keyhole: no AI tool configuration found under {} ({} config files read).\nLooked for: {}.\nEvery path looked at: keyhole-find --list-tools. Projects elsewhere: keyhole doctor PATH…\n",
                 home.display(),
-                found.files_read,
+                d.files_read,
                 tools.join(", ")
             ))?;
         }
         return Ok(status.worst(Status::Found));
     }
-    let mut records: Vec<Record> = found.records();
-    let mut notes = ctx.take_notes();
-    // Each stage with a context of its own name, as in the pipeline: the
-    // records (error records name their tool) are the pipeline's.
-    for (stage, tool) in stages {
-        let ctx = Ctx::new(tool);
-        apply_guarded(stage, &mut records, &ctx);
-        status = status.worst(ctx.status());
-        notes.extend(ctx.take_notes());
-    }
     // The report's verdicts decide, as keyhole-report's (docs/records.md#exit-status).
-    status = status.worst(keyhole_report::status(&records));
+    status = status.worst(keyhole_report::status(records));
     if a.quiet {
         return Ok(status);
     }
-    let mut said = std::collections::HashSet::new();
-    for n in notes.into_iter().filter(|n| said.insert(n.clone())) {
-        note(TOOL_NAME, n);
+    for n in &d.notes {
+        note(TOOL_NAME, n.clone());
     }
     match if a.json { Format::Json } else { a.format } {
         Format::Json => {
             let mut out = Output::stdout();
-            for r in &records {
+            for r in records {
                 out.buffer(r)?;
             }
             out.flush()?;
@@ -116,33 +90,10 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
         f => {
             let probing = if a.net.offline { Probing::Offline } else { Probing::Unknown };
             let view = View { probing };
-            keyhole_report::write_words(&keyhole_report::render(&records, f, &Style::for_stdout(None), &home, view))?
+            keyhole_report::write_words(&keyhole_report::render(records, f, &Style::for_stdout(None), home, view))?
         }
     }
     Ok(status)
-}
-
-/// A stage's work on the records, where a panic (a bug) in one record's work
-/// becomes an `error` record for that record and the status 2, never a
-/// record without its stage's field and "nothing wrong found". After a
-/// panic the batch is done again record by record (a stage replaces what it
-/// wrote before), so that only the records whose own work panics are lost.
-pub fn apply_guarded(stage: &dyn Stage, records: &mut [Record], ctx: &Ctx) {
-    let guarded = |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    if guarded(&mut || stage.apply_batch(records, ctx)).is_ok() {
-        return;
-    }
-    for r in records.iter_mut() {
-        if let Err(p) = guarded(&mut || stage.apply(r, ctx)) {
-            ctx.raise(Status::Failed);
-            let what = r.site().map_or_else(|| format!("a {} record", r.kind()), |s| s.id.clone());
-            let why = stage::panic_message(&*p);
-            *r = Record::Error(ErrorRecord::new(
-                ctx.tool(),
-                format!("{what} could not be processed (internal error: {why}); skipped"),
-            ));
-        }
-    }
 }
 
 /// `keyhole NAME args` → `keyhole-NAME args`, next to this binary or on
@@ -159,42 +110,5 @@ pub fn external(args: &[String]) -> ExitCode {
                 "cannot run {name}: {e} (known: find, env, probe, classify, report, capture, doctor)"
             ))),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Panics on a site whose id ends in `!`; tags the others.
-    struct Fragile;
-    impl Stage for Fragile {
-        fn apply(&self, r: &mut Record, _: &Ctx) {
-            if let Some(s) = r.site_mut() {
-                assert!(!s.id.ends_with('!'), "test panic");
-                s.extra.insert("seen".into(), true.into());
-            }
-        }
-    }
-
-    fn site(id: &str) -> Record {
-        Record::from_json(&format!(
-            r#"{{"type":"site","v":1,"id":"{id}","host":"h","tool":"continue","source":{{"file":"/f","line":1}},"provider":"openrouter","model":null,"base_url":"","base_url_from":"default","auth":{{"header":"authorization","scheme":"bearer"}},"key":{{"from":"none"}}}}"#
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn a_panic_in_one_records_work_is_an_error_record_for_it_alone() {
-        let mut records = vec![site("a"), site("b!"), site("c")];
-        let ctx = Ctx::new("t");
-        apply_guarded(&Fragile, &mut records, &ctx);
-        assert_eq!(ctx.status(), Status::Failed);
-        assert!(records[0].site().unwrap().extra.contains_key("seen"));
-        assert!(records[2].site().unwrap().extra.contains_key("seen"));
-        match &records[1] {
-            Record::Error(e) => assert!(e.message.contains("b! could not be processed (internal error: test panic)")),
-            other => panic!("{other:?}"),
-        }
     }
 }
