@@ -12,6 +12,7 @@
 
 pub mod diagnosis;
 pub mod env;
+pub mod fix;
 pub mod probe;
 mod schema;
 
@@ -21,6 +22,7 @@ use serde_json::{Map, Value};
 
 pub use diagnosis::{Code, Diagnosis, Severity};
 pub use env::Env;
+pub use fix::{Fix, FixKind, FixState};
 pub use probe::Probe;
 pub use schema::schema;
 
@@ -463,6 +465,8 @@ pub enum Record {
     Capture(Capture),
     Env(EnvRecord),
     Probe(ProbeRecord),
+    /// A planned fix (keyhole-fix).
+    Fix(Fix),
     /// A record of a type this version does not know: passed on untouched.
     #[serde(untagged)]
     #[schemars(skip)]
@@ -511,6 +515,7 @@ impl Record {
             "capture" => Record::Capture(typed(&kind, map)?),
             "env" => Record::Env(typed(&kind, map)?),
             "probe" => Record::Probe(typed(&kind, map)?),
+            "fix" => Record::Fix(typed(&kind, map)?),
             _ => Record::Unknown(map),
         })
     }
@@ -524,6 +529,7 @@ impl Record {
             Record::Capture(_) => "capture",
             Record::Env(_) => "env",
             Record::Probe(_) => "probe",
+            Record::Fix(_) => "fix",
             Record::Unknown(m) => m.get("type").and_then(Value::as_str).unwrap_or(""),
         }
     }
