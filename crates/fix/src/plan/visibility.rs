@@ -1,12 +1,281 @@
-//! docs/fix.md
+//! Making a variable visible to the tool's launch context, in the file that
+//! context reads (docs/fix.md#visibility):
+//!
+//! - `move_above_guard`: an export below an interactive-only guard (Debian's
+//!   `.bashrc` returns early for a non-interactive shell) moves above it;
+//! - `add_export`: an assignment that is not exported gets `export` (and
+//!   moves above the guard too when it sits below one);
+//! - `write_launch_env`: a service that reads no startup file (a systemd
+//!   unit) gets `VAR=…` in its `EnvironmentFile=`, else in the tool's own
+//!   `.env`, else an `Environment=` line; the value is copied from the
+//!   definition's file and line, never shown.
 
-use keyhole_core::record::{Diagnosis, Site};
+use std::path::{Path, PathBuf};
 
-use super::Scope;
-use crate::edit::Plan;
+use keyhole_core::record::env::{Definition, DefinitionKind, Env, Launcher, LauncherKind};
+use keyhole_core::record::{Code, Diagnosis, FixKind, Site};
+use keyhole_core::shell::{self, Dialect};
 
-/// The plans for `d` of `site`.
+use super::placeholder::append_line;
+use super::{copyable, shown, tool_env_file, tool_of, Scope};
+use crate::edit::{Change, Edit, Plan};
+use crate::text::Text;
+
+/// The plans for a diagnosis of visibility.
 pub fn plan(site: &Site, d: &Diagnosis, scope: &Scope) -> Vec<Plan> {
-    let _ = (site, d, scope);
-    Vec::new()
+    let Some(env) = site.env.as_ref() else {
+        return Vec::new();
+    };
+    let plan = match d.code {
+        Code::KeyAfterGuard => move_above_guard(site, d.code, env, scope),
+        Code::KeyNotExported => env
+            .definitions
+            .iter()
+            .filter(|x| !x.exported && x.kind == DefinitionKind::Shell)
+            .find_map(|x| add_export(site, d.code, env, x, scope)),
+        Code::KeyWrongFile => write_launch_env(site, d.code, env, scope),
+        _ => None,
+    };
+    plan.map(Plan::Edit).into_iter().collect()
+}
+
+/// The one physical line of a single-line assignment of `var` at `line`
+/// (None for a line continued with `\` or a quote, or one that is more than
+/// the assignment).
+fn assignment_line(text: &Text, line: u32, var: &str, dialect: Dialect) -> Option<String> {
+    let l = text.line(line as usize)?.to_string();
+    if l.trim_end().ends_with('\\') {
+        return None;
+    }
+    let one = shell::assignments(&l, dialect);
+    let only = one.len() == 1 && one[0].name == var && !one[0].command_prefix;
+    let t = l.trim_start();
+    let plain = t.starts_with(var) || t.starts_with("export ") || t.starts_with("set ") || t.starts_with("declare ");
+    (only && plain).then_some(l)
+}
+
+/// The line a moved definition goes before: the guard's first line, above
+/// the comment lines right above it (they belong to the guard).
+fn above_guard(text: &Text, guard_line: u32) -> usize {
+    let mut at = guard_line as usize;
+    // A guard named by a line inside its `case` block: its `case` line.
+    let starts = |l: &str| {
+        let t = l.trim_start();
+        ["case ", "if ", "[ ", "[[ ", "test ", "tty ", "not ", "status ", "return", "exit"]
+            .iter()
+            .any(|w| t.starts_with(w))
+    };
+    if !text.line(at).is_some_and(starts) {
+        if let Some(up) = (at.saturating_sub(4).max(1)..at)
+            .rev()
+            .find(|&i| text.line(i).is_some_and(|l| l.trim_start().starts_with("case ")))
+        {
+            at = up;
+        }
+    }
+    while at > 1 && text.line(at - 1).is_some_and(|l| l.trim_start().starts_with('#')) {
+        at -= 1;
+    }
+    at
+}
+
+/// The export an interactive shell ends with moves above the guard; the
+/// earlier assignments below the guard in the same file, which it always
+/// overrode, are deleted so that every shell ends with the same value.
+fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Option<Edit> {
+    let below = |d: &&Definition| d.kind == DefinitionKind::Shell && d.exported && d.after_guard.is_some();
+    let interactive = env.context_sources.get("interactive");
+    let d = env
+        .definitions
+        .iter()
+        .filter(below)
+        .find(|d| interactive.is_some_and(|at| *at == format!("{}:{}", d.file, d.line)))
+        .or_else(|| env.definitions.iter().rev().find(below))?;
+    let g = d.after_guard.as_ref()?;
+    if g.file != d.file || g.line >= d.line || d.in_function || d.conditional.is_some() {
+        return None;
+    }
+    let path = PathBuf::from(&d.file);
+    let text = Text::read(&path)?;
+    let old = assignment_line(&text, d.line, &env.var, Dialect::Posix)?;
+    let at = above_guard(&text, g.line);
+    let mut changes = vec![Change::Delete { line: d.line as usize, old: old.clone() }];
+    let earlier: Vec<&Definition> =
+        env.definitions.iter().filter(|x| x.file == d.file && x.line > g.line && x.line < d.line).collect();
+    for x in &earlier {
+        if x.in_function || x.conditional.is_some() {
+            return None;
+        }
+        let l = text.line(x.line as usize)?.to_string();
+        if l.trim_end().ends_with('\\') {
+            return None;
+        }
+        changes.push(Change::Delete { line: x.line as usize, old: l });
+    }
+    changes.push(Change::Insert { line: at, new: old.trim_start().to_string() });
+    let tool = tool_of(site).map_or(site.tool.as_str(), |t| t.display);
+    let also = match earlier.len() {
+        0 => String::new(),
+        _ => format!(
+            "; delete the assignment{} it overrode below the guard (line {})",
+            if earlier.len() > 1 { "s" } else { "" },
+            earlier.iter().map(|x| x.line.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Some(Edit {
+        site: site.id.clone(),
+        cause,
+        kind: FixKind::MoveAboveGuard,
+        says: format!(
+            "move the export of {} from line {} to above the interactive guard (line {}) of {}{also}: {tool} starts without an interactive shell and never reaches it",
+            env.var,
+            d.line,
+            g.line,
+            shown(&path, scope)
+        ),
+        path,
+        stamp: Some(text.stamp.clone()),
+        changes,
+    })
+}
+
+/// `VAR=value` → `export VAR=value` (the indentation kept).
+fn exported(line: &str, var: &str) -> Option<String> {
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    let rest = body.strip_prefix(var)?;
+    rest.starts_with('=').then(|| format!("{indent}export {body}"))
+}
+
+fn add_export(site: &Site, cause: Code, env: &Env, d: &Definition, scope: &Scope) -> Option<Edit> {
+    let path = PathBuf::from(&d.file);
+    let text = Text::read(&path)?;
+    let old = assignment_line(&text, d.line, &env.var, Dialect::Posix)?;
+    let new = exported(&old, &env.var)?;
+    let (changes, where_) = match d.after_guard.as_ref().filter(|g| g.file == d.file && g.line < d.line) {
+        // Exported below the guard would still be unseen: it moves above it too.
+        Some(g) => {
+            let at = above_guard(&text, g.line);
+            (
+                vec![
+                    Change::Delete { line: d.line as usize, old },
+                    Change::Insert { line: at, new: new.trim_start().to_string() },
+                ],
+                format!(", and move it above the interactive guard (line {})", g.line),
+            )
+        }
+        None => (vec![Change::Replace { line: d.line as usize, old, new }], String::new()),
+    };
+    Some(Edit {
+        site: site.id.clone(),
+        cause,
+        kind: FixKind::AddExport,
+        says: format!(
+            "export {} on line {} of {}{where_}: an assignment without export never reaches a child process",
+            env.var,
+            d.line,
+            shown(&path, scope)
+        ),
+        path,
+        stamp: Some(text.stamp.clone()),
+        changes,
+    })
+}
+
+/// The files a unit's `EnvironmentFile=` lines name, `%h` as the home.
+fn environment_files(unit: &Text, home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut in_service = false;
+    for l in &unit.lines {
+        let t = l.trim();
+        if t.starts_with('[') {
+            in_service = t == "[Service]";
+            continue;
+        }
+        if let Some(v) = t.strip_prefix("EnvironmentFile=").filter(|_| in_service) {
+            let v = v.trim().trim_start_matches('-').trim_matches('"');
+            let v = v.replace("%h", &home.display().to_string());
+            if v.starts_with('/') {
+                out.push(PathBuf::from(v));
+            }
+        }
+    }
+    out
+}
+
+/// Where an `Environment=` line goes: after the last `Environment=` or
+/// `EnvironmentFile=` of `[Service]`, else right after `[Service]`.
+fn environment_slot(unit: &Text) -> Option<usize> {
+    let start = unit.lines.iter().position(|l| l.trim() == "[Service]")?;
+    let end = unit.lines[start + 1..]
+        .iter()
+        .position(|l| l.trim().starts_with('['))
+        .map_or(unit.lines.len(), |e| start + 1 + e);
+    let last = (start + 1..end).rev().find(|&i| {
+        let t = unit.lines[i].trim_start();
+        t.starts_with("Environment=") || t.starts_with("EnvironmentFile=")
+    });
+    Some(last.unwrap_or(start) + 2)
+}
+
+fn write_launch_env(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Option<Edit> {
+    let var = env.var.as_str();
+    let (def, value) = copyable(env, scope)?;
+    let from = format!("{}:{}", shown(Path::new(&def.file), scope), def.line);
+    let tool = tool_of(site);
+    let tool_env = tool.and_then(|t| tool_env_file(t, scope));
+    let units: Vec<&Launcher> = env
+        .launchers
+        .iter()
+        .filter(|l| l.sees == Some(false) && matches!(l.kind, LauncherKind::SystemdUser | LauncherKind::SystemdSystem))
+        .collect();
+    let copied = "(the value is copied, never shown)";
+    if let Some(l) = units.first() {
+        let unit_path = PathBuf::from(&l.file);
+        let unit = Text::read(&unit_path)?;
+        if let Some(target) = environment_files(&unit, &scope.home).into_iter().find(|p| scope.contains(p)) {
+            let mut e = append_line(site, cause, FixKind::WriteLaunchEnv, &target, var, &value, scope)?;
+            e.says = format!(
+                "copy {var} from {from} into {}, the EnvironmentFile= of {} {copied}",
+                shown(&target, scope),
+                l.name
+            );
+            return Some(e);
+        }
+        if let Some((target, _)) = tool_env {
+            let mut e = append_line(site, cause, FixKind::WriteLaunchEnv, &target, var, &value, scope)?;
+            e.says = format!(
+                "copy {var} from {from} into {}, which {} loads itself however {} starts it {copied}",
+                shown(&target, scope),
+                tool.map_or(site.tool.as_str(), |t| t.display),
+                l.name
+            );
+            return Some(e);
+        }
+        let at = environment_slot(&unit)?;
+        let assignment = super::env_line(var, &value);
+        let new = if assignment.contains(['\'', '"', ' ']) {
+            format!("Environment=\"{}\"", assignment.replace('"', "\\\""))
+        } else {
+            format!("Environment={assignment}")
+        };
+        return Some(Edit {
+            site: site.id.clone(),
+            cause,
+            kind: FixKind::WriteLaunchEnv,
+            says: format!("copy {var} from {from} into an Environment= line of {} {copied}", shown(&unit_path, scope)),
+            path: unit_path,
+            stamp: Some(unit.stamp.clone()),
+            changes: vec![Change::Insert { line: at, new }],
+        });
+    }
+    // No service: the tool's own .env, which it loads whatever starts it.
+    let (target, _) = tool_env?;
+    let mut e = append_line(site, cause, FixKind::WriteLaunchEnv, &target, var, &value, scope)?;
+    e.says = format!(
+        "copy {var} from {from} into {}, which {} loads itself {copied}",
+        shown(&target, scope),
+        tool.map_or(site.tool.as_str(), |t| t.display)
+    );
+    Some(e)
 }
