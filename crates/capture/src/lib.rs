@@ -18,7 +18,7 @@ use keyhole_core::error::{Error, Result};
 use keyhole_core::jsonl::note;
 use keyhole_core::provider::{self, Arrived, Provider};
 use keyhole_core::record::{Capture, CapturedAuth, Extra, Record, Upstream, VERSION};
-use keyhole_core::secret::{redact_key_shapes, Fingerprint};
+use keyhole_core::secret::{redact_key_shapes, Fingerprint, Flaw};
 use keyhole_core::stage::{self, Output};
 use keyhole_core::Status;
 use serde::Deserialize;
@@ -114,8 +114,11 @@ fn imitate(req: &Request, auth: Option<&CapturedAuth>, o: &Options) -> (u16, &'s
     }
     let fp = auth.and_then(|a| a.fp.as_ref());
     let well_formed = fp.is_some_and(|f| f.flaws.is_empty() && f.len > 0);
-    // --reply ok lets the tool go on whatever key it sent (not a placeholder, not empty).
-    let any_key = fp.is_some_and(|f| f.len > 0);
+    // --reply ok lets the tool go on whatever key it sent: not a placeholder,
+    // not empty, not template text or a variable's name (`your-api-key-here`,
+    // `<YOUR_KEY>`, `sk-...`: the fingerprint's flaws, docs/records.md#fingerprints).
+    let any_key =
+        fp.is_some_and(|f| f.len > 0 && !f.flaws.iter().any(|x| matches!(x, Flaw::Template | Flaw::VariableName)));
     if o.reply == Reply::Ok && any_key {
         return ok_answer(req, o.provider);
     }

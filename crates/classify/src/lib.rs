@@ -14,7 +14,7 @@ pub mod rules;
 mod services;
 mod together;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use keyhole_core::cli;
@@ -51,8 +51,8 @@ impl ClassifyStage {
     pub fn load(rules: Option<&Path>) -> Result<Self> {
         let extra = match rules {
             Some(f) => Some(
-                keyhole_core::fsread::read_text(f, 4 * 1024 * 1024)
-                    .map_err(|e| Error::input(format!("--rules {} {e}", f.display())))?,
+                keyhole_core::fsread::read_arg_text(f, 4 * 1024 * 1024)
+                    .map_err(|e| Error::input(format!("--rules: {e}")))?,
             ),
             None => None,
         };
@@ -61,6 +61,10 @@ impl ClassifyStage {
 }
 
 impl Stage for ClassifyStage {
+    fn expects(&self) -> stage::Expects {
+        stage::Expects { what: "records", from: "keyhole-probe's (or keyhole-env's) output" }
+    }
+
     fn apply(&self, record: &mut Record, _: &Ctx) {
         if let Record::Site(site) = record {
             site.diagnoses = Some(classify_site(site, &self.table));
@@ -802,6 +806,9 @@ pub fn response_record(
     })
 }
 
+/// What `--http` reads from standard input.
+const HTTP_INPUT: stage::Expects = stage::Expects { what: "HTTP answers", from: "curl -si output" };
+
 /// `--http`: a `response` record for every HTTP answer in `curl -si`
 /// output, from each file (`-`, or none given: standard input).
 pub fn run_http<W: Write>(
@@ -813,7 +820,7 @@ pub fn run_http<W: Write>(
 ) -> Result<Status> {
     let stdin = [PathBuf::from("-")];
     for f in if files.is_empty() { &stdin[..] } else { files } {
-        let (name, bytes) = match read_input(f) {
+        let (name, bytes) = match read_input(f, HTTP_INPUT) {
             Ok(x) => x,
             Err(e) => {
                 ctx.note(e.message);
@@ -851,17 +858,26 @@ pub fn run_log<W: Write>(
         opts.threads = n;
     }
     for f in files {
-        let name = cli::absolute(f.clone()).display().to_string();
-        let file = match open_log(f) {
-            Ok(file) => file,
+        // `-` is standard input, read whole (capped) so that it can be searched in blocks.
+        let opened = if keyhole_core::fsread::is_stdin(f) {
+            read_input(f, stage::Expects { what: "a log", from: "a log file" }).map(|(n, b)| (n, LogInput::Piped(b)))
+        } else {
+            open_log(f).map(|file| (cli::absolute(f.clone()).display().to_string(), LogInput::File(file)))
+        };
+        let (name, input) = match opened {
+            Ok(x) => x,
             Err(e) => {
                 ctx.note(e.message);
                 ctx.raise(Status::Failed);
                 continue;
             }
         };
+        let src: &dyn logscan::Source = match &input {
+            LogInput::File(file) => file,
+            LogInput::Piped(bytes) => bytes,
+        };
         let mut stop: Option<Error> = None;
-        let scanned = logscan::scan(&file, table, &pre, opts, |h| {
+        let scanned = logscan::scan(src, table, &pre, opts, |h| {
             let mut rec = response_record(&name, h.line, h.status, h.body, table, provider, h.log_rule);
             if let (Some(said), Record::Response(r)) = (h.relayed, &mut rec) {
                 if let Some(d) = r.diagnoses.first_mut() {
@@ -889,21 +905,27 @@ pub fn run_log<W: Write>(
 }
 
 /// A file's name for records and its bytes; `-` is standard input.
-fn read_input(f: &Path) -> Result<(String, Vec<u8>)> {
-    if f.as_os_str() == "-" {
-        let mut b = Vec::new();
-        io::stdin().take(256 * 1024 * 1024).read_to_end(&mut b).map_err(|e| Error::input(format!("stdin: {e}")))?;
-        return Ok(("-".into(), b));
+fn read_input(f: &Path, expects: stage::Expects) -> Result<(String, Vec<u8>)> {
+    if keyhole_core::fsread::is_stdin(f) {
+        stage::hint_if_terminal(TOOL_NAME, expects);
     }
-    let bytes = keyhole_core::fsread::read_bytes(f, 256 * 1024 * 1024)
-        .map_err(|e| Error::input(format!("{} {e}", f.display())))?;
+    let bytes = keyhole_core::fsread::read_arg(f, 256 * 1024 * 1024).map_err(Error::input)?;
+    if keyhole_core::fsread::is_stdin(f) {
+        return Ok(("-".into(), bytes));
+    }
     Ok((cli::absolute(f.to_path_buf()).display().to_string(), bytes))
+}
+
+/// A log to scan: a file, or standard input read whole.
+enum LogInput {
+    File(std::fs::File),
+    Piped(Vec<u8>),
 }
 
 /// Open a log safely (no FIFO block, no device), for streaming any size.
 fn open_log(f: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let failed = |e: io::Error| Error::input(format!("{}: {e}", f.display()));
+    let failed = |e: io::Error| Error::input(keyhole_core::fsread::arg_error(f, &e));
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK) // a FIFO named like a log must not block the open

@@ -17,8 +17,11 @@ const BLOCK: usize = 512 * 1024;
 /// Lines longer than this are cut for parsing (a 10 MB single line stays cheap).
 const MAX_LINE: usize = 1024 * 1024;
 
+/// A 4xx or 5xx status near words that announce one, or standing alone: not
+/// the digits after a `,` or `.` (a timestamp's milliseconds, `10:01:05,456`
+/// or `10:01:05.456Z`, a version).
 static STATUS_NEAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:Error code:|HTTP/[\d.]+|status(?:_code)?[=: ]+|Error |API Error: |^|\D)\s*([45]\d\d)\b")
+    Regex::new(r"(?:Error code:|HTTP/[\d.]+|status(?:_code)?[=: ]+|Error |API Error: |^|[^\d,.])\s*([45]\d\d)\b")
         .expect("re")
 });
 /// The gateways' relay lines (crates/core/src/provider/), each with its evidence template.
@@ -146,6 +149,16 @@ impl Source for [u8] {
         let n = buf.len().min(self.len() - from);
         buf[..n].copy_from_slice(&self[from..from + n]);
         Ok(n)
+    }
+}
+
+/// A log read whole from standard input (`--log -`).
+impl Source for Vec<u8> {
+    fn size(&self) -> io::Result<u64> {
+        self.as_slice().size()
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.as_slice().read_at(buf, offset)
     }
 }
 

@@ -10,15 +10,21 @@ pub struct RawResponse {
     pub body: Value,
 }
 
-fn status_of(line: &str) -> Option<u16> {
+/// A status line's code, and whether it is an answer before the answer: a
+/// proxy's `200 Connection established` to curl's CONNECT (`curl -si`
+/// through a proxy prints it first), or an informational `1xx`.
+fn status_of(line: &str) -> Option<(u16, bool)> {
     let rest = line.strip_prefix("HTTP/")?;
-    let mut parts = rest.split_whitespace();
+    let mut parts = rest.splitn(3, char::is_whitespace);
     let version = parts.next()?;
     if !version.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return None;
     }
     let code = parts.next()?;
-    (code.len() == 3).then(|| code.parse().ok()).flatten()
+    let status: u16 = (code.len() == 3).then(|| code.parse().ok()).flatten()?;
+    let reason = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let preamble = (100..200).contains(&status) || (status == 200 && reason == "connection established");
+    Some((status, preamble))
 }
 
 /// Body text → JSON when it is JSON, else the (lossy, capped) text.
@@ -36,6 +42,7 @@ pub fn parse(bytes: &[u8]) -> Vec<RawResponse> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     let mut current: Option<(u64, u16)> = None;
+    let mut preamble = false;
     let mut in_body = false;
     let mut body = String::new();
     let flush = |cur: Option<(u64, u16)>, body: &str, out: &mut Vec<RawResponse>| {
@@ -45,8 +52,12 @@ pub fn parse(bytes: &[u8]) -> Vec<RawResponse> {
     };
     for (i, l) in text.split('\n').enumerate() {
         let l = l.strip_suffix('\r').unwrap_or(l);
-        if let Some(st) = status_of(l) {
-            flush(current, &body, &mut out);
+        if let Some((st, before_the_answer)) = status_of(l) {
+            // A preamble is no answer when an answer follows it.
+            if !(preamble && body.trim().is_empty()) {
+                flush(current, &body, &mut out);
+            }
+            preamble = before_the_answer;
             current = Some((i as u64 + 1, st));
             in_body = false;
             body.clear();
@@ -82,6 +93,15 @@ mod tests {
         assert_eq!((r[0].status, r[0].line), (301, 1));
         assert_eq!((r[1].status, r[1].line), (401, 4));
         assert_eq!(r[1].body["error"]["message"], "User not found.");
+    }
+
+    #[test]
+    fn a_proxy_preamble_and_an_interim_answer_are_not_the_answer() {
+        let raw = b"HTTP/1.1 200 Connection established\r\nProxy-agent: Squid\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/2 401 \r\n\r\n{}";
+        let r = parse(raw);
+        assert_eq!(r.iter().map(|r| (r.status, r.line)).collect::<Vec<_>>(), [(401, 6)]);
+        // Alone, it is what was seen.
+        assert_eq!(parse(b"HTTP/1.1 200 Connection established\r\n\r\n")[0].status, 200);
     }
 
     #[test]

@@ -22,9 +22,10 @@ pub fn parse(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
 /// `--env-file FILE` if given (read as bytes), else the running tool's own environment.
 pub fn load(file: Option<&std::path::Path>) -> Result<BTreeMap<String, Vec<u8>>, String> {
     match file {
-        Some(f) => crate::fsread::read_bytes(f, 16 * 1024 * 1024)
-            .map(|b| parse(&b))
-            .map_err(|e| format!("--env-file {} {e}", f.display())),
+        // `-` is standard input; a FIFO (`<(env)`) or /dev/null is read as named.
+        Some(f) => {
+            crate::fsread::read_arg(f, 16 * 1024 * 1024).map(|b| parse(&b)).map_err(|e| format!("--env-file: {e}"))
+        }
         None => Ok(own()),
     }
 }

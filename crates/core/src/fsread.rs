@@ -139,5 +139,70 @@ pub fn read_text(path: &Path, cap: u64) -> Result<String, ReadError> {
     })
 }
 
+/// A file named on the command line (`--env-file FILE`, `--key-file FILE`,
+/// a report's FILE…): `-` is standard input, and a FIFO or a character
+/// device the user names (`<(env)`, `/dev/null`) is read as they asked —
+/// only a directory is refused. At most `cap` bytes. The error is said in
+/// words that name the path (`no such file: PATH`), for the caller to put
+/// after the flag (docs/records.md#flags).
+pub fn read_arg(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    if is_stdin(path) {
+        std::io::stdin()
+            .lock()
+            .take(cap + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        let f = File::open(path).map_err(|e| arg_error(path, &e))?;
+        let md = f.metadata().map_err(|e| arg_error(path, &e))?;
+        if md.is_dir() {
+            return Err(format!("{} is a directory, not a file", path.display()));
+        }
+        f.take(cap + 1).read_to_end(&mut buf).map_err(|e| arg_error(path, &e))?;
+    }
+    if buf.len() as u64 > cap {
+        return Err(format!("{} is over the size cap of {} MiB", shown(path), cap >> 20));
+    }
+    Ok(buf)
+}
+
+/// [`read_arg`] as text: invalid UTF-8 is replaced (U+FFFD), NUL bytes refused.
+pub fn read_arg_text(path: &Path, cap: u64) -> Result<String, String> {
+    let bytes = read_arg(path, cap)?;
+    if bytes.contains(&0) {
+        return Err(format!("{} is binary (has NUL bytes)", shown(path)));
+    }
+    Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// `-`, the name of standard input wherever a file is taken.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn shown(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Why a named file cannot be opened, in words: `no such file: PATH`.
+pub fn arg_error(path: &Path, e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) => format!("no such file: {}", path.display()),
+        Some(libc::EACCES) | Some(libc::EPERM) => format!("{}: permission denied", path.display()),
+        Some(libc::EISDIR) => format!("{} is a directory, not a file", path.display()),
+        _ => {
+            // The message without Rust's " (os error N)".
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            format!("{}: {text}", path.display())
+        }
+    }
+}
+
 /// The default cap for config files: far above any real config.
 pub const DEFAULT_CAP: u64 = 4 * 1024 * 1024;

@@ -5,7 +5,7 @@
 //! treats a closed reader as success, and derives the exit status from the
 //! worst record. `keyhole doctor` calls the same stages on records in memory.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -102,6 +102,38 @@ pub trait Stage: Sync {
         let _ = record;
         Status::Ok
     }
+
+    /// What the stage reads, said when standard input is a terminal.
+    fn expects(&self) -> Expects {
+        Expects::RECORDS
+    }
+}
+
+/// What a stream tool reads and where it usually comes from, for the one
+/// line said when standard input is a terminal (as jq and ripgrep do),
+/// instead of waiting in silence (docs/records.md#flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expects {
+    /// `site records`, `HTTP answers (curl -si output)`.
+    pub what: &'static str,
+    /// `keyhole-find's output`.
+    pub from: &'static str,
+}
+
+impl Expects {
+    pub const RECORDS: Expects = Expects { what: "records", from: "another keyhole tool's output" };
+}
+
+/// Say on stderr, once, what `tool` reads from standard input when that is
+/// a terminal: `keyhole-classify: reading records from stdin (a terminal);
+/// pipe keyhole-probe's output in, or see --help`. Then the tool reads.
+pub fn hint_if_terminal(tool: &str, expects: Expects) {
+    if io::stdin().is_terminal() {
+        note(
+            tool,
+            format!("reading {} from stdin (a terminal); pipe {} in, or see --help", expects.what, expects.from),
+        );
+    }
 }
 
 /// Line `n` as a record; a line that is not one becomes an `error` record
@@ -137,6 +169,7 @@ pub trait Ready {
 
 /// Run `stage` over standard input to standard output.
 pub fn run<S: Stage>(stage: &S, ctx: &Ctx) -> Result<Status> {
+    hint_if_terminal(ctx.tool, stage.expects());
     let mut reader = JsonlReader::stdin(ctx.tool);
     let mut out = Output::stdout();
     let mut ready = |r: &JsonlReader<_>| r.more_ready();

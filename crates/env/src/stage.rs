@@ -73,6 +73,10 @@ impl EnvStage {
 }
 
 impl Stage for EnvStage {
+    fn expects(&self) -> keyhole_core::stage::Expects {
+        keyhole_core::stage::Expects { what: "site records", from: "keyhole-find's output" }
+    }
+
     fn apply(&self, record: &mut Record, ctx: &Ctx) {
         let Some(site) = record.site_mut() else { return };
         let var = match site.key.from {

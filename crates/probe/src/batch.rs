@@ -120,6 +120,10 @@ impl ProbeStage {
 }
 
 impl Stage for ProbeStage {
+    fn expects(&self) -> stage::Expects {
+        stage::Expects { what: "site records", from: "keyhole-find's (or keyhole-env's) output" }
+    }
+
     fn apply(&self, record: &mut Record, ctx: &Ctx) {
         self.apply_batch(std::slice::from_mut(record), ctx);
     }

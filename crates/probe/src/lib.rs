@@ -139,7 +139,7 @@ impl StandaloneArgs {
                 .map_err(|e| Error::input(format!("cannot read the key from standard input: {e}")))?;
             Ok(b)
         } else if let Some(f) = &self.key_file {
-            fsread::read_bytes(f, 64 * 1024).map_err(|e| Error::input(format!("{} {e}", f.display())))
+            fsread::read_arg(f, 64 * 1024).map_err(|e| Error::input(format!("--key-file: {e}")))
         } else {
             Err(Error::usage("a URL needs --key-env VAR, --key-stdin or --key-file FILE"))
         }

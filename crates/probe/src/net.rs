@@ -836,8 +836,7 @@ pub fn load_roots(
         }
     }
     for f in cacert {
-        let bytes =
-            fsread::read(f, 16 * 1024 * 1024).map_err(|e| Error::usage(format!("--cacert {} {e}", f.display())))?;
+        let bytes = fsread::read_arg(f, 16 * 1024 * 1024).map_err(|e| Error::usage(format!("--cacert: {e}")))?;
         let before = certs.len();
         certs.extend(ureq::tls::parse_pem(&bytes).filter_map(|item| match item {
             Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
