@@ -1,13 +1,375 @@
-//! `--apply` (docs/fix.md#apply). stub: its owner fills it in.
+//! `--apply` (docs/fix.md#apply): each planned edit written atomically — a
+//! temporary file beside the real file, fsync, rename — keeping the file's
+//! mode, owner, line endings and every other byte; a backup of the file
+//! before (`FILE.keyhole-bak`, named in the `fix` record); a manifest of the
+//! run for `--undo`. A file that changed since it was read, or that lies
+//! outside the analysed home and the given paths, is refused and left as it
+//! is. Several edits of one file are one write.
 
-use keyhole_core::error::Result;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use keyhole_core::error::{Error, Result};
+use keyhole_core::record::{Fix, FixState};
+use keyhole_core::stage::Output;
 use keyhole_core::Status;
 
-use crate::edit::Plan;
+use crate::edit::{Change, Edit, Plan};
 use crate::plan::Scope;
+use crate::text;
+use crate::undo::{self, Entry, Manifest};
 
-/// Apply `plans` (stub: changes nothing).
+/// How each edit is agreed to.
+pub enum Consent {
+    /// `--yes`: every edit.
+    Yes,
+    /// Ask per edit on the terminal (`/dev/tty`).
+    Ask,
+}
+
+impl Consent {
+    /// `--yes`, else asking on a terminal; without one and without `--yes`,
+    /// a usage error (exit 2) before anything is read or written.
+    pub fn new(yes: bool) -> Result<Consent> {
+        if yes {
+            return Ok(Consent::Yes);
+        }
+        if std::io::stderr().is_terminal() && File::open("/dev/tty").is_ok() {
+            return Ok(Consent::Ask);
+        }
+        Err(Error::usage("--apply without a terminal to ask on: add --yes to apply every planned edit"))
+    }
+
+    fn agrees(&self, e: &Edit, shown: &Fix) -> bool {
+        match self {
+            Consent::Yes => true,
+            Consent::Ask => ask(e, shown),
+        }
+    }
+}
+
+/// Ask on the terminal whether to apply one edit (the lines as the `fix`
+/// record shows them: keys as markers).
+fn ask(e: &Edit, shown: &Fix) -> bool {
+    let mut q = format!("{}: {}\n", e.path.display(), shown.says);
+    for l in shown.before.iter().flat_map(|b| b.lines()) {
+        q.push_str(&format!("  - {l}\n"));
+    }
+    for l in shown.after.iter().flat_map(|a| a.lines()) {
+        q.push_str(&format!("  + {l}\n"));
+    }
+    q.push_str("Apply this edit? [y/N] ");
+    let Ok(tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+        return false;
+    };
+    let mut w = &tty;
+    if w.write_all(q.as_bytes()).and_then(|()| w.flush()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// What `--apply` did: one `fix` record per plan, in the order of the plans,
+/// with its state (`applied` and the backup, `refused` or `skipped` and why,
+/// `planned` for a command, which only a person runs).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub fixes: Vec<Fix>,
+    /// The files written, real paths.
+    pub written: Vec<PathBuf>,
+}
+
+impl Applied {
+    /// 0 every edit written; 1 an edit was refused or skipped (the problem stays).
+    pub fn status(&self) -> Status {
+        if self.fixes.iter().any(|f| matches!(f.state, FixState::Refused | FixState::Skipped)) {
+            Status::Found
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+/// Apply `plans` within `scope`, each edit as `consent` agrees; the manifest
+/// of the run is written for `--undo` (docs/fix.md#undo) when a file was.
+pub fn apply(plans: &[Plan], scope: &Scope, consent: &Consent) -> Result<Applied> {
+    let mut fixes: Vec<Fix> = plans.iter().map(crate::fix_record).collect();
+    // The edits of each file, in the order planned.
+    let mut files: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    let mut order: Vec<PathBuf> = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if let Plan::Edit(e) = p {
+            if !files.contains_key(&e.path) {
+                order.push(e.path.clone());
+            }
+            files.entry(e.path.clone()).or_default().push(i);
+        }
+    }
+    let mut applied = Applied::default();
+    let mut manifest = Manifest::new();
+    for path in order {
+        let idx = &files[&path];
+        let edits: Vec<&Edit> = idx
+            .iter()
+            .map(|&i| match &plans[i] {
+                Plan::Edit(e) => e,
+                Plan::Action(_) => unreachable!("only edits are grouped"),
+            })
+            .collect();
+        let refuse = |fixes: &mut Vec<Fix>, which: &[usize], why: &str| {
+            for &i in which {
+                fixes[i].state = FixState::Refused;
+                fixes[i].why = Some(why.to_string());
+            }
+        };
+        if !scope.contains(&path) {
+            refuse(&mut fixes, idx, &format!("{} lies outside the analysed home and the given paths", path.display()));
+            continue;
+        }
+        // Per edit, yes or no.
+        let mut agreed: Vec<usize> = Vec::new();
+        for (&i, e) in idx.iter().zip(&edits) {
+            if consent.agrees(e, &fixes[i]) {
+                agreed.push(i);
+            } else {
+                fixes[i].state = FixState::Skipped;
+                fixes[i].why = Some("not agreed to".into());
+            }
+        }
+        if agreed.is_empty() {
+            continue;
+        }
+        let agreed_edits: Vec<&Edit> = agreed
+            .iter()
+            .map(|&i| match &plans[i] {
+                Plan::Edit(e) => e,
+                Plan::Action(_) => unreachable!(),
+            })
+            .collect();
+        match write_file(&path, &agreed_edits) {
+            Ok(w) => {
+                for (&i, ok) in agreed.iter().zip(&w.taken) {
+                    if *ok {
+                        fixes[i].state = FixState::Applied;
+                        fixes[i].backup = w.backup.as_ref().map(|b| b.display().to_string());
+                    } else {
+                        fixes[i].state = FixState::Skipped;
+                        fixes[i].why = Some(
+                            "it overlaps an earlier edit of the same file; run keyhole fix again to plan it anew"
+                                .into(),
+                        );
+                    }
+                }
+                manifest.files.push(Entry {
+                    file: w.real.display().to_string(),
+                    backup: w.backup.as_ref().map(|b| b.display().to_string()),
+                    created: w.backup.is_none(),
+                    sha256: w.sha256,
+                });
+                applied.written.push(w.real);
+            }
+            Err(why) => refuse(&mut fixes, &agreed, &why),
+        }
+    }
+    if !manifest.files.is_empty() {
+        undo::save(scope, &manifest)?;
+    }
+    applied.fixes = fixes;
+    Ok(applied)
+}
+
+/// keyhole-fix's `--apply` after its records were written: the edits
+/// applied as `yes` says, then every `fix` record again with its state.
 pub fn run(plans: &[Plan], scope: &Scope, yes: bool) -> Result<Status> {
-    let _ = (plans, scope, yes);
-    Ok(Status::Ok)
+    let consent = Consent::new(yes)?;
+    let applied = apply(plans, scope, &consent)?;
+    let mut out = Output::stdout();
+    for f in &applied.fixes {
+        out.buffer(&keyhole_core::record::Record::Fix(f.clone()))?;
+    }
+    out.flush()?;
+    Ok(applied.status())
+}
+
+/// One file written.
+struct Written {
+    /// The real path (symbolic links resolved): the file that was replaced.
+    real: PathBuf,
+    /// None: the file was created.
+    backup: Option<PathBuf>,
+    /// SHA-256 of the content written, for `--undo`'s check.
+    sha256: String,
+    /// Per edit, whether its changes were taken.
+    taken: Vec<bool>,
+}
+
+/// Write `edits` (all of one file) in one atomic write, or say why not.
+fn write_file(path: &Path, edits: &[&Edit]) -> std::result::Result<Written, String> {
+    let stamp = edits[0].stamp.clone();
+    if edits.iter().any(|e| e.stamp != stamp) {
+        return Err(format!("{}: the edits were planned from different readings of it", path.display()));
+    }
+    match stamp {
+        None => create(path, edits),
+        Some(stamp) => {
+            let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let meta = std::fs::metadata(&real).map_err(|e| format!("{}: {e}", path.display()))?;
+            if !meta.is_file() {
+                return Err(format!("{} is not a regular file", path.display()));
+            }
+            let bytes = std::fs::read(&real).map_err(|e| format!("{}: {e}", path.display()))?;
+            if text::stamp_of(&bytes, &meta) != stamp {
+                return Err(format!(
+                    "{} changed since it was read; run keyhole fix again to plan from what it holds now",
+                    path.display()
+                ));
+            }
+            let content = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))?;
+            let (new, taken) = merge(&content, edits).ok_or_else(|| {
+                format!("{}: the planned lines no longer match it; run keyhole fix again", path.display())
+            })?;
+            let backup = backup(&real, content.as_bytes(), &meta)?;
+            if let Err(e) = replace(&real, new.as_bytes(), &meta) {
+                let _ = std::fs::remove_file(&backup);
+                return Err(e);
+            }
+            Ok(Written { real, backup: Some(backup), sha256: undo::sha256(new.as_bytes()), taken })
+        }
+    }
+}
+
+/// The content after the edits that fit together: each edit's changes are
+/// taken in turn and an edit that no longer applies on top of the ones
+/// before (it overlaps them) is left out. None when none applies.
+fn merge(content: &str, edits: &[&Edit]) -> Option<(String, Vec<bool>)> {
+    let mut changes: Vec<Change> = Vec::new();
+    let mut taken = Vec::new();
+    for e in edits {
+        let mut with: Vec<Change> = changes.clone();
+        for c in &e.changes {
+            if !with.contains(c) {
+                with.push(c.clone());
+            }
+        }
+        let ok = text::apply(content, &with).is_some();
+        if ok {
+            changes = with;
+        }
+        taken.push(ok);
+    }
+    if !taken.iter().any(|t| *t) {
+        return None;
+    }
+    Some((text::apply(content, &changes)?, taken))
+}
+
+/// A file the edits create (it did not exist when planned): mode 0600, its
+/// directory created (0700) when missing; refused when it exists now.
+fn create(path: &Path, edits: &[&Edit]) -> std::result::Result<Written, String> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(format!(
+            "{} exists now and did not when it was read; run keyhole fix again to plan from what it holds",
+            path.display()
+        ));
+    }
+    let dir = path.parent().ok_or_else(|| format!("{} has no directory", path.display()))?;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let (new, taken) = merge("", edits).ok_or_else(|| format!("{}: nothing to write", path.display()))?;
+    let real = std::fs::canonicalize(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .join(path.file_name().unwrap_or_default());
+    let tmp = temp_beside(&real);
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(new.as_bytes())?;
+        f.sync_all()?;
+        // A link, not a rename: it fails when the file appeared meanwhile.
+        std::fs::hard_link(&tmp, &real)?;
+        std::fs::remove_file(&tmp)?;
+        sync_dir(&real)
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(Written { real, backup: None, sha256: undo::sha256(new.as_bytes()), taken })
+}
+
+/// `FILE.keyhole-bak`, else `FILE.keyhole-bak.1`, `.2`…: a copy of `bytes`
+/// with the file's mode and owner, synced before the file is replaced.
+fn backup(real: &Path, bytes: &[u8], meta: &std::fs::Metadata) -> std::result::Result<PathBuf, String> {
+    let name = real.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    for n in 0..1000 {
+        let b =
+            real.with_file_name(if n == 0 { format!("{name}.keyhole-bak") } else { format!("{name}.keyhole-bak.{n}") });
+        let mut f = match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&b) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot write the backup {}: {e}", b.display())),
+        };
+        let done = f
+            .write_all(bytes)
+            .and_then(|()| same_owner_and_mode(&f, meta))
+            .and_then(|()| f.sync_all())
+            .and_then(|()| sync_dir(&b));
+        return match done {
+            Ok(()) => Ok(b),
+            Err(e) => {
+                let _ = std::fs::remove_file(&b);
+                Err(format!("cannot write the backup {}: {e}", b.display()))
+            }
+        };
+    }
+    Err(format!("{}: too many backups beside it", real.display()))
+}
+
+/// Replace `real` with `bytes` atomically: a temporary file beside it with
+/// its mode and owner, fsync, rename, fsync of the directory.
+pub(crate) fn replace(real: &Path, bytes: &[u8], meta: &std::fs::Metadata) -> std::result::Result<(), String> {
+    let tmp = temp_beside(real);
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        f.write_all(bytes)?;
+        same_owner_and_mode(&f, meta)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, real)?;
+        sync_dir(real)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", real.display())
+    })
+}
+
+/// The file's owner and mode on `f` (a different owner only as root; for
+/// anyone else a file owned by someone else is refused, never taken over).
+fn same_owner_and_mode(f: &File, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    let mine = f.metadata()?;
+    if mine.uid() != meta.uid() || mine.gid() != meta.gid() {
+        std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid()))?;
+    }
+    f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+}
+
+fn temp_beside(real: &Path) -> PathBuf {
+    let name = real.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    real.with_file_name(format!(".{name}.keyhole-tmp.{}", std::process::id()))
+}
+
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    match file.parent() {
+        Some(d) => File::open(d)?.sync_all(),
+        None => Ok(()),
+    }
 }

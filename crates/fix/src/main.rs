@@ -55,6 +55,10 @@ fn main() -> ExitCode {
         if a.undo {
             return keyhole_fix::undo::run(&scope);
         }
+        // Without a terminal to ask on, --apply needs --yes: said before any record is read.
+        if a.apply {
+            keyhole_fix::apply::Consent::new(a.yes)?;
+        }
         let ctx = Ctx::new(TOOL_NAME);
         let stage = FixStage::new(scope);
         let status = if a.diff {
@@ -64,9 +68,10 @@ fn main() -> ExitCode {
             out.write_all(text.as_bytes()).and_then(|()| out.flush())?;
             status
         } else {
-            let status = stage::run(&stage, &ctx)?;
+            let mut status = stage::run(&stage, &ctx)?;
             if a.apply {
-                keyhole_fix::apply::run(&stage.take_plans(), &stage.scope, a.yes)?;
+                // Each fix record again, with its state; 1 when one was refused or skipped.
+                status = status.worst(keyhole_fix::apply::run(&stage.take_plans(), &stage.scope, a.yes)?);
             }
             status
         };

@@ -14,6 +14,8 @@ use keyhole_core::stage::Output;
 use keyhole_core::Status;
 use keyhole_report::{Format, Probing, Style, View};
 
+pub mod fix;
+
 pub const TOOL_NAME: &str = "keyhole";
 
 #[derive(clap::Args, Debug)]

@@ -21,6 +21,8 @@ struct Cli {
 enum Cmd {
     /// Find every AI tool's key, check which launch contexts and processes see it, probe it, name the root cause and the fix
     Doctor(Box<DoctorArgs>),
+    /// Plan the smallest correct edit for each site's root cause (or the command to run); show it, or apply it with --apply and check the result
+    Fix(Box<keyhole::fix::FixArgs>),
     /// Run keyhole-NAME with these arguments (find, env, probe, classify, report, capture)
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some(Cmd::External(args)) => keyhole::external(&args),
         cmd => cli::main::<Cli>(TOOL_NAME, &c.generate, || match cmd {
             Some(Cmd::Doctor(a)) => keyhole::doctor(&a),
+            Some(Cmd::Fix(a)) => keyhole::fix::fix(&a),
             _ => {
                 let _ = Cli::command().print_help();
                 Ok(Status::Failed)
