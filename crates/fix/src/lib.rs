@@ -46,22 +46,21 @@ impl FixStage {
         let Record::Site(site) = &record else {
             return vec![record];
         };
-        let mut out = Vec::new();
-        let mut keep = Vec::new();
-        for p in plan::plan_site(site, &self.scope) {
-            if !plan::in_scope(&p, &self.scope) {
-                if let Plan::Edit(e) = &p {
-                    ctx.note(format!(
-                        "{}: not planned: {} lies outside the analysed home and the given paths",
-                        site.id,
-                        e.path.display()
-                    ));
-                }
-                continue;
+        let plans = plan::plan_site(site, &self.scope);
+        // One edit out of scope and the site's fix is left whole to the user:
+        // half a fix (the copy without the rewrite) is none.
+        let outside: Vec<&Plan> = plans.iter().filter(|p| !plan::in_scope(p, &self.scope)).collect();
+        for p in &outside {
+            if let Plan::Edit(e) = p {
+                ctx.note(format!(
+                    "{}: nothing planned: {} lies outside the analysed home and the given paths",
+                    site.id,
+                    e.path.display()
+                ));
             }
-            out.push(Record::Fix(fix_record(&p)));
-            keep.push(p);
         }
+        let keep = if outside.is_empty() { plans } else { Vec::new() };
+        let mut out: Vec<Record> = keep.iter().map(|p| Record::Fix(fix_record(p))).collect();
         {
             let mut all = self.plans.lock().unwrap_or_else(|e| e.into_inner());
             for p in keep {

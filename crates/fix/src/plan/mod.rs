@@ -95,9 +95,13 @@ pub fn planners(code: Code) -> &'static [Planner] {
 pub fn plan(record: &Record, scope: &Scope) -> Vec<Plan> {
     match record {
         Record::Site(site) => {
-            let mut plans = plan_site(site, scope);
-            plans.retain(|p| in_scope(p, scope));
-            plans
+            let plans = plan_site(site, scope);
+            // One edit out of scope and nothing is planned for the site (half a fix is none).
+            if plans.iter().all(|p| in_scope(p, scope)) {
+                plans
+            } else {
+                Vec::new()
+            }
         }
         _ => Vec::new(),
     }
