@@ -162,3 +162,44 @@ pub fn append_line(
         says: format!("add {var}=… to {}", shown(path, scope)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyhole_core::tool::TOOLS;
+
+    /// Every catalogued tool that expands a variable syntax: every other
+    /// tool's reference it sends as text is rewritten into one it expands.
+    #[test]
+    fn every_foreign_reference_is_rewritten_into_the_tools_own_syntax() {
+        let foreign =
+            ["${env:OR_KEY}", "${OR_KEY}", "{env:OR_KEY}", "os.environ/OR_KEY", "${{ secrets.OR_KEY }}", "$OR_KEY"];
+        let mut rewritten = 0;
+        for tool in TOOLS {
+            for text in foreign {
+                let k = syntax::classify(tool.name, tool.expands, text);
+                if !k.as_ref().is_some_and(|k| k.from == KeySource::Placeholder && k.var.as_deref() == Some("OR_KEY")) {
+                    continue;
+                }
+                let Some((new, _)) = rewrite(tool, text, "OR_KEY") else {
+                    assert!(
+                        !tool
+                            .expands
+                            .iter()
+                            .any(|e| syntax::get(e).is_some_and(|s| s.yields == Yields::Var && s.name != "inputs")),
+                        "{}: {text} not rewritten",
+                        tool.name
+                    );
+                    continue;
+                };
+                let back = syntax::classify(tool.name, tool.expands, &new).unwrap();
+                assert_eq!((back.from, back.var.as_deref()), (KeySource::Env, Some("OR_KEY")), "{}: {new}", tool.name);
+                rewritten += 1;
+            }
+        }
+        assert!(rewritten >= 20, "{rewritten}");
+        // Text around the reference stays.
+        let tool = TOOLS.iter().find(|t| t.expands.first() == Some(&"secrets")).unwrap();
+        assert_eq!(rewrite(tool, "Bearer ${env:X}", "X").unwrap().0, "Bearer ${{ secrets.X }}");
+    }
+}
