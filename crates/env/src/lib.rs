@@ -270,6 +270,7 @@ fn process_fact(
         unit: p.unit.clone(),
         cwd: p.cwd.clone(),
         matched_by: p.matched_by.clone(),
+        command: p.command.clone(),
         lacks_because,
         extra: Extra::new(),
     }

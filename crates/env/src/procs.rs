@@ -28,6 +28,8 @@ pub struct Proc {
     pub cwd: Option<String>,
     /// Why it is the tool's process (`exe …`, `script …`, `package …`).
     pub matched_by: Option<String>,
+    /// Its command line, keys redacted (what keyhole-fix names to restart).
+    pub command: Option<String>,
     /// Its line of /proc/PID/cgroup (the unified hierarchy's, else systemd's).
     pub cgroup: Option<String>,
     /// Its parents, nearest first, as far as they can be read.
@@ -608,6 +610,21 @@ pub fn environ_value(bytes: &[u8], var: &str) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
+/// A command line for records: its words joined by spaces, keys redacted,
+/// at most 300 bytes.
+fn command_line(argv: &[String]) -> String {
+    let mut c = keyhole_core::redact::text(&argv.join(" ")).into_owned();
+    if c.len() > 300 {
+        let mut end = 300;
+        while !c.is_char_boundary(end) {
+            end -= 1;
+        }
+        c.truncate(end);
+        c.push('…');
+    }
+    c
+}
+
 /// The user's own processes of `families` under `root`; the others, and
 /// those that vanish while being read, are skipped with a note.
 pub fn scan(root: &Path, families: &[Family], var: &str, ctx: &Ctx) -> Vec<Proc> {
@@ -680,6 +697,7 @@ pub fn scan(root: &Path, families: &[Family], var: &str, ctx: &Ctx) -> Vec<Proc>
             unit,
             cwd: link(&dir.join("cwd")),
             matched_by: Some(matched_by),
+            command: Some(command_line(&argv)),
             cgroup,
             parents: parents(root, ppid),
         });
@@ -788,6 +806,7 @@ mod tests {
             unit: None,
             cwd: None,
             matched_by: None,
+            command: None,
             cgroup: cgroup.map(str::to_string),
             parents,
         }

@@ -27,6 +27,8 @@ pub fn credential_value(line: &str) -> Option<&str> {
     if !CREDENTIAL.is_match(name) {
         return None;
     }
+    // A comment after the value (` # …`) is not part of it: no key holds " #".
+    let value = value.split(" #").next().unwrap_or(value).trim();
     let v = value.trim_end_matches(',').trim().trim_matches(|ch| ch == '"' || ch == '\'').trim();
     let v = v.trim_start_matches("Bearer ").trim();
     let reference = v.contains('$') || v.contains("{env:") || v.starts_with("os.environ/") || v.contains("secrets.");

@@ -234,6 +234,10 @@ pub struct ProcessFact {
     /// `package node_modules/@anthropic-ai/claude-code`, `extension …`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub matched_by: Option<String>,
+    /// Its command line (/proc/PID/cmdline, words joined by spaces, keys
+    /// redacted, cut at 300 bytes): what keyhole-fix names to restart.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub command: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lacks_because: Option<LacksBecause>,
     #[serde(flatten)]

@@ -20,6 +20,7 @@ pub static TOOL: Tool = Tool {
     // `codex login --with-api-key` reads). CODEX_API_KEY, read by `codex exec`,
     // beats both. `forced_login_method` logs a mismatched login out; it does
     // not change the order (docs/tools.md#codex).
+    log_in: "codex login --with-api-key",
     stores: &[
         Store {
             path: "~/.codex/auth.json",

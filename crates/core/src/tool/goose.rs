@@ -13,6 +13,7 @@ pub static TOOL: Tool = Tool {
     other_os: &["$GOOSE_PATH_ROOT/config/config.yaml", "%APPDATA%\\Block\\goose\\config\\config.yaml"],
     env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOSE_PROVIDER", "GOOSE_DISABLE_KEYRING"],
     // The variable first, then secrets.yaml (with GOOSE_DISABLE_KEYRING) or the keyring.
+    log_in: "goose configure",
     stores: &[Store {
         path: "~/.config/goose/secrets.yaml",
         format: Format::Yaml,

@@ -34,6 +34,7 @@ pub static TOOL: Tool = Tool {
         // as opencode, whose config code it shares
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
+    log_in: "kilo auth login",
     stores: &[Store {
         path: "~/.local/share/kilo/auth.json",
         format: Format::Json,

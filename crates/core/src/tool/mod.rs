@@ -385,6 +385,10 @@ pub struct Tool {
     /// Credentials the tool saves itself (`auth.json`, a login), and where
     /// each stands against the environment (docs/catalogue.md#stores).
     pub stores: &'static [Store],
+    /// The tool's own command to save a new credential in its store
+    /// (`opencode auth login`): what keyhole-fix prints when the saved key
+    /// fails (docs/catalogue.md#stores). Empty: none.
+    pub log_in: &'static str,
     /// An empty value counts as unset: the tool goes on to its next source
     /// (Continue's secrets, measured).
     pub empty_is_unset: bool,
@@ -579,6 +583,7 @@ pub const BASE: Tool = Tool {
     config_env: None,
     key_var_fallback: &[],
     stores: &[],
+    log_in: "",
     empty_is_unset: false,
     unset_sends: &[],
     stand_ins: &[],

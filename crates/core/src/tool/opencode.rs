@@ -28,6 +28,7 @@ pub static TOOL: Tool = Tool {
         WhenUnset { syntax: Some("brace_env"), any_syntax: false, sends: "" },
     ],
     // `opencode auth login` saves the key; it beats the variable (docs/tools.md#opencode).
+    log_in: "opencode auth login",
     stores: &[Store {
         path: "~/.local/share/opencode/auth.json",
         format: Format::Json,

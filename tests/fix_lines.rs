@@ -1,0 +1,392 @@
+//! keyhole-fix's line-level fixes and commands (docs/fix.md): on real, noisy
+//! homes, `keyhole-find | keyhole-env | keyhole-probe | keyhole-classify |
+//! keyhole-fix` against the imitation of the provider plans the smallest
+//! correct edit for each site's root cause — the file, the line, the kind,
+//! the line before and after with keys as markers — or the command to run.
+//! No output ever holds a key.
+//!
+//! Every home has the noise a real machine has: Debian's .bashrc with its
+//! interactive guard, a `.env.example` template, a second tool configured
+//! correctly, and a fake /proc with unrelated processes whose command lines
+//! mention tool names.
+
+mod util;
+
+use serde_json::Value;
+use util::imitation::Imitation;
+use util::*;
+
+/// Debian's .bashrc (without the fixture's own OpenRouter export), with
+/// `extra` below its interactive guard.
+fn debian_bashrc(extra: &str) -> String {
+    let stock = std::fs::read_to_string(fixtures().join("env/debian/.bashrc")).unwrap();
+    let stock: Vec<&str> = stock.lines().filter(|l| !l.starts_with("export OPENROUTER_API_KEY=")).collect();
+    format!("{}\n{extra}", stock.join("\n"))
+}
+
+struct Home {
+    t: TempDir,
+}
+
+impl Home {
+    fn new(tag: &str, good: &str, imi: &Imitation) -> Home {
+        let t = TempDir::new(tag);
+        t.write(
+            ".bashrc",
+            debian_bashrc(&format!("export EDITOR=vim\nexport UNRELATED_TOKEN={}\n", or_canary("UNRL"))),
+        );
+        t.write(".profile", "if [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n");
+        t.write("work/app/.env.example", "OPENROUTER_API_KEY=your-api-key-here\nOPENAI_API_KEY=sk-...\n");
+        // A second tool that works: nothing is planned for it.
+        t.write(
+            ".continue/config.yaml",
+            format!(
+                "name: ok\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: fine\n    provider: openrouter\n    model: anthropic/claude-sonnet-4.5\n    apiBase: {}/api/v1\n    apiKey: {good}\n",
+                imi.base()
+            ),
+        );
+        let h = Home { t };
+        h.procs(&[]);
+        h
+    }
+
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> std::path::PathBuf {
+        self.t.write(rel, content)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.t.path()
+    }
+
+    fn file(&self, rel: &str) -> String {
+        self.path().join(rel).display().to_string()
+    }
+
+    /// A fake /proc: noise processes plus `procs` (pid, command line,
+    /// environment `A=1|B=2`, start tick, cgroup).
+    fn procs(&self, procs: &[(u32, &str, &str, u64, &str)]) {
+        let me = unsafe { libc::geteuid() };
+        let root = self.path().join("proc");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1577836800\nprocesses 1\n").unwrap();
+        let home = self.path().display().to_string();
+        let notes = format!("vim {home}/notes/aider-tips.md");
+        let script = "python3 run.py --client aider --model openrouter/x".to_string();
+        let sync = format!("bash {home}/litellm-notes/sync.sh");
+        let noise: Vec<(u32, &str, &str, u64, &str)> = vec![
+            (900, &notes, "TERM=xterm", 100, ""),
+            (901, &script, "LANG=C", 100, ""),
+            (902, &sync, "LANG=C", 100, ""),
+        ];
+        for (pid, cmdline, environ, ticks, cgroup) in noise.iter().chain(procs) {
+            let d = root.join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
+            std::fs::write(d.join("environ"), environ.replace('|', "\0")).unwrap();
+            std::fs::write(d.join("status"), format!("Name:\tx\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
+            std::fs::write(d.join("stat"), format!("{pid} (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 100 10"))
+                .unwrap();
+            if !cgroup.is_empty() {
+                std::fs::write(d.join("cgroup"), format!("0::{cgroup}\n")).unwrap();
+            }
+        }
+    }
+
+    /// find | env | probe | classify | fix with the analysed environment
+    /// `env`, the OpenRouter imitation for the default URL; every record.
+    fn fix(&self, env: &[(&str, &str)], imi: &Imitation) -> Vec<Value> {
+        let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
+        let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+        let before = snapshot(self.path());
+        let cmd = format!(
+            "{} | {} --home {}",
+            pipeline_command(self.path(), &envf, "", Some(&url)),
+            bin("keyhole-fix").display(),
+            self.path().display()
+        );
+        let recs = run_pipeline(&cmd);
+        assert_eq!(before, snapshot(self.path()), "keyhole-fix without --apply writes nothing");
+        // The noise never gets a fix: the template is a template, the second tool works.
+        for r in fixes(&recs) {
+            let site = r["site"].as_str().unwrap();
+            assert!(!site.contains(".env.example") && !site.contains(".continue/config.yaml"), "{r}");
+        }
+        recs
+    }
+}
+
+/// Every file under `dir` and its bytes.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                if !p.ends_with("proc") {
+                    stack.push(p);
+                }
+            } else if ft.is_file() {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn fixes(recs: &[Value]) -> Vec<&Value> {
+    recs.iter().filter(|r| r["type"] == "fix").collect()
+}
+
+/// The fixes planned for the site whose id ends with `id_end`.
+fn fixes_for<'a>(recs: &'a [Value], id_end: &str) -> Vec<&'a Value> {
+    let f: Vec<&Value> =
+        fixes(recs).into_iter().filter(|r| r["site"].as_str().is_some_and(|s| s.ends_with(id_end))).collect();
+    assert!(!f.is_empty(), "no fix for *{id_end}; fixes: {:#?}", fixes(recs));
+    f
+}
+
+fn first(r: &Value) -> &str {
+    r["diagnoses"][0]["code"].as_str().unwrap_or_else(|| panic!("no diagnosis: {r}"))
+}
+
+/// The marker a redacted key shows as: never the key.
+fn masked(line: &Value) -> bool {
+    line.as_str().is_some_and(|l| !l.contains(CANARY_RUN) && l.contains(" (redacted, sha8 "))
+}
+
+#[test]
+fn delete_line_drops_the_empty_line_that_shadows_the_shell_key() {
+    // aidermacs#117: a blank key in a project .env, loaded with override, beats the shell's good one.
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-blank", &good, &imi);
+    h.write("work/proj/.aider.conf.yml", "model: openrouter/anthropic/claude-sonnet-4.5\n");
+    h.write("work/proj/.env", "# keys\nOPENROUTER_API_KEY=\nAIDER_DARK_MODE=true\n");
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &good)], &imi);
+    let aider = site(&recs, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(first(aider), "key.shadowed", "{aider}");
+    let f = fixes_for(&recs, "proj/.aider.conf.yml#/model");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let f = f[0];
+    assert_eq!((f["kind"].as_str(), f["cause"].as_str()), (Some("delete_line"), Some("key.shadowed")), "{f}");
+    assert_eq!(f["file"], h.file("work/proj/.env"));
+    assert_eq!((f["line"].as_u64(), f["before"].as_str()), (Some(2), Some("OPENROUTER_API_KEY=")), "{f}");
+    assert!(f["after"].is_null() && f["command"].is_null(), "{f}");
+    assert_eq!(f["state"], "planned");
+    assert!(f["says"].as_str().unwrap().contains("works"), "the probe said the shell's key works: {f}");
+}
+
+#[test]
+fn delete_line_drops_a_failing_env_line_that_overrides_the_working_shell_key() {
+    // Hermes loads ~/.hermes/.env over the environment: an old key there beats the new one in the shell.
+    let (good, old) = (or_canary("GOOD"), or_canary("OLD1"));
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-override", &good, &imi);
+    h.write(
+        ".hermes/config.yaml",
+        "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n  api_key: ${OPENROUTER_API_KEY}\n",
+    );
+    h.write(".hermes/.env", format!("# Hermes\nTERMINAL_ENV=local\nOPENROUTER_API_KEY={old}\nHERMES_DEBUG=0\n"));
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &good)], &imi);
+    let model = site(&recs, "hermes", ".hermes/config.yaml", "/model");
+    assert_eq!(first(model), "key.shadowed", "{model}");
+    let f = fixes_for(&recs, ".hermes/config.yaml#/model");
+    let f = f.iter().find(|f| f["kind"] == "delete_line").unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(f["file"], h.file(".hermes/.env"));
+    assert_eq!(f["line"], 3);
+    assert!(masked(&f["before"]), "{f}");
+    assert!(f["before"].as_str().unwrap().starts_with("OPENROUTER_API_KEY="), "{f}");
+}
+
+#[test]
+fn dedupe_keeps_the_line_whose_key_works() {
+    // hermes-agent#8270: `hermes config set` updated line 1; python-dotenv takes the last line.
+    let (good, old) = (or_canary("GOOD"), or_canary("OLD1"));
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-dup", &good, &imi);
+    h.write(
+        ".hermes/config.yaml",
+        "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n  api_key: ${OPENROUTER_API_KEY}\n",
+    );
+    h.write(".hermes/.env", format!("OPENROUTER_API_KEY={good}\nTERMINAL_ENV=local\nOPENROUTER_API_KEY={old}\n"));
+    let recs = h.fix(&[], &imi);
+    let f = fixes_for(&recs, ".hermes/config.yaml#/model");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let f = f[0];
+    assert_eq!((f["kind"].as_str(), f["cause"].as_str()), (Some("dedupe"), Some("key.shadowed")), "{f}");
+    assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some(h.file(".hermes/.env").as_str()), Some(3)), "{f}");
+    assert!(masked(&f["before"]) && f["after"].is_null(), "{f}");
+}
+
+#[test]
+fn strip_value_removes_a_bearer_prefix_and_quotes_keeping_the_rest_of_the_line() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-strip", &good, &imi);
+    // opencode: the key pasted with its header scheme; LiteLLM: quotes inside the YAML string.
+    h.write(
+        "work/bot/opencode.json",
+        format!(
+            "{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"provider\": {{\n    \"openrouter\": {{\n      \"options\": {{\n        \"baseURL\": \"{}/api/v1\",\n        \"apiKey\": \"Bearer {good}\"\n      }}\n    }}\n  }}\n}}\n",
+            imi.base()
+        ),
+    );
+    h.write(
+        "srv/litellm/config.yaml",
+        format!(
+            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: '\"{good}\"'   # from the dashboard\n      api_base: {}/api/v1\n",
+            imi.base()
+        ),
+    );
+    let recs = h.fix(&[], &imi);
+    let oc = site(&recs, "opencode", "bot/opencode.json", "");
+    assert_eq!(first(oc), "key.malformed", "{oc}");
+    let f = fixes_for(&recs, "bot/opencode.json#/provider/openrouter");
+    assert_eq!(f[0]["kind"], "strip_value", "{f:#?}");
+    assert_eq!(
+        (f[0]["file"].as_str(), f[0]["line"].as_u64()),
+        (Some(h.file("work/bot/opencode.json").as_str()), Some(7))
+    );
+    let (before, after) = (f[0]["before"].as_str().unwrap(), f[0]["after"].as_str().unwrap());
+    assert!(masked(&f[0]["before"]) && masked(&f[0]["after"]), "{f:#?}");
+    assert!(
+        before.contains("\"Bearer sk-or-v1-…GOOD (redacted")
+            && after.starts_with("        \"apiKey\": \"sk-or-v1-…GOOD (redacted"),
+        "{before} → {after}"
+    );
+    assert!(!after.contains("Bearer"), "{after}");
+
+    let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
+    assert_eq!(f[0]["kind"], "strip_value", "{f:#?}");
+    assert_eq!(f[0]["line"], 5);
+    let after = f[0]["after"].as_str().unwrap();
+    assert!(
+        after.starts_with("      api_key: 'sk-or-v1-…GOOD (redacted") && after.ends_with("'   # from the dashboard"),
+        "{after}"
+    );
+    assert!(!after.contains('"'), "{after}");
+}
+
+#[test]
+fn rename_variable_fixes_a_near_miss_where_it_is_defined() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-rename", &good, &imi);
+    // ~/.profile exports the key under a misspelt name; Aider reads OPENROUTER_API_KEY.
+    h.write(
+        ".profile",
+        format!("# ~/.profile\nexport OPEN_ROUTER_API_KEY={good}\nif [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n"),
+    );
+    h.write("work/proj/.aider.conf.yml", "# aider\nmodel: openrouter/anthropic/claude-sonnet-4.5\n");
+    let recs = h.fix(&[], &imi);
+    let aider = site(&recs, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(first(aider), "key.env_unset", "{aider}");
+    let f = fixes_for(&recs, "proj/.aider.conf.yml#/model");
+    let f = f.iter().find(|f| f["kind"] == "rename_variable").unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some(h.file(".profile").as_str()), Some(2)), "{f}");
+    assert!(f["before"].as_str().unwrap().starts_with("export OPEN_ROUTER_API_KEY="), "{f}");
+    assert!(f["after"].as_str().unwrap().starts_with("export OPENROUTER_API_KEY="), "{f}");
+    assert!(masked(&f["before"]) && masked(&f["after"]), "{f}");
+}
+
+#[test]
+fn swap_header_variable_moves_a_bearer_token_to_the_variable_anthropic_reads() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-swap", &good, &imi);
+    let ant = format!("sk-ant-api03-{}STK1", "c".repeat(40));
+    h.write(
+        ".claude/settings.json",
+        format!("{{\n  \"model\": \"sonnet\",\n  \"env\": {{\n    \"DISABLE_TELEMETRY\": \"1\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"{ant}\"\n  }}\n}}\n"),
+    );
+    let recs = h.fix(&[], &imi);
+    let cc = site(&recs, "claude-code", ".claude/settings.json", "/env/ANTHROPIC_AUTH_TOKEN");
+    assert_eq!(first(cc), "header.wrong_scheme", "{cc}");
+    let f = fixes_for(&recs, "/env/ANTHROPIC_AUTH_TOKEN");
+    assert_eq!(f[0]["kind"], "swap_header_variable", "{f:#?}");
+    assert_eq!(
+        (f[0]["file"].as_str(), f[0]["line"].as_u64()),
+        (Some(h.file(".claude/settings.json").as_str()), Some(5))
+    );
+    assert!(f[0]["before"].as_str().unwrap().starts_with("    \"ANTHROPIC_AUTH_TOKEN\": \"sk-ant-"), "{f:#?}");
+    assert!(f[0]["after"].as_str().unwrap().starts_with("    \"ANTHROPIC_API_KEY\": \"sk-ant-"), "{f:#?}");
+    assert!(masked(&f[0]["before"]) && masked(&f[0]["after"]), "{f:#?}");
+}
+
+#[test]
+fn base_url_is_cut_back_to_the_api_root_in_each_config_format() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-url", &good, &imi);
+    // YAML: the full endpoint path; JSON: a doubled /v1; .env: the missing /api.
+    h.write(
+        "srv/litellm/config.yaml",
+        format!(
+            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: {good}\n      api_base: \"https://openrouter.ai/api/v1/chat/completions\"  # copied from the docs\n"
+        ),
+    );
+    h.write(
+        "work/bot/opencode.json",
+        format!(
+            "{{\n  \"provider\": {{\n    \"openai\": {{\n      \"options\": {{ \"baseURL\": \"https://api.openai.com/v1/v1\", \"apiKey\": \"sk-proj-{}\" }}\n    }}\n  }}\n}}\n",
+            "c".repeat(40)
+        ),
+    );
+    let recs = h.fix(&[], &imi);
+    let lite = site(&recs, "litellm", "litellm/config.yaml", "/model_list/0");
+    assert_eq!(first(lite), "url.bad_base", "{lite}");
+    let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
+    assert_eq!(f[0]["kind"], "base_url", "{f:#?}");
+    assert_eq!(f[0]["line"], 6);
+    assert_eq!(f[0]["after"], "      api_base: \"https://openrouter.ai/api/v1\"  # copied from the docs", "{f:#?}");
+    let f = fixes_for(&recs, "bot/opencode.json#/provider/openai");
+    assert_eq!(f[0]["kind"], "base_url", "{f:#?}");
+    assert_eq!(f[0]["line"], 4);
+    let after = f[0]["after"].as_str().unwrap();
+    assert!(after.contains("\"baseURL\": \"https://api.openai.com/v1\", \"apiKey\": \"sk-"), "{after}");
+    assert!(masked(&f[0]["after"]), "{f:#?}");
+}
+
+#[test]
+fn restart_names_the_unit_or_the_process_to_restart() {
+    // The LiteLLM proxy kept the key it started with; the key was rotated in ~/.profile since.
+    let (good, old) = (or_canary("GOOD"), or_canary("OLD1"));
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-restart", &good, &imi);
+    h.write(
+        "srv/litellm/config.yaml",
+        format!(
+            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\n      api_base: {}/api/v1\n",
+            imi.base()
+        ),
+    );
+    h.write(
+        ".profile",
+        format!("export OPENROUTER_API_KEY={good}\nif [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n"),
+    );
+    let home = h.path().display().to_string();
+    let cmd = format!("{home}/.venv/bin/python3 {home}/.venv/bin/litellm --config {home}/srv/litellm/config.yaml");
+    let env = format!("OPENROUTER_API_KEY={old}|HOME={home}");
+    h.procs(&[(4242, &cmd, &env, 5000, "")]);
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &good)], &imi);
+    let lite = site(&recs, "litellm", "srv/litellm/config.yaml", "/model_list/0");
+    assert_eq!(first(lite), "key.stale_process", "{lite}");
+    let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!((f[0]["kind"].as_str(), f[0]["cause"].as_str()), (Some("restart"), Some("key.stale_process")));
+    assert!(f[0]["file"].is_null() && f[0]["line"].is_null(), "{f:#?}");
+    let command = f[0]["command"].as_str().unwrap();
+    assert!(command.contains("4242"), "{command}");
+    assert!(f[0]["says"].as_str().unwrap().contains("litellm --config"), "the command line: {f:#?}");
+
+    // The same proxy as a systemd user unit: systemctl restarts it.
+    h.procs(&[(4242, &cmd, &env, 5000, "/user.slice/user-1000.slice/user@1000.service/app.slice/litellm.service")]);
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &good)], &imi);
+    let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
+    assert_eq!(f[0]["kind"], "restart", "{f:#?}");
+    assert_eq!(f[0]["command"], "systemctl --user restart litellm.service", "{f:#?}");
+}
