@@ -388,3 +388,37 @@ fn nothing_outside_the_home_and_the_given_paths_is_planned() {
     let fixes = fixes_of(&recs, s(&c["id"]));
     assert_eq!(fixes[0]["kind"], "placeholder_syntax", "{fixes:#?}");
 }
+
+#[test]
+fn a_systemd_unit_without_an_environment_file_gets_an_environment_line() {
+    let key = or_canary("GOOD");
+    let h = Home::new("fix-unit-env", false, "", &format!("\nexport OPENROUTER_API_KEY={key}\n"));
+    h.write(
+        "work/proxy/config.yaml",
+        "model_list:\n  - model_name: sonnet\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\n",
+    );
+    let unit = h.write(
+        ".config/systemd/user/litellm.service",
+        "[Unit]\nDescription=LiteLLM proxy\n\n[Service]\nType=simple\nEnvironment=\"LITELLM_LOG=INFO\"\nExecStart=%h/.local/bin/litellm --config %h/work/proxy/config.yaml --port 4000\nRestart=on-failure\n\n[Install]\nWantedBy=default.target\n",
+    );
+    let before = h.snapshot();
+    let recs = h.records();
+    let l = site(&recs, "litellm", "proxy/config.yaml", "/model_list/0");
+    assert_eq!(l["diagnoses"][0]["code"], "key.wrong_file", "{l}");
+    let profile = h.path().join(".profile");
+    let m = marker_of(&recs, &profile, line_of(&profile, &format!("export OPENROUTER_API_KEY={key}")));
+    let fixes: Vec<&Value> = fixes_of(&recs, s(&l["id"])).into_iter().filter(|f| f["kind"] != "restart").collect();
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    let f = fixes[0];
+    assert_eq!(s(&f["kind"]), "write_launch_env");
+    assert_eq!((&f["file"], &f["line"]), (&Value::from(unit.display().to_string()), &Value::from(7)));
+    assert_eq!((&f["before"], s(&f["after"])), (&Value::Null, format!("Environment=OPENROUTER_API_KEY={m}").as_str()));
+    let (diff, _) = h.fix("--diff");
+    assert!(
+        diff.contains(&format!(
+            " Environment=\"LITELLM_LOG=INFO\"\n+Environment=OPENROUTER_API_KEY={m}\n ExecStart=%h/.local/bin/litellm"
+        )),
+        "{diff}"
+    );
+    assert_eq!(h.snapshot(), before, "planning writes nothing");
+}
