@@ -1,5 +1,5 @@
-//! DeepSeek: OpenAI-compatible, Bearer keys starting sk-. No error body
-//! of its own is catalogued yet.
+//! DeepSeek: OpenAI-compatible, Bearer keys starting sk-. A refused key is
+//! `Authentication Fails`, with the key's last four characters echoed.
 
 use super::*;
 
@@ -43,5 +43,22 @@ pub const PROVIDER: Provider = Provider {
     },
     extra_headers: &[],
     model_prefix: "deepseek/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "invalid-key",
+        status: 401,
+        body: r#"{"error":{"message":"Authentication Fails, Your api key: ****{key} is invalid","type":"authentication_error","param":null,"code":"invalid_request_error"}}"#,
+        message: "Authentication Fails, Your api key:",
+        code: Some("authentication_error"),
+        means: Meaning::InvalidKey,
+        seen: "a wrong key, its last four characters echoed: continuedev/continue#9378, #11820; the body in FullStackPlayer/claude-code-launcher#3",
+    },
+    ErrorBody {
+        id: "no-such-user",
+        status: 401,
+        body: r#"{"error":{"message":"Authentication Fails (no such user)","type":"authentication_error","param":null,"code":"invalid_request_error"}}"#,
+        message: "Authentication Fails (no such user)",
+        code: Some("authentication_error"),
+        means: Meaning::InvalidKey,
+        seen: "GET /v1/models and POST /chat/completions with a key of no account: nextcloud/integration_openai#182, deepseek-ai/DeepSeek-R1#82",
+    }],
 };

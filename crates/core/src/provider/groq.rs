@@ -1,5 +1,5 @@
-//! Groq: OpenAI-compatible under /openai/v1, keys starting gsk_. No error
-//! body of its own is catalogued yet.
+//! Groq: OpenAI-compatible under /openai/v1, keys starting gsk_. A refused
+//! key is OpenAI's envelope with `Invalid API Key`.
 
 use super::*;
 
@@ -27,5 +27,14 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "groq/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "invalid-key",
+        status: 401,
+        body: r#"{"error":{"message":"Invalid API Key","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+        message: "Invalid API Key",
+        code: Some("invalid_api_key"),
+        means: Meaning::InvalidKey,
+        seen:
+            "a wrong key (an xAI key among them): ag5826000/resume-commentor#4 with Groq's headers, nark/WiredSwift#44",
+    }],
 };

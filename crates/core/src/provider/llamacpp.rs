@@ -27,5 +27,13 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("a local server: no account"),
     extra_headers: &[],
     model_prefix: "llamacpp/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "invalid-key",
+        status: 401,
+        body: r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#,
+        message: "Invalid API Key",
+        code: Some("authentication_error"),
+        means: Meaning::Refused,
+        seen: "llama-server started with --api-key, a request without it or with another: ggml-org/llama.cpp#14352, #22232",
+    }],
 };

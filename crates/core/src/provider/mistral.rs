@@ -1,5 +1,6 @@
-//! Mistral: OpenAI-compatible, keys without a prefix. No error body of its
-//! own is catalogued yet.
+//! Mistral: OpenAI-compatible, keys without a prefix. A refused key is a
+//! bare `Unauthorized` that does not say why (a Codestral key is refused
+//! at api.mistral.ai, and a new key takes minutes to work).
 
 use super::*;
 
@@ -28,5 +29,22 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "mistral/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "unauthorized",
+        status: 401,
+        body: r#"{"detail":"Unauthorized"}"#,
+        message: "Unauthorized",
+        code: None,
+        means: Meaning::Refused,
+        seen: "GET /v1/models and POST /v1/chat/completions with a refused key: nextcloud/integration_openai#332, agent0ai/agent-zero#539",
+    },
+    ErrorBody {
+        id: "unauthorized-request-id",
+        status: 401,
+        body: r#"{"message":"Unauthorized","request_id":"c61f2f15feca71626a990e3740f99245"}"#,
+        message: "Unauthorized",
+        code: None,
+        means: Meaning::Refused,
+        seen: "a Codestral key sent to api.mistral.ai (the Codestral endpoint has keys of its own): cline/cline#1734",
+    }],
 };

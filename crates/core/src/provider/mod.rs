@@ -680,7 +680,7 @@ mod tests {
         assert_eq!(to("openai", Arrived::Text), "Incorrect API key provided");
         assert_eq!(to("anthropic", Arrived::Nothing), "x-api-key header is required");
         assert_eq!(to("anthropic", Arrived::Text), "invalid x-api-key");
-        assert_eq!(to("deepseek", key("sk-")), "Missing Authentication header", "answered as OpenRouter does");
+        assert_eq!(to("cerebras", key("csk-")), "Missing Authentication header", "answered as OpenRouter does");
         assert_eq!(to("azure", Arrived::Nothing), "No cookie auth credentials found");
         assert_eq!(get("gemini").unwrap().answer_to(key("AIza")).unwrap().status, 400);
     }

@@ -28,5 +28,22 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "perplexity/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "invalid-key",
+        status: 401,
+        body: r#"{"error":{"message":"Invalid API key provided. You can find your API key at https://www.perplexity.ai/settings/api.","type":"invalid_api_key","code":401}}"#,
+        message: "Invalid API key provided. You can find your API key at https://www.perplexity.ai",
+        code: Some("invalid_api_key"),
+        means: Meaning::InvalidKey,
+        seen: "an OpenRouter key sent to Perplexity's API: openclaw/openclaw#36182",
+    },
+    ErrorBody {
+        id: "authorization-required",
+        status: 401,
+        body: "<html>\n<head><title>401 Authorization Required</title></head>\n<body>\n<center><h1>401 Authorization Required</h1></center>\n<hr><center>openresty</center>\n</body>\n</html>\n",
+        message: "401 Authorization Required",
+        code: None,
+        means: Meaning::Refused,
+        seen: "an HTML page from its front server for a refused key: perplexityai/api-discussion#281, BerriAI/litellm#2584",
+    }],
 };

@@ -29,5 +29,13 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("a local server: no account"),
     extra_headers: &[],
     model_prefix: "hosted_vllm/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "unauthorized",
+        status: 401,
+        body: r#"{"error":"Unauthorized"}"#,
+        message: "Unauthorized",
+        code: None,
+        means: Meaning::Refused,
+        seen: "a server started with --api-key or VLLM_API_KEY, on /v1/models without the token or with another: modal-labs/modal-examples#1105, vllm-project/vllm#22407",
+    }],
 };

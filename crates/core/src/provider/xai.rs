@@ -1,5 +1,5 @@
-//! xAI (Grok): OpenAI-compatible, keys starting xai-. No error body of its
-//! own is catalogued yet.
+//! xAI (Grok): OpenAI-compatible, keys starting xai-. A wrong key is a 400
+//! (not 401) `Incorrect API key provided`, the key masked.
 
 use super::*;
 
@@ -27,5 +27,13 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("no free account endpoint for the balance"),
     extra_headers: &[],
     model_prefix: "xai/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "incorrect-key",
+        status: 400,
+        body: r#"{"code":"Client specified an invalid argument","error":"Incorrect API key provided: {key}. You can obtain an API key from https://console.x.ai."}"#,
+        message: "You can obtain an API key from https://console.x.ai",
+        code: Some("Client specified an invalid argument"),
+        means: Meaning::InvalidKey,
+        seen: "400, not 401, for a wrong key (a Groq key, gs***, among them), masked as xa***ys: continuedev/continue#10778, #11704, autohandai/code-cli#545",
+    }],
 };

@@ -1,7 +1,7 @@
 //! Z.ai (Zhipu GLM): OpenAI-style chat completions under /api/paas/v4
 //! (api.z.ai; open.bigmodel.cn for the China platform), Bearer keys of the
-//! form `<32 hex>.<16 letters and digits>`. No free key check and no
-//! error body of its own is catalogued yet. docs/wire.md#the-long-tail.
+//! form `<32 hex>.<16 letters and digits>`. No free key check;
+//! its refusal is `token expired or incorrect`. docs/wire.md#the-long-tail.
 
 use super::*;
 
@@ -29,5 +29,13 @@ pub const PROVIDER: Provider = Provider {
     account: Account::none("no free account endpoint"),
     extra_headers: &[],
     model_prefix: "zai/",
-    answers: &[],
+    answers: &[ErrorBody {
+        id: "token-expired-or-incorrect",
+        status: 401,
+        body: r#"{"error":{"code":"401","message":"token expired or incorrect"}}"#,
+        message: "token expired or incorrect",
+        code: None,
+        means: Meaning::InvalidKey,
+        seen: "a refused key at api.z.ai: autohandai/code-cli#206, #383; the envelope as open.bigmodel.cn writes it (\"令牌已过期或验证不正确\"): zhipuai/zhipuai-sdk-python#25",
+    }],
 };
