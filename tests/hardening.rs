@@ -70,13 +70,14 @@ fn leak_audit_every_binary_every_format_every_fixture() {
     )
     .unwrap();
     let before: Vec<_> = homes.iter().map(|h| snapshot(h)).collect();
-    let (f, e, pr, c, r, k) = (
+    let (f, e, pr, c, r, k, x) = (
         bin("keyhole-find"),
         bin("keyhole-env"),
         bin("keyhole-probe"),
         bin("keyhole-classify"),
         bin("keyhole-report"),
         bin("keyhole"),
+        bin("keyhole-fix"),
     );
     let mut outputs = 0;
     for home in homes.iter().chain([&openai_home]) {
@@ -91,6 +92,12 @@ fn leak_audit_every_binary_every_format_every_fixture() {
             format!("{} doctor --home {h} {common} {url} --timeout 3 --json", k.display()),
             format!("{} doctor --home {h} {common} --offline --format markdown", k.display()),
             format!("{} --home {h} {common} OPENROUTER_API_KEY --exec", e.display()),
+            // keyhole-fix and keyhole fix without --apply: records, words, diffs; nothing written.
+            format!("{} --home {h} {url} | {} --home {h} {common} | {} --home {h} {common} --timeout 3 | {} | {} --home {h}", f.display(), e.display(), pr.display(), c.display(), x.display()),
+            format!("{} --home {h} {url} | {} --home {h} {common} | {} --home {h} {common} --timeout 3 | {} | {} --home {h} --diff", f.display(), e.display(), pr.display(), c.display(), x.display()),
+            format!("{} fix --home {h} {common} {url} --timeout 3", k.display()),
+            format!("{} fix --home {h} {common} {url} --timeout 3 --json", k.display()),
+            format!("{} fix --home {h} {common} --offline --diff", k.display()),
         ];
         // Error paths: bad flags, a dead server, unreadable input.
         scripts.push(format!("{} --home {h} --provider-url nope={canary}", f.display()));
@@ -122,7 +129,8 @@ fn leak_audit_every_binary_every_format_every_fixture() {
     ));
     assert!(out.contains("Incorrect API key provided"), "{out}");
     assert!(outputs > 100);
-    // Read-only: no file of any fixture home changed, none was added.
+    // Read-only: no file of any fixture home changed, none was added (no
+    // tool writes unless `keyhole fix --apply` is run).
     let after: Vec<_> = homes.iter().map(|h| snapshot(h)).collect();
     assert!(before == after, "a fixture home was modified");
 }
@@ -199,6 +207,7 @@ fn many_lines_runs(t: &TempDir) -> Vec<(String, Vec<String>, Option<String>)> {
         ("keyhole-classify".into(), vec![], Some(sites_file.clone())),
         ("keyhole-classify".into(), vec!["--log".into(), log_file], None),
         ("keyhole-classify".into(), vec!["--http".into(), raw_file], None),
+        ("keyhole-fix".into(), vec!["--home".into(), h.clone()], Some(sites_file.clone())),
         ("keyhole-report".into(), vec!["--format".into(), "json".into()], Some(sites_file.clone())),
         ("keyhole-report".into(), vec![], Some(sites_file)),
         (
@@ -253,7 +262,7 @@ fn every_binary_under_head_dash_1_closed_stdin_and_dev_full() {
         assert!(err.contains("No space left") || err.contains("cannot write"), "{b} {args:?}: {err}");
     }
     // A closed stdin: the stream tools read nothing and say so by their status, never hang.
-    for b in ["keyhole-env", "keyhole-probe", "keyhole-classify", "keyhole-report"] {
+    for b in ["keyhole-env", "keyhole-probe", "keyhole-classify", "keyhole-fix", "keyhole-report"] {
         let start = Instant::now();
         let o = Command::new(bin(b))
             .args(["--home", "/nonexistent"].iter().filter(|_| b != "keyhole-classify"))

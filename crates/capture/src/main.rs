@@ -53,7 +53,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
 Exit status: 0 done; 1 an error-severity diagnosis for what arrived; 2 cannot listen or bad arguments.\n\
 Examples:\n  keyhole-capture --count 1 &   # then set the tool's base URL to http://127.0.0.1:8787/api/v1\n  keyhole-capture --listen 127.0.0.1:8788 --forward http://127.0.0.1:4000   # between a client and a LiteLLM proxy";
 

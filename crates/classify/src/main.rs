@@ -43,7 +43,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
 Exit status: 0 nothing wrong; 1 at least one error-severity diagnosis (a CI gate); 2 bad input or arguments.\n\
 Examples:\n  keyhole-find | keyhole-env | keyhole-probe | keyhole-classify | jq -c '{id, root: .diagnoses[0].code}'\n  curl -si https://openrouter.ai/api/v1/key -H \"Authorization: Bearer $K\" | keyhole-classify --http\n  keyhole-classify --log ~/.litellm/proxy.log";
 

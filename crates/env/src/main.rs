@@ -47,7 +47,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
 Exit status: 0 done; 2 an input line was not a record, or bad arguments.\n\
 Examples:\n  keyhole-find | keyhole-env | jq -c '{id, contexts: .env.contexts, effective: .env.effective.from}'\n  keyhole-env OPENROUTER_API_KEY --exec";
 

@@ -54,7 +54,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
 Exit status: 0 sites found; 1 no site found; 2 an error record was written (unreadable or unparsable config).\n\
 Examples:\n  keyhole-find | jq -c '{tool, file: .source.file, line: .source.line, key: .key.from}'\n  keyhole-find ~/code/myproject | keyhole-env | keyhole-probe | keyhole-classify | keyhole-report";
 

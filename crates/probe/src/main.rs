@@ -51,7 +51,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Redaction: keys never appear in clear in anything keyhole prints (records, reports, notes, errors): one redactor replaces them with a marker such as sk-or-v1-…9c23 (redacted, sha8 0011aabb), which still compares.\n\
 Send policy: a key is sent only to a catalogued API (over https), loopback, a gateway named by --provider-url or by your own home-level tool config (never by a project's), or a host named with --allow-host; a redirect never carries it to another origin. Any other host is not contacted: error.kind \"not_allowed\", \"not probed: HOST is not a known API (--allow-host HOST to probe it)\".\n\
 Exit status: 0 every site probed (whatever the API answered); 2 an input line was not a record, or bad arguments.\n\
 Examples:\n  keyhole-find | keyhole-probe | jq -c '{id, status: .probe.response.status, error: .probe.error}'\n  keyhole-probe https://openrouter.ai/api/v1/key --key-env OPENROUTER_API_KEY";

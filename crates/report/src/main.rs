@@ -42,7 +42,8 @@ struct Args {
     generate: GenerateArgs,
 }
 
-const AFTER_HELP: &str = "Exit status: 0 nothing wrong; 1 a site fails (an error-severity diagnosis, a probe without an answer; templates never do); 2 bad input.\n\
+const AFTER_HELP: &str = "Writing: no keyhole tool writes to your files unless you run `keyhole fix --apply`.\n\
+Exit status: 0 nothing wrong; 1 a site fails (an error-severity diagnosis, a probe without an answer; templates never do); 2 bad input.\n\
 Examples:\n  keyhole-find | keyhole-env | keyhole-probe | keyhole-classify | keyhole-report\n  keyhole doctor --json | keyhole-report --format markdown > report.md";
 
 fn main() -> ExitCode {
