@@ -422,3 +422,45 @@ fn a_systemd_unit_without_an_environment_file_gets_an_environment_line() {
     );
     assert_eq!(h.snapshot(), before, "planning writes nothing");
 }
+
+#[test]
+fn a_compose_service_gets_the_variable_passed_by_name() {
+    let key = or_canary("GOOD");
+    let h = Home::new("fix-compose", false, "", &format!("\nexport OPENROUTER_API_KEY={key}\n"));
+    h.write(
+        "work/gateway/config.yaml",
+        "model_list:\n  - model_name: sonnet\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\n",
+    );
+    let compose = h.write(
+        "work/gateway/compose.yaml",
+        "services:\n  litellm:\n    image: ghcr.io/berriai/litellm:main-stable\n    ports:\n      - \"4000:4000\"\n    volumes:\n      - ./config.yaml:/app/config.yaml:ro\n    command: [\"--config\", \"/app/config.yaml\", \"--port\", \"4000\"]\n    environment:\n      LITELLM_LOG: INFO\n      # the proxy's database\n      DATABASE_URL: postgresql://llm:llm@db:5432/litellm\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: llm\n",
+    );
+    let beside = h.write("work/gateway/.env", "COMPOSE_PROJECT_NAME=gateway\n");
+    let before = h.snapshot();
+    let recs = h.records();
+    let l = site(&recs, "litellm", "gateway/config.yaml", "/model_list/0");
+    assert_eq!(l["diagnoses"][0]["code"], "key.wrong_file", "{l}");
+    let profile = h.path().join(".profile");
+    let m = marker_of(&recs, &profile, line_of(&profile, &format!("export OPENROUTER_API_KEY={key}")));
+    let fixes: Vec<&Value> = fixes_of(&recs, s(&l["id"])).into_iter().filter(|f| f["kind"] != "restart").collect();
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    assert_eq!((s(&fixes[0]["kind"]), &fixes[0]["line"]), ("write_launch_env", &Value::from(13)));
+    assert_eq!(fixes[0]["file"], compose.display().to_string());
+    assert_eq!(fixes[0]["after"], "      OPENROUTER_API_KEY: ${OPENROUTER_API_KEY}");
+    assert_eq!((&fixes[1]["file"], &fixes[1]["line"]), (&Value::from(beside.display().to_string()), &Value::from(2)));
+    assert_eq!(fixes[1]["after"], format!("OPENROUTER_API_KEY={m}"));
+    let (diff, _) = h.fix("--diff");
+    assert!(
+        diff.contains("       # the proxy's database\n       DATABASE_URL: postgresql://llm:… (redacted, sha8 487b9104)@db:5432/litellm\n+      OPENROUTER_API_KEY: ${OPENROUTER_API_KEY}\n   db:\n"),
+        "{diff}"
+    );
+    assert!(diff.contains(&format!(" COMPOSE_PROJECT_NAME=gateway\n+OPENROUTER_API_KEY={m}\n")), "{diff}");
+    assert_eq!(h.snapshot(), before, "planning writes nothing");
+    // With the key already in the .env beside the file, only the service changes.
+    h.write("work/gateway/.env", format!("COMPOSE_PROJECT_NAME=gateway\nOPENROUTER_API_KEY={key}\n"));
+    let recs = h.records();
+    let l = site(&recs, "litellm", "gateway/config.yaml", "/model_list/0");
+    let fixes: Vec<&Value> = fixes_of(&recs, s(&l["id"])).into_iter().filter(|f| f["kind"] != "restart").collect();
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    assert_eq!(fixes[0]["file"], compose.display().to_string());
+}

@@ -33,7 +33,13 @@ pub fn plan(site: &Site, d: &Diagnosis, scope: &Scope) -> Vec<Plan> {
             .iter()
             .filter(|x| !x.exported && x.kind == DefinitionKind::Shell)
             .find_map(|x| add_export(site, d.code, env, x, scope)),
-        Code::KeyWrongFile => write_launch_env(site, d.code, env, scope),
+        Code::KeyWrongFile => {
+            let compose = compose_env(site, d.code, env, scope);
+            if !compose.is_empty() {
+                return compose.into_iter().map(Plan::Edit).collect();
+            }
+            write_launch_env(site, d.code, env, scope)
+        }
         _ => None,
     };
     plan.map(Plan::Edit).into_iter().collect()
@@ -278,4 +284,86 @@ fn write_launch_env(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Optio
         tool.map_or(site.tool.as_str(), |t| t.display)
     );
     Some(e)
+}
+
+/// Where a line under a compose service's `environment:` goes, and the line
+/// passing `var` by name (`VAR: ${VAR}`, or `- VAR=${VAR}` in a list);
+/// None when the service has no block `environment:` with items.
+fn compose_slot(text: &Text, service: &str, var: &str) -> Option<(usize, String)> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let content = |l: &&String| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let lines = &text.lines;
+    let services = lines.iter().position(|l| l.trim_end() == "services:")?;
+    let names = [format!("{service}:"), format!("\"{service}\":"), format!("'{service}':")];
+    let at =
+        (services + 1..lines.len()).find(|&i| indent(&lines[i]) > 0 && names.contains(&lines[i].trim().to_string()))?;
+    let own = indent(&lines[at]);
+    let end = (at + 1..lines.len()).find(|&i| content(&&lines[i]) && indent(&lines[i]) <= own).unwrap_or(lines.len());
+    let child = (at + 1..end).find(|&i| content(&&lines[i])).map(|i| indent(&lines[i]))?;
+    let env = (at + 1..end).find(|&i| indent(&lines[i]) == child && lines[i].trim() == "environment:")?;
+    let items: Vec<usize> = (env + 1..end)
+        .take_while(|&i| !content(&&lines[i]) || indent(&lines[i]) > child)
+        .filter(|&i| content(&&lines[i]))
+        .collect();
+    let (first, last) = (*items.first()?, *items.last()?);
+    let item = lines[first].trim_start();
+    let pad = &lines[first][..indent(&lines[first])];
+    let names_var = |i: &usize| {
+        let t = lines[*i].trim_start().trim_start_matches("- ").trim_start();
+        t.strip_prefix(var).is_some_and(|r| r.starts_with(':') || r.starts_with('=') || r.trim().is_empty())
+    };
+    if items.iter().any(names_var) {
+        return None;
+    }
+    let new =
+        if item.starts_with("- ") { format!("{pad}- {var}=${{{var}}}") } else { format!("{pad}{var}: ${{{var}}}") };
+    Some((last + 2, new))
+}
+
+/// A compose service that does not pass `var` on (`docker compose` reads
+/// the `.env` beside the file only for `${…}` in it): `VAR: ${VAR}` under
+/// its `environment:`, and `VAR=…` in that `.env` when it lacks it, the
+/// value copied from its definition.
+fn compose_env(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Vec<Edit> {
+    let var = env.var.as_str();
+    let Some(l) = env.launchers.iter().find(|l| l.sees == Some(false) && l.kind == LauncherKind::Compose) else {
+        return Vec::new();
+    };
+    let file = PathBuf::from(&l.file);
+    let Some(text) = Text::read(&file) else { return Vec::new() };
+    let Some((at, new)) = compose_slot(&text, &l.name, var) else { return Vec::new() };
+    let beside = file.with_file_name(".env");
+    let mut out = vec![Edit {
+        site: site.id.clone(),
+        cause,
+        kind: FixKind::WriteLaunchEnv,
+        says: format!(
+            "pass {var} to the compose service {} in {}: the .env beside it fills in ${{{var}}}",
+            l.name,
+            shown(&file, scope)
+        ),
+        path: file,
+        stamp: Some(text.stamp.clone()),
+        changes: vec![Change::Insert { line: at, new }],
+    }];
+    let defines = Text::read(&beside).is_some_and(|t| {
+        t.lines.iter().any(|x| {
+            let x = x.trim_start();
+            x.strip_prefix("export ").unwrap_or(x).strip_prefix(var).is_some_and(|r| r.trim_start().starts_with('='))
+        })
+    });
+    if !defines {
+        let Some((def, value)) = copyable(env, scope) else { return Vec::new() };
+        let Some(mut e) = append_line(site, cause, FixKind::WriteLaunchEnv, &beside, var, &value, scope) else {
+            return Vec::new();
+        };
+        e.says = format!(
+            "copy {var} from {}:{} into {}, where compose takes ${{{var}}} from (the value is copied, never shown)",
+            shown(Path::new(&def.file), scope),
+            def.line,
+            shown(&beside, scope)
+        );
+        out.push(e);
+    }
+    out
 }
