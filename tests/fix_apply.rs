@@ -371,3 +371,68 @@ fn a_second_apply_keeps_the_first_backup() {
     assert_eq!(std::fs::read_to_string(&bak).unwrap(), "an older backup of the user's\n");
     assert!(out.contains("backup: ~/.continue/config.yaml.keyhole-bak.1"), "{out}");
 }
+
+#[test]
+fn every_fixture_home_apply_and_undo_leak_nothing_and_put_the_home_back() {
+    // Every fixture home, with canaries in the analysed environment too:
+    // planned (words, records, diff), applied (words, records) and undone —
+    // no key in any output, and after --undo the home is what it was.
+    let canary = or_canary("LEAK");
+    let imi = Imitation::start(&canary, None);
+    let envf = TempDir::new("fix-every-env");
+    let envf = envf.write(
+        "analysed.env",
+        format!("OPENROUTER_API_KEY={canary}\0OPENAI_API_KEY={canary}\0PATH=/usr/bin\0SHELL=/bin/bash\0"),
+    );
+    let mut homes: Vec<PathBuf> =
+        std::fs::read_dir(fixtures().join("homes")).unwrap().flatten().map(|e| e.path()).collect();
+    homes.sort();
+    let mut applied = 0;
+    for fixture in homes {
+        let t = TempDir::new("fix-every");
+        let st =
+            std::process::Command::new("cp").arg("-a").arg(format!("{}/.", fixture.display())).arg(t.path()).status();
+        assert!(st.unwrap().success());
+        let h = t.path().display().to_string();
+        let flags = [
+            "--home",
+            &h,
+            "--env-file",
+            &envf.display().to_string(),
+            "--proc-root",
+            "/nonexistent",
+            "--provider-url",
+            &format!("openrouter={}/api/v1", imi.base()),
+            "--timeout",
+            "3",
+        ]
+        .map(String::from);
+        let run = |args: &[&str]| {
+            let o = cmd("keyhole", t.path()).arg("fix").args(&flags).args(args).output().unwrap();
+            let (out, err) = (String::from_utf8(o.stdout).unwrap(), String::from_utf8_lossy(&o.stderr).into_owned());
+            let what = format!("keyhole fix {args:?} on {}", fixture.display());
+            assert!(!err.contains("panicked"), "{what}: {err}");
+            assert_no_canary(&format!("stdout of {what}"), &out);
+            assert_no_canary(&format!("stderr of {what}"), &err);
+            assert!(!out.replace("…LEAK", "").replace("\"last4\":\"LEAK\"", "").contains("LEAK"), "{what}: {out}");
+            (o.status.code().unwrap_or(-1), out)
+        };
+        let before = snapshot(t.path());
+        for mode in [&[][..], &["--json"], &["--diff"]] {
+            run(mode);
+        }
+        assert_eq!(before, snapshot(t.path()), "{}: nothing written without --apply", fixture.display());
+        for mode in [&["--apply", "--yes"][..], &["--apply", "--yes", "--json"]] {
+            let (_, out) = run(mode);
+            if snapshot(t.path()) != before {
+                applied += 1;
+                assert!(out.contains("backup") || out.contains("keyhole-bak"), "{}: {out}", fixture.display());
+                let (st, undone) = run(&["--undo"]);
+                assert_eq!(st, 0, "{}: {undone}", fixture.display());
+            }
+            assert_eq!(before, snapshot(t.path()), "{}: --undo puts the home back", fixture.display());
+        }
+    }
+    eprintln!("fixture home runs with a fix applied and undone: {applied}");
+    assert!(applied >= 2, "some fixture home has a mechanical fix ({applied})");
+}
