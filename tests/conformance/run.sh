@@ -38,6 +38,27 @@ for pkg in "@google/gemini-cli@$GEMINI_VERSION:gemini" "@qwen-code/qwen-code@$QW
       || npm install --silent --no-audit --no-fund --prefix "$cache/npm" "${spec%@*}" >/dev/null
   fi
 done
+# The long tail's offline CLIs (tests/conformance/longtail.py finds them here): the Cline CLI and the Kilo CLI
+# from npm (Kilo 7.8.1 has no linux-x64 package on the registry, hence 7.7.7), llm with llm-openrouter from PyPI.
+CLINE_VERSION=${CLINE_VERSION:-3.0.65}
+KILO_VERSION=${KILO_VERSION:-7.7.7}
+for pkg in "cline@$CLINE_VERSION:cline" "@kilocode/cli@$KILO_VERSION:kilo"; do
+  spec=${pkg%:*}; bin=${pkg##*:}
+  if [ ! -x "$cache/npm/node_modules/.bin/$bin" ]; then
+    echo "installing $spec"
+    npm install --silent --no-audit --no-fund --prefix "$cache/npm" "$spec" >/dev/null 2>&1 \
+      || npm install --silent --no-audit --no-fund --prefix "$cache/npm" "${spec%@*}" >/dev/null \
+      || echo "warning: $spec did not install; its scenarios will fail"
+  fi
+done
+LLM_VERSION=${LLM_VERSION:-0.36}
+LLM_OPENROUTER_VERSION=${LLM_OPENROUTER_VERSION:-0.7.1}
+if [ ! -x "$cache/llm-venv/bin/llm" ]; then
+  echo "installing llm==$LLM_VERSION llm-openrouter==$LLM_OPENROUTER_VERSION"
+  python3 -m venv "$cache/llm-venv"
+  "$cache/llm-venv/bin/pip" install -q "llm==$LLM_VERSION" "llm-openrouter==$LLM_OPENROUTER_VERSION" 2>/dev/null \
+    || "$cache/llm-venv/bin/pip" install -q llm llm-openrouter
+fi
 if [ ! -x "$cache/venv/bin/litellm" ]; then
   echo "installing litellm[proxy]==$LITELLM_VERSION"
   python3 -m venv "$cache/venv"
