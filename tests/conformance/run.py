@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture  # noqa: E402
 import gemini_qwen  # noqa: E402
 import crush_codex_aider  # noqa: E402
+import fixes  # noqa: E402
 import longtail  # noqa: E402
 
 CANARY = "sk-or-v1-" + "c" * 60 + "CF01"   # right shape, obviously fake
@@ -1090,6 +1091,8 @@ PENDING: set = set()
 SCENARIOS += gemini_qwen.SCENARIOS
 SCENARIOS += longtail.SCENARIOS  # llm, the Cline CLI, the Kilo CLI (tests/conformance/longtail.py)
 PENDING |= gemini_qwen.PENDING
+SCENARIOS += fixes.SCENARIOS  # keyhole fix --apply, then the real clients (tests/conformance/fixes.py)
+PENDING |= fixes.PENDING
 
 
 def main():
