@@ -373,3 +373,116 @@ fn sync_dir(file: &Path) -> std::io::Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use keyhole_core::record::{Code, FixKind};
+
+    use super::*;
+    use crate::text::Text;
+
+    fn home(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("keyhole-apply-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn edit(path: &Path, line: usize, old: &str, new: &str) -> Plan {
+        let t = Text::read(path);
+        Plan::Edit(Edit {
+            site: "t:site".into(),
+            cause: Code::KeyPlaceholder,
+            kind: FixKind::PlaceholderSyntax,
+            path: path.to_path_buf(),
+            stamp: t.map(|t| t.stamp),
+            changes: vec![Change::Replace { line, old: old.into(), new: new.into() }],
+            says: "rewrite".into(),
+        })
+    }
+
+    #[test]
+    fn a_write_keeps_mode_endings_and_every_other_byte_and_backs_up() {
+        let h = home("keep");
+        let f = h.join("config.yaml");
+        std::fs::write(&f, "a: 1\r\nkey: ${X}\r\nz: 2").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let p = edit(&f, 2, "key: ${X}", "key: os.environ/X");
+        let a = apply(&[p], &Scope::new(h.clone(), vec![]), &Consent::Yes).unwrap();
+        assert_eq!(a.fixes[0].state, FixState::Applied, "{:?}", a.fixes[0]);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "a: 1\r\nkey: os.environ/X\r\nz: 2");
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777, 0o640);
+        let bak = h.join("config.yaml.keyhole-bak");
+        assert_eq!(a.fixes[0].backup.as_deref(), Some(bak.to_str().unwrap()));
+        assert_eq!(std::fs::read_to_string(&bak).unwrap(), "a: 1\r\nkey: ${X}\r\nz: 2");
+        assert!(!std::fs::read_dir(&h).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("tmp")));
+        // Undo: the file as it was, the backup and the manifest gone.
+        let u = undo::undo(&Scope::new(h.clone(), vec![])).unwrap();
+        assert!(u.iter().all(|u| u.refused.is_none()), "{u:?}");
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "a: 1\r\nkey: ${X}\r\nz: 2");
+        assert!(!bak.exists() && !undo::manifest_path(&Scope::new(h.clone(), vec![])).exists());
+        let _ = std::fs::remove_dir_all(&h);
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_refused_and_left_alone() {
+        let h = home("stale");
+        let f = h.join("config.yaml");
+        std::fs::write(&f, "key: ${X}\n").unwrap();
+        let p = edit(&f, 1, "key: ${X}", "key: os.environ/X");
+        std::fs::write(&f, "key: ${X}\n# mine\n").unwrap();
+        let a = apply(&[p], &Scope::new(h.clone(), vec![]), &Consent::Yes).unwrap();
+        assert_eq!(a.fixes[0].state, FixState::Refused);
+        assert!(a.fixes[0].why.as_deref().unwrap().contains("changed since it was read"));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "key: ${X}\n# mine\n");
+        assert_eq!(std::fs::read_dir(&h).unwrap().count(), 1, "no backup, no manifest");
+        assert_eq!(a.status(), Status::Found);
+        let _ = std::fs::remove_dir_all(&h);
+    }
+
+    #[test]
+    fn a_file_outside_the_scope_is_refused_even_through_a_link() {
+        let (h, out) = (home("scope"), home("scope-out"));
+        let real = out.join("config.yaml");
+        std::fs::write(&real, "key: ${X}\n").unwrap();
+        std::os::unix::fs::symlink(&real, h.join("config.yaml")).unwrap();
+        for path in [real.clone(), h.join("config.yaml")] {
+            let p = edit(&path, 1, "key: ${X}", "key: os.environ/X");
+            let a = apply(&[p], &Scope::new(h.clone(), vec![]), &Consent::Yes).unwrap();
+            assert_eq!(a.fixes[0].state, FixState::Refused, "{}", path.display());
+            assert!(a.fixes[0].why.as_deref().unwrap().contains("outside the analysed home"));
+        }
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "key: ${X}\n");
+        let _ = (std::fs::remove_dir_all(&h), std::fs::remove_dir_all(&out));
+    }
+
+    #[test]
+    fn a_new_file_is_created_0600_and_undo_removes_it() {
+        let h = home("create");
+        let f = h.join(".continue/.env");
+        let p = Plan::Edit(Edit {
+            site: "t:site".into(),
+            cause: Code::KeyEnvUnset,
+            kind: FixKind::CopyToToolEnv,
+            path: f.clone(),
+            stamp: None,
+            changes: vec![Change::Insert { line: 1, new: "X=v".into() }],
+            says: "copy".into(),
+        });
+        let scope = Scope::new(h.clone(), vec![]);
+        let a = apply(&[p.clone()], &scope, &Consent::Yes).unwrap();
+        assert_eq!((a.fixes[0].state, a.fixes[0].backup.as_deref()), (FixState::Applied, None));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "X=v\n");
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        // Planned as new, existing by now: refused.
+        let again = apply(&[p], &scope, &Consent::Yes).unwrap();
+        assert_eq!(again.fixes[0].state, FixState::Refused);
+        // The refused run wrote no manifest: undo undoes the first run, removing the file it created.
+        let u = undo::undo(&scope).unwrap();
+        assert!(u.iter().all(|u| u.refused.is_none()) && !f.exists(), "{u:?}");
+        assert!(undo::undo(&scope).is_err(), "nothing left to undo");
+        let _ = std::fs::remove_dir_all(&h);
+    }
+}
