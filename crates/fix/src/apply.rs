@@ -472,7 +472,7 @@ mod tests {
             says: "copy".into(),
         });
         let scope = Scope::new(h.clone(), vec![]);
-        let a = apply(&[p.clone()], &scope, &Consent::Yes).unwrap();
+        let a = apply(std::slice::from_ref(&p), &scope, &Consent::Yes).unwrap();
         assert_eq!((a.fixes[0].state, a.fixes[0].backup.as_deref()), (FixState::Applied, None));
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "X=v\n");
         assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
