@@ -3,15 +3,28 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man/man1
 CARGO  ?= cargo
-BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture
-RELEASE = target/release
+BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhole-report keyhole-capture keyhole-fix
+# Pages of the umbrella's subcommands (keyhole-doctor.1), besides one per binary.
+SUBPAGES = doctor
+# Profiles (Cargo.toml; cold build times on 2 cores in README.md#two-commands):
+# `quick` for make doctor (keyhole's crates at opt-level 1), `release` for
+# make build/install, cargo install and the bench (no LTO), `dist` for
+# packages (thin LTO): make install PROFILE=dist.
+PROFILE ?= release
+RELEASE = target/$(PROFILE)
+KEYHOLE ?= target/quick/keyhole
 
-.PHONY: schema all build test unit integration man completions install bench conformance doctor fuzz fuzz-check fmt lint ci clean
+.PHONY: schema all build dist test unit integration man completions install bench conformance doctor doctor-build doctor-run fuzz fuzz-check fmt lint ci clean
 
 all: build
 
 build:
-	$(CARGO) build --release --workspace --bins
+	@echo "building every keyhole binary ($(PROFILE) profile; cold on 2 cores: release about 6 minutes, dist about 15)…"
+	$(CARGO) build --profile $(PROFILE) --locked --workspace --bins
+
+# Packaged binaries: thin LTO, 4 codegen units (smaller, a little faster).
+dist:
+	$(MAKE) build PROFILE=dist
 
 # Every test: unit tests of each crate, then the real binaries as processes.
 test:
@@ -27,6 +40,7 @@ man:
 	$(CARGO) build --workspace --bins
 	mkdir -p man
 	for b in $(BINS); do target/debug/$$b --generate man > man/$$b.1; done
+	for s in $(SUBPAGES); do target/debug/keyhole --generate man --generate-for $$s > man/keyhole-$$s.1; done
 
 completions: build
 	mkdir -p target/completions
@@ -49,9 +63,24 @@ install: build completions
 	  install -m644 target/completions/$$b.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$b.fish; \
 	done
 
-# Build, then diagnose this machine: the newcomer's first command.
-doctor: build
-	$(RELEASE)/keyhole doctor
+# Build only keyhole (doctor runs every stage in process), then diagnose
+# this machine: the newcomer's first command. The binary exits 0 (nothing
+# wrong), 1 (a key problem, or no AI tool configured) or 2 (it could not do
+# its work); make fails only on 2, so findings never read as a build error.
+# DOCTOR_FLAGS passes flags on: make doctor DOCTOR_FLAGS=--offline
+doctor: doctor-build
+	@$(MAKE) --no-print-directory doctor-run
+
+doctor-build:
+	@echo "building keyhole (about 4 minutes on 2 cores the first time; seconds after that)…"
+	$(CARGO) build --profile quick --locked -p keyhole --bin keyhole
+
+doctor-run:
+	@$(KEYHOLE) doctor $(DOCTOR_FLAGS); status=$$?; echo; case $$status in \
+	  0) echo "make doctor: done, every key keyhole checked works.";; \
+	  1) echo "make doctor: done. keyhole found the problems above, or no AI tool to check (exit status 1); the build is fine.";; \
+	  *) echo "make doctor: keyhole doctor could not do all its work (exit status $$status)."; exit $$status;; \
+	esac
 
 # Ratios against rg measured in the same run (a script, not a test).
 bench: build

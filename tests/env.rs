@@ -40,8 +40,10 @@ fn contexts(e: &Value) -> Vec<(&str, bool)> {
         .collect()
 }
 
+/// Whether the real `name` shell can be compared against; when it is
+/// missing the test says it skipped (and fails under KEYHOLE_REQUIRE_ALL=1).
 fn has_shell(name: &str) -> bool {
-    std::process::Command::new(name).arg("-c").arg("true").status().is_ok_and(|s| s.success())
+    available(name, &["-c", "true"], &format!("the static answers for {name} are compared with the real {name}"))
 }
 
 /// Static and real must agree on every context the real shell can show.
@@ -139,7 +141,9 @@ fn sourced_files_functions_allexport_and_tty_guard() {
 
 #[test]
 fn zsh_startup_files() {
-    assert!(has_shell("zsh"), "zsh is needed (apt-get install zsh; .ci/run installs it)");
+    if !has_shell("zsh") {
+        return;
+    }
     let home = env_fixture("zsh");
     let e = analyse(&home, "zsh", "ZENV_KEY", &["--exec"]);
     agrees(&e);
@@ -158,7 +162,9 @@ fn zsh_startup_files() {
 
 #[test]
 fn fish_config_and_universal_variables() {
-    assert!(has_shell("fish"), "fish is needed (apt-get install fish; .ci/run installs it)");
+    if !has_shell("fish") {
+        return;
+    }
     let home = env_fixture("fish");
     let e = analyse(&home, "fish", "OPENROUTER_API_KEY", &["--exec"]);
     agrees(&e);

@@ -221,3 +221,45 @@ pub fn spawn(name: &str, home: &Path, args: &[String], input: &[u8]) -> (String,
 pub fn records(text: &str) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
+
+/// Whether `program` runs (`program ARGS` exits 0). When it does not, a test
+/// that compares against it says on stderr that it skipped and why, so that
+/// `make test` passes on a machine with only Rust, bash, curl, openssl and
+/// python3; with `KEYHOLE_REQUIRE_ALL=1` (`.ci/run` sets it) a missing
+/// program fails the test instead, so CI runs every comparison.
+pub fn available(program: &str, args: &[&str], why: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip_or_fail(&format!("{program} is not installed ({why})"));
+    }
+    ok
+}
+
+/// Say that a check was skipped, or fail when `KEYHOLE_REQUIRE_ALL` is set.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os("KEYHOLE_REQUIRE_ALL").is_some_and(|v| v != "0" && !v.is_empty()) {
+        panic!("{reason}; KEYHOLE_REQUIRE_ALL is set, so this check may not be skipped (.ci/run installs it)");
+    }
+    eprintln!("skipped: {reason}; KEYHOLE_REQUIRE_ALL=1 makes this a failure");
+}
+
+/// Whether Python's `jsonschema` can be imported (the schema test's validator).
+pub fn python_jsonschema() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip_or_fail("Python's jsonschema is not installed (python3 -m pip install jsonschema)");
+    }
+    ok
+}

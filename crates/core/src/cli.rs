@@ -15,6 +15,8 @@ use crate::Status;
 
 use crate::provider;
 
+mod man;
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct HomeArgs {
     /// The home directory to analyse (default: $HOME); every `~` path resolves against it
@@ -191,12 +193,39 @@ pub fn parse_seconds(s: &str, max: f64) -> std::result::Result<f64, String> {
     }
 }
 
+/// `--color auto|always|never` of the text report (doctor's and keyhole-report's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour on a terminal whose TERM is not dumb
+    #[default]
+    Auto,
+    /// Colour even into a pipe or a file
+    Always,
+    /// No colour
+    Never,
+}
+
+impl Color {
+    /// What was asked: `None` lets the report decide by the terminal.
+    /// NO_COLOR still wins (README.md#keyhole-report-and-keyhole-capture).
+    pub fn asked(self) -> Option<bool> {
+        match self {
+            Color::Auto => None,
+            Color::Always => Some(true),
+            Color::Never => Some(false),
+        }
+    }
+}
+
 /// The hidden `--generate` of every binary.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GenerateArgs {
     /// Write a man page or a completion script to stdout
     #[arg(long, value_enum, hide = true)]
     pub generate: Option<Generate>,
+    /// With --generate man: the page of this subcommand (keyhole --generate man --generate-for doctor)
+    #[arg(long, value_name = "SUBCOMMAND", hide = true, requires = "generate")]
+    pub generate_for: Option<String>,
 }
 
 /// The one shape of every main: `--generate` answered from the clap
@@ -208,8 +237,8 @@ pub fn main<C: clap::CommandFactory>(
     run: impl FnOnce() -> Result<Status>,
 ) -> ExitCode {
     if let Some(g) = generate.generate {
-        let done = self::generate(C::command(), g).map_err(Error::from);
-        return crate::error::exit(tool, done.map(|()| Status::Ok));
+        let done = self::generate_for(C::command(), g, generate.generate_for.as_deref());
+        return crate::error::exit(tool, done);
     }
     crate::error::exit(tool, run())
 }
@@ -220,26 +249,110 @@ pub enum Generate {
     CompleteBash,
     CompleteZsh,
     CompleteFish,
+    /// Every argument and subcommand without help text, one a line (exit 1 when there is one)
+    Lint,
 }
 
-/// Write a man page or a completion script for `cmd` to stdout.
-pub fn generate(mut cmd: Command, what: Generate) -> std::io::Result<()> {
+/// `--generate WHAT [--generate-for SUBCOMMAND]`.
+pub fn generate_for(cmd: Command, what: Generate, sub: Option<&str>) -> Result<Status> {
+    use std::io::Write;
     let mut out = std::io::stdout().lock();
     let name = cmd.get_name().to_string();
-    match what {
-        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out),
-        Generate::CompleteBash => {
-            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, &mut out);
-            Ok(())
+    let shell = match what {
+        Generate::Man => {
+            out.write_all(man::page(cmd, sub)?.as_bytes())?;
+            return Ok(Status::Ok);
         }
-        Generate::CompleteZsh => {
-            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, name, &mut out);
-            Ok(())
+        Generate::Lint => {
+            let missing = undocumented(cmd);
+            for m in &missing {
+                writeln!(out, "{m}")?;
+            }
+            return Ok(if missing.is_empty() { Status::Ok } else { Status::Found });
         }
-        Generate::CompleteFish => {
-            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, name, &mut out);
-            Ok(())
+        Generate::CompleteBash => clap_complete::Shell::Bash,
+        Generate::CompleteZsh => clap_complete::Shell::Zsh,
+        Generate::CompleteFish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut for_completion(&cmd), name, &mut out);
+    Ok(Status::Ok)
+}
+
+/// The programs `keyhole NAME …` runs (`keyhole-NAME`), with what each
+/// answers: the umbrella's completions, its page and every page's SEE ALSO.
+pub const PROGRAMS: &[(&str, &str)] = &[
+    ("find", "List every place where an AI tool takes an API credential from"),
+    ("env", "Which launch contexts and running processes see an API-key variable"),
+    ("probe", "Send exactly what an AI tool would send, and record the answer"),
+    ("classify", "Name the root cause of an API-key failure, and the fix"),
+    ("report", "Tell in plain words what is wrong with each API key, and how to fix it"),
+    ("capture", "See what your AI tool actually sends"),
+    ("fix", "Plan the smallest edit that fixes each site's root cause; show it, or apply it with --apply"),
+];
+
+/// The command the completion scripts are made from: hidden flags left out
+/// (`--generate`), and for the umbrella, whose `keyhole NAME` runs
+/// `keyhole-NAME`, every program of [`PROGRAMS`] as a subcommand.
+fn for_completion(cmd: &Command) -> Command {
+    let mut c = without_hidden(cmd);
+    let mut built = cmd.clone();
+    built.build();
+    if built.is_allow_external_subcommands_set() {
+        for (name, about) in PROGRAMS {
+            if c.find_subcommand(name).is_none() {
+                let args = clap::Arg::new("args")
+                    .help(format!("The arguments of keyhole-{name}"))
+                    .num_args(0..)
+                    .trailing_var_arg(true)
+                    .allow_hyphen_values(true);
+                c = c.subcommand(Command::new(*name).about(*about).arg(args));
+            }
         }
+    }
+    c
+}
+
+fn without_hidden(cmd: &Command) -> Command {
+    // Command names are &'static str without clap's `string` feature; this
+    // runs once, just before the process exits.
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let mut c = Command::new(leak(cmd.get_name()));
+    if let Some(v) = cmd.get_version() {
+        c = c.version(leak(v));
+    }
+    if let Some(a) = cmd.get_about() {
+        c = c.about(a.clone());
+    }
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        c = c.arg(a.clone());
+    }
+    for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        c = c.subcommand(without_hidden(s));
+    }
+    c
+}
+
+/// Every argument (and subcommand) of `cmd` without help text, as
+/// `keyhole-report --format`: the lint `--generate lint` prints.
+pub fn undocumented(mut cmd: Command) -> Vec<String> {
+    cmd.build();
+    let mut out = Vec::new();
+    walk_undocumented(&cmd, cmd.get_name(), &mut out);
+    out
+}
+
+fn walk_undocumented(cmd: &Command, path: &str, out: &mut Vec<String>) {
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        if a.get_help().is_none() && a.get_long_help().is_none() {
+            let name = a.get_long().map(|l| format!("--{l}")).unwrap_or_else(|| a.get_id().to_string().to_uppercase());
+            out.push(format!("{path} {name}: no help text"));
+        }
+    }
+    for s in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        if s.get_about().is_none() && s.get_long_about().is_none() {
+            out.push(format!("{path} {}: no help text", s.get_name()));
+        }
+        walk_undocumented(s, &format!("{path} {}", s.get_name()), out);
     }
 }
 

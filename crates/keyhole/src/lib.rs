@@ -37,8 +37,12 @@ pub struct DoctorArgs {
     /// Write the records (JSON lines) instead of the report
     #[arg(long)]
     pub json: bool,
+    /// What to write: text for a terminal, markdown for a public bug report (keys as prefix, last 4 and length; the home as ~), json for the records
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Colour the text report: auto (on a terminal whose TERM is not dumb), always, never; NO_COLOR set means never
+    #[arg(long, value_enum, default_value_t = keyhole_core::cli::Color::Auto, value_name = "WHEN")]
+    pub color: keyhole_core::cli::Color,
     /// Print nothing; the exit status says it all (a CI preflight)
     #[arg(short, long)]
     pub quiet: bool,
@@ -92,7 +96,8 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
         f => {
             let probing = if a.net.offline { Probing::Offline } else { Probing::Unknown };
             let view = View { probing };
-            keyhole_report::write_words(&keyhole_report::render(records, f, &Style::for_stdout(None), home, view))?
+            let style = Style::for_stdout(a.color.asked());
+            keyhole_report::write_words(&keyhole_report::render(records, f, &style, home, view))?
         }
     }
     Ok(status)

@@ -32,9 +32,11 @@ enum Color {
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-report", version, after_help = AFTER_HELP)]
 struct Args {
+    /// What to write: text for a terminal, markdown for a public bug report (keys as prefix, last 4 and length; the home as ~), json to pass the records on
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    /// Colour the text report: auto (on a terminal whose TERM is not dumb), always, never; NO_COLOR set means never
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     color: Color,
     #[command(flatten)]
     home: HomeArgs,
