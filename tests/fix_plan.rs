@@ -464,3 +464,73 @@ fn a_compose_service_gets_the_variable_passed_by_name() {
     assert_eq!(fixes.len(), 1, "{fixes:#?}");
     assert_eq!(fixes[0]["file"], compose.display().to_string());
 }
+
+#[test]
+fn an_export_in_a_file_sourced_below_the_guard_moves_into_the_bashrc_above_it() {
+    let key = or_canary("GOOD");
+    let h = Home::new("fix-sourced", false, "if [ -f ~/.bash_keys ]; then\n    . ~/.bash_keys\nfi\n", "");
+    let keys =
+        h.write(".bash_keys", format!("# API keys\nexport OPENROUTER_API_KEY={key}\nalias k='cat ~/.bash_keys'\n"));
+    h.write("work/proj/.aider.conf.yml", "model: openrouter/anthropic/claude-sonnet-4.5\n");
+    let before = h.snapshot();
+    let recs = h.records();
+    let a = site(&recs, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(a["diagnoses"][0]["code"], "key.after_guard", "{a}");
+    // Not a site of its own: its marker from keyhole-env's definition.
+    let def = &a["env"]["definitions"][0];
+    assert_eq!((&def["file"], &def["line"]), (&Value::from(keys.display().to_string()), &Value::from(2)), "{a}");
+    let fp = &def["fp"];
+    let m = format!("{}…{} (redacted, sha8 {})", s(&fp["prefix"]), s(&fp["last4"]), s(&fp["sha8"]));
+    let fixes = fixes_of(&recs, s(&a["id"]));
+    assert_eq!(fixes.len(), 2, "{fixes:#?}");
+    let bashrc = h.path().join(".bashrc");
+    assert_eq!(
+        (s(&fixes[0]["kind"]), &fixes[0]["file"]),
+        ("move_above_guard", &Value::from(bashrc.display().to_string()))
+    );
+    assert_eq!(
+        (&fixes[0]["line"], &fixes[0]["before"]),
+        (&Value::from(5), &Value::Null),
+        "above the comment of the guard"
+    );
+    assert_eq!(fixes[0]["after"], format!("export OPENROUTER_API_KEY={m}"));
+    assert_eq!((&fixes[1]["file"], &fixes[1]["line"]), (&Value::from(keys.display().to_string()), &Value::from(2)));
+    assert_eq!(
+        (&fixes[1]["before"], &fixes[1]["after"]),
+        (&Value::from(format!("export OPENROUTER_API_KEY={m}")), &Value::Null)
+    );
+    let (diff, _) = h.fix("--diff");
+    assert!(
+        diff.contains(&format!(" # API keys\n-export OPENROUTER_API_KEY={m}\n alias k='cat ~/.bash_keys'\n")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!("+export OPENROUTER_API_KEY={m}\n # If not running interactively, don't do anything\n")),
+        "{diff}"
+    );
+    assert_eq!(h.snapshot(), before, "planning writes nothing");
+}
+
+#[test]
+fn fish_set_without_x_gets_exported() {
+    let key = or_canary("GOOD");
+    let h = Home::new("fix-fish", false, "", "");
+    let config = h.write(
+        ".config/fish/config.fish",
+        format!("if status is-interactive\n    # Commands to run in interactive sessions can go here\nend\n\nset -g OPENROUTER_API_KEY {key}\nfish_add_path ~/.local/bin\n"),
+    );
+    h.write("work/proj/.aider.conf.yml", "model: openrouter/anthropic/claude-sonnet-4.5\n");
+    let envf = h.write("analysed.env", "PATH=/usr/bin\0SHELL=/usr/bin/fish\0USER=u\0");
+    let url = format!("--provider-url openrouter={}/api/v1", h.imi.base());
+    let fix = format!("{} --home {}", bin("keyhole-fix").display(), h.path().display());
+    let (out, _) = sh(&format!("{} | {fix}", pipeline_command(h.path(), &envf, "", Some(&url))));
+    let recs = records(&out);
+    let a = site(&recs, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(a["diagnoses"][0]["code"], "key.not_exported", "{a}");
+    let fixes = fixes_of(&recs, s(&a["id"]));
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    assert_eq!((s(&fixes[0]["kind"]), &fixes[0]["line"]), ("add_export", &Value::from(5)));
+    assert_eq!(fixes[0]["file"], config.display().to_string());
+    let after = s(&fixes[0]["after"]);
+    assert!(after.starts_with("set -gx OPENROUTER_API_KEY sk-or-v1-…GOOD (redacted, sha8 "), "{after}");
+}

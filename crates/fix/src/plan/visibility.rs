@@ -27,11 +27,17 @@ pub fn plan(site: &Site, d: &Diagnosis, scope: &Scope) -> Vec<Plan> {
         return Vec::new();
     };
     let plan = match d.code {
-        Code::KeyAfterGuard => move_above_guard(site, d.code, env, scope),
+        Code::KeyAfterGuard => {
+            return match move_above_guard(site, d.code, env, scope) {
+                Some(Moved::One(e)) => vec![Plan::Edit(e)],
+                Some(Moved::Two(a, b)) => vec![Plan::Edit(a), Plan::Edit(b)],
+                None => Vec::new(),
+            }
+        }
         Code::KeyNotExported => env
             .definitions
             .iter()
-            .filter(|x| !x.exported && x.kind == DefinitionKind::Shell)
+            .filter(|x| !x.exported && matches!(x.kind, DefinitionKind::Shell | DefinitionKind::Fish))
             .find_map(|x| add_export(site, d.code, env, x, scope)),
         Code::KeyWrongFile => {
             let compose = compose_env(site, d.code, env, scope);
@@ -88,7 +94,7 @@ fn above_guard(text: &Text, guard_line: u32) -> usize {
 /// The export an interactive shell ends with moves above the guard; the
 /// earlier assignments below the guard in the same file, which it always
 /// overrode, are deleted so that every shell ends with the same value.
-fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Option<Edit> {
+fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Option<Moved> {
     let below = |d: &&Definition| d.kind == DefinitionKind::Shell && d.exported && d.after_guard.is_some();
     let interactive = env.context_sources.get("interactive");
     let d = env
@@ -98,7 +104,13 @@ fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Optio
         .find(|d| interactive.is_some_and(|at| *at == format!("{}:{}", d.file, d.line)))
         .or_else(|| env.definitions.iter().rev().find(below))?;
     let g = d.after_guard.as_ref()?;
-    if g.file != d.file || g.line >= d.line || d.in_function || d.conditional.is_some() {
+    if d.in_function || d.conditional.is_some() {
+        return None;
+    }
+    if g.file != d.file {
+        return move_into_guard_file(site, cause, env, d, scope);
+    }
+    if g.line >= d.line {
         return None;
     }
     let path = PathBuf::from(&d.file);
@@ -128,7 +140,7 @@ fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Optio
             earlier.iter().map(|x| x.line.to_string()).collect::<Vec<_>>().join(", ")
         ),
     };
-    Some(Edit {
+    Some(Moved::One(Edit {
         site: site.id.clone(),
         cause,
         kind: FixKind::MoveAboveGuard,
@@ -142,21 +154,87 @@ fn move_above_guard(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Optio
         path,
         stamp: Some(text.stamp.clone()),
         changes,
-    })
+    }))
 }
 
-/// `VAR=value` → `export VAR=value` (the indentation kept).
+/// A move within one file, or out of a file sourced below the guard into
+/// the guard's file.
+enum Moved {
+    One(Edit),
+    Two(Edit, Edit),
+}
+
+/// An export in a file sourced below the guard (`. ~/.bash_keys`) moves
+/// into the guard's file, above the guard: the rest of the sourced file
+/// stays interactive-only. Only when it is the one definition below the guard.
+fn move_into_guard_file(site: &Site, cause: Code, env: &Env, d: &Definition, scope: &Scope) -> Option<Moved> {
+    let g = d.after_guard.as_ref()?;
+    let others = env.definitions.iter().filter(|x| x.after_guard.is_some() && !std::ptr::eq(*x, d)).count();
+    if others > 0 || d.kind != DefinitionKind::Shell {
+        return None;
+    }
+    let (from, to) = (PathBuf::from(&d.file), PathBuf::from(&g.file));
+    let (src, dst) = (Text::read(&from)?, Text::read(&to)?);
+    let old = assignment_line(&src, d.line, &env.var, Dialect::Posix)?;
+    let at = above_guard(&dst, g.line);
+    let tool = tool_of(site).map_or(site.tool.as_str(), |t| t.display);
+    let (f, t) = (shown(&from, scope), shown(&to, scope));
+    let delete = Edit {
+        site: site.id.clone(),
+        cause,
+        kind: FixKind::MoveAboveGuard,
+        says: format!(
+            "move the export of {} out of {f} (line {}), which {t} sources below its interactive guard",
+            env.var, d.line
+        ),
+        path: from,
+        stamp: Some(src.stamp.clone()),
+        changes: vec![Change::Delete { line: d.line as usize, old: old.clone() }],
+    };
+    let insert = Edit {
+        site: site.id.clone(),
+        cause,
+        kind: FixKind::MoveAboveGuard,
+        says: format!(
+            "and into {t} above its interactive guard (line {}): {tool} starts without an interactive shell and never reaches {f}",
+            g.line
+        ),
+        path: to,
+        stamp: Some(dst.stamp.clone()),
+        changes: vec![Change::Insert { line: at, new: old.trim_start().to_string() }],
+    };
+    Some(Moved::Two(insert, delete))
+}
+
+/// `VAR=value` → `export VAR=value`; fish's `set VAR value` → `set -gx VAR
+/// value`, `set -g VAR value` → `set -gx VAR value` (the indentation kept).
 fn exported(line: &str, var: &str) -> Option<String> {
     let body = line.trim_start();
     let indent = &line[..line.len() - body.len()];
-    let rest = body.strip_prefix(var)?;
-    rest.starts_with('=').then(|| format!("{indent}export {body}"))
+    if body.strip_prefix(var).is_some_and(|r| r.starts_with('=')) {
+        return Some(format!("{indent}export {body}"));
+    }
+    let rest = body.strip_prefix("set ")?.trim_start();
+    let (flags, after) = match rest.strip_prefix('-') {
+        Some(f) => {
+            let (flags, after) = f.split_once(char::is_whitespace)?;
+            (flags, after.trim_start())
+        }
+        None => ("", rest),
+    };
+    let value = after.strip_prefix(var).filter(|r| r.starts_with(char::is_whitespace))?;
+    if !flags.chars().all(|c| c.is_ascii_alphabetic()) || flags.contains(['x', 'U', 'e']) {
+        return None;
+    }
+    let flags = if flags.is_empty() { "gx".to_string() } else { format!("{flags}x") };
+    Some(format!("{indent}set -{flags} {var}{value}"))
 }
 
 fn add_export(site: &Site, cause: Code, env: &Env, d: &Definition, scope: &Scope) -> Option<Edit> {
     let path = PathBuf::from(&d.file);
     let text = Text::read(&path)?;
-    let old = assignment_line(&text, d.line, &env.var, Dialect::Posix)?;
+    let dialect = if d.kind == DefinitionKind::Fish { Dialect::Fish } else { Dialect::Posix };
+    let old = assignment_line(&text, d.line, &env.var, dialect)?;
     let new = exported(&old, &env.var)?;
     let (changes, where_) = match d.after_guard.as_ref().filter(|g| g.file == d.file && g.line < d.line) {
         // Exported below the guard would still be unseen: it moves above it too.
@@ -366,4 +444,19 @@ fn compose_env(site: &Site, cause: Code, env: &Env, scope: &Scope) -> Vec<Edit> 
         out.push(e);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exported;
+
+    #[test]
+    fn export_is_added_the_shells_way() {
+        assert_eq!(exported("  OR_KEY=abc", "OR_KEY").as_deref(), Some("  export OR_KEY=abc"));
+        assert_eq!(exported("set OR_KEY abc", "OR_KEY").as_deref(), Some("set -gx OR_KEY abc"));
+        assert_eq!(exported("    set -g OR_KEY 'a b'", "OR_KEY").as_deref(), Some("    set -gx OR_KEY 'a b'"));
+        assert_eq!(exported("set -U OR_KEY abc", "OR_KEY"), None);
+        assert_eq!(exported("OR_KEYS=abc", "OR_KEY"), None);
+        assert_eq!(exported("set OR_KEYS abc", "OR_KEY"), None);
+    }
 }
