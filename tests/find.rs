@@ -489,12 +489,13 @@ fn explicit_paths_and_tool_filter() {
     assert_eq!(r.status, 0);
     assert_eq!(r.records.len(), 4);
     assert!(r.records.iter().all(|s| s["tool"] == "litellm"));
-    // A missing path is an error record, the rest still runs.
+    // A missing path is a mistyped argument: a usage error that names it, before any work.
     let mut c = cmd("keyhole-find", home.path());
     c.arg("--home").arg(home.path()).arg(&proxy).arg(home.path().join("nope.yaml"));
     let r = run(c);
     assert_eq!(r.status, 2);
-    assert_eq!(r.records.iter().filter(|x| x["type"] == "site").count(), 4);
+    assert!(r.records.is_empty(), "{}", r.stdout);
+    assert!(r.stderr.contains("no such file or directory: ") && r.stderr.contains("nope.yaml"), "{}", r.stderr);
 }
 
 #[test]

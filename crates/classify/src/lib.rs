@@ -25,7 +25,9 @@ use keyhole_core::record::env::{
     Candidate, Definition, DefinitionKind, Env, GuardKind, LacksBecause, Outcome, ProcessFact, Role, SourceKind,
 };
 use keyhole_core::record::probe::{ErrorKind, Probe};
-use keyhole_core::record::{Code, Diagnosis, Extra, KeySource, Record, Response, Severity, Site, Source, VERSION};
+use keyhole_core::record::{
+    Code, Diagnosis, Extra, KeySource, ProbeRecord, Record, Response, Severity, Site, Source, VERSION,
+};
 use keyhole_core::secret::redact_key_shapes;
 use keyhole_core::stage::{self, Ctx, Output, Stage};
 use keyhole_core::tool::{self, Tool};
@@ -66,14 +68,16 @@ impl Stage for ClassifyStage {
     }
 
     fn apply(&self, record: &mut Record, _: &Ctx) {
-        if let Record::Site(site) = record {
-            site.diagnoses = Some(classify_site(site, &self.table));
+        match record {
+            Record::Site(site) => site.diagnoses = Some(classify_site(site, &self.table)),
+            Record::Probe(p) => p.diagnoses = Some(classify_site(&probe_as_site(p), &self.table)),
+            _ => {}
         }
     }
 
     fn status_of(&self, record: &Record) -> Status {
         match record {
-            Record::Site(_) => stage::findings(std::slice::from_ref(record)),
+            Record::Site(_) | Record::Probe(_) => stage::findings(std::slice::from_ref(record)),
             _ => Status::Ok,
         }
     }
@@ -124,6 +128,41 @@ fn restart_fix(role: &str) -> String {
         "VS Code resolves the shell environment once per server process: run \"Remote-SSH: Kill VS Code Server on Host\" and reconnect (remote), or quit every VS Code window (local); reloading the window is not enough".into()
     } else {
         format!("restart the {role} process from a shell that has the variable")
+    }
+}
+
+/// A standalone probe (`keyhole-probe URL`, docs/records.md#probe) read as
+/// a site of no catalogued tool whose key is the one the probe sent: the
+/// same rules diagnose its answer and the key's flaws.
+fn probe_as_site(r: &ProbeRecord) -> Site {
+    let req = r.probe.request.as_ref();
+    let header = req.map_or("authorization", |q| q.auth_header.as_str());
+    let fp = req.and_then(|q| q.fp.clone());
+    Site {
+        v: VERSION,
+        id: format!("keyhole-probe:{}", r.url),
+        host: String::new(),
+        tool: "keyhole-probe".into(),
+        source: Source::new(&r.url, 1, None),
+        provider: r.provider.clone().unwrap_or_default(),
+        model: None,
+        base_url: r.url.clone(),
+        // The URL is the endpoint asked, not a base URL to check.
+        base_url_from: "default".into(),
+        auth: keyhole_core::record::Auth::new(header, if header == "authorization" { "bearer" } else { "raw" }),
+        key: keyhole_core::record::KeyRef {
+            from: if fp.is_some() { KeySource::Literal } else { KeySource::None },
+            fp,
+            ..Default::default()
+        },
+        also: Vec::new(),
+        assigns: None,
+        template: false,
+        gateway: None,
+        env: None,
+        probe: Some(r.probe.clone()),
+        diagnoses: None,
+        extra: Extra::new(),
     }
 }
 

@@ -88,6 +88,14 @@ impl Options {
         if let Some(t) = tools.iter().find(|t| tool::get(t).is_none()) {
             return Err(Error::usage(format!("unknown tool {t:?}; see keyhole-find --list-tools")));
         }
+        // A home or PATH that is not there is a mistyped argument, not "nothing configured".
+        if !home.is_dir() {
+            let what = if home.exists() { "not a directory" } else { "no such directory" };
+            return Err(Error::usage(format!("{what}: {} (the home to analyse: $HOME or --home DIR)", home.display())));
+        }
+        if let Some(p) = paths.iter().find(|p| std::fs::symlink_metadata(p).is_err()) {
+            return Err(Error::usage(format!("no such file or directory: {}", p.display())));
+        }
         Ok(Options {
             home,
             paths: paths.iter().cloned().map(cli::absolute).collect(),

@@ -80,7 +80,8 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
     // The report's verdicts decide, as keyhole-report's (docs/records.md#exit-status).
     status = status.worst(keyhole_report::status(records));
     if a.quiet {
-        return Ok(status);
+        // Silence must not read as "all is well": what could not be checked fails too.
+        return Ok(status.worst(keyhole_report::quiet_status(records)));
     }
     for n in &d.notes {
         note(TOOL_NAME, n.clone());

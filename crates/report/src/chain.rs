@@ -65,7 +65,7 @@ pub fn of(s: &Subject<'_>, records: &[Record], net: Option<&Unreachable>) -> Opt
     match s {
         Subject::Site(site) => of_site(site, records, net),
         Subject::Capture(c) => of_capture(c, s.read(net)),
-        Subject::Response(_) => None,
+        Subject::Response(_) | Subject::Probe(_) => None,
     }
 }
 
@@ -180,17 +180,18 @@ pub fn write_text(out: &mut String, c: &Chain, st: &Style) {
     }
 }
 
-/// The chain in the Markdown report (`t` makes a string safe and `~`-relative).
-pub fn write_markdown(out: &mut String, c: &Chain, t: &dyn Fn(&str) -> String) {
+/// The chain in the Markdown report (`t` makes a string safe and
+/// `~`-relative, `code` makes it a code span).
+pub fn write_markdown(out: &mut String, c: &Chain, t: &dyn Fn(&str) -> String, code: &dyn Fn(&str) -> String) {
     let which = match c.failing() {
         Some(i) => format!("hop {} of {} fails", i + 1, c.hops.len()),
         None => format!("{} hops", c.hops.len()),
     };
     let _ = writeln!(out, "\n**Chain**: {which}\n");
     for (i, h) in c.hops.iter().enumerate() {
-        let code = h.code.map_or(String::new(), |c| format!("`{}` ", c.as_str()));
-        let at = h.at.as_deref().map_or(String::new(), |a| format!(" (`{}`)", t(a)));
-        let _ = writeln!(out, "- hop {}: {} {} {code}{}{at}", i + 1, t(&h.what), h.verdict.mark(), t(&h.summary));
+        let what = h.code.map_or(String::new(), |c| format!("{} ", code(c.as_str())));
+        let at = h.at.as_deref().map_or(String::new(), |a| format!(" ({})", code(a)));
+        let _ = writeln!(out, "- hop {}: {} {} {what}{}{at}", i + 1, t(&h.what), h.verdict.mark(), t(&h.summary));
     }
     if let Some(h) = c.failing().filter(|&i| i > 0).map(|i| &c.hops[i]) {
         for fx in &h.fix {

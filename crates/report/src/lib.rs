@@ -13,10 +13,11 @@
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use keyhole_core::error::Result;
+use keyhole_core::error::{Error, Result};
+use keyhole_core::fsread;
 pub mod chain;
 mod completion;
 pub mod verdict;
@@ -114,9 +115,41 @@ fn sev_mark(sev: Severity, st: &Style) -> String {
     }
 }
 
-/// `"null"` for a missing number, as the records write it.
-fn num(n: Option<impl std::fmt::Display>) -> String {
-    n.map_or_else(|| "null".to_string(), |n| n.to_string())
+/// `HTTP 401`, or `no status` where the record has none (never `null`).
+fn status_words(status: Option<u16>) -> String {
+    status.map_or_else(|| "no status".to_string(), |s| format!("HTTP {s}"))
+}
+
+/// The key a standalone probe sent, as its fingerprint.
+fn sent_key(p: &keyhole_core::record::ProbeRecord) -> String {
+    match p.probe.request.as_ref() {
+        Some(r) if r.fp.is_some() => format!("{} {}", r.auth_header, fp_short(r.fp.as_ref())),
+        Some(r) => format!("{}: none sent", r.auth_header),
+        None => "nothing sent".into(),
+    }
+}
+
+/// What the API answered, in words for a report: the status and the
+/// provider's message, or why there was no answer (never `null`).
+fn answer_words(p: &keyhole_core::record::probe::Probe) -> String {
+    let msg = p.response.as_ref().and_then(|a| body_message(&a.body));
+    match (p.status(), &p.error) {
+        (Some(s), _) => format!("{s} {}", msg.unwrap_or_default()).trim_end().to_string(),
+        (None, Some(e)) => format!("no answer: {}", e.message),
+        (None, None) => "no answer".into(),
+    }
+}
+
+/// Where a site's base URL comes from, in words: a `default` that is not
+/// the provider's own base URL was replaced with `--provider-url`
+/// (docs/records.md#flags: such sites keep `base_url_from: "default"`).
+fn base_url_from(site: &Site) -> String {
+    let catalogued = keyhole_core::provider::get(&site.provider).map(|p| p.base_url.trim_end_matches('/'));
+    if site.base_url_from == "default" && catalogued.is_some_and(|b| b != site.base_url.trim_end_matches('/')) {
+        "--provider-url".into()
+    } else {
+        site.base_url_from.clone()
+    }
 }
 
 /// How the report is to be read: what the records alone do not say.
@@ -168,9 +201,10 @@ fn count_parts(readings: &[Reading], view: View) -> Vec<String> {
 
 /// The once-only line about the network (docs/records.md#what-the-report-says).
 fn unreachable_line(u: &Unreachable) -> String {
+    let probes = if u.probes == 1 { "1 probe".to_string() } else { format!("{} probes", u.probes) };
+    let hosts = if u.hosts == 1 { "1 host".to_string() } else { format!("{} hosts", u.hosts) };
     format!(
-        "the network looks unreachable: {} of {} probes got no answer; run with --offline to check the configuration alone",
-        u.probes, u.probes
+        "no network: the probes could not reach any API ({probes} to {hosts}, no answer); run with --offline to check the configuration alone"
     )
 }
 
@@ -237,16 +271,25 @@ pub fn text_with(records: &[Record], st: &Style, view: View) -> String {
             ),
             Subject::Capture(c) => format!("{} {} {}", st.paint("1", "capture"), clean(&c.method), clean(&c.path)),
             Subject::Response(r) => format!(
-                "{} {}:{} HTTP {}",
+                "{} {}:{} {}",
                 st.paint("1", "response"),
                 clean(&r.source.file),
                 r.source.line,
-                num(r.status)
+                status_words(r.status)
             ),
+            Subject::Probe(p) => {
+                format!("{} {}  {}", st.paint("1", "probe"), clean(&p.url), clean(p.provider.as_deref().unwrap_or("")))
+            }
         };
         let _ = writeln!(out, "{head}");
-        if let Subject::Site(r) = s {
-            let _ = writeln!(out, "  key: {}", clean(&key_line(r)));
+        match s {
+            Subject::Site(r) => {
+                let _ = writeln!(out, "  key: {}", clean(&key_line(r)));
+            }
+            Subject::Probe(p) => {
+                let _ = writeln!(out, "  key: {}", clean(&sent_key(p)));
+            }
+            _ => {}
         }
         if let Some(c) = ch {
             chain::write_text(&mut out, c, st);
@@ -356,8 +399,40 @@ pub fn machine_facts() -> Vec<(String, String)> {
     ]
 }
 
+/// Text from a record in Markdown: HTML escaped (`<b>` shows as text), and
+/// the characters that would end a table cell or open a code span.
 fn md_escape(s: &str) -> String {
-    clean(s).replace('|', "\\|").replace('`', "'")
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span holding `s` exactly: fenced with one more backtick than the
+/// longest run inside, padded with a space where `s` starts or ends with a
+/// backtick (CommonMark's code spans). `|` is escaped in a table cell, where
+/// GitHub reads it before the span.
+fn md_code(s: &str, in_table: bool) -> String {
+    let s = clean(s);
+    let s = if in_table { s.replace('|', "\\|") } else { s };
+    let (mut longest, mut run) = (0, 0);
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 /// The message of a provider's error body, `{"error": {"message": "…"}}`
@@ -380,6 +455,7 @@ pub fn markdown(records: &[Record], home: &str) -> String {
 
 pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
     let t = |s: &str| md_escape(&tilde(s, home));
+    let code = |s: &str| md_code(&tilde(s, home), false);
     let mut out = String::new();
     let subjects = subjects(records);
     let net = unreachable(records);
@@ -404,25 +480,27 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
         let _ = writeln!(out);
         match s {
             Subject::Site(r) => {
-                let _ = writeln!(out, "### {} — `{}:{}`\n", t(&r.tool), t(&r.source.file), r.source.line);
+                let at = format!("{}:{}", r.source.file, r.source.line);
+                let _ = writeln!(out, "### {} — {}\n", t(&r.tool), code(&at));
                 let _ = writeln!(out, "| | |\n|---|---|");
                 let _ = writeln!(out, "| provider | {} |", t(&r.provider));
                 let _ = writeln!(out, "| model | {} |", t(r.model.as_deref().unwrap_or("")));
-                let _ = writeln!(out, "| base URL | {} ({}) |", t(&r.base_url), t(&r.base_url_from));
+                let _ = writeln!(out, "| base URL | {} ({}) |", t(&r.base_url), t(&base_url_from(r)));
                 let _ = writeln!(out, "| auth header | {} ({}) |", t(&r.auth.header), t(&r.auth.scheme));
                 let _ = writeln!(out, "| key | {} |", t(&key_line(r)));
                 if let Some(p) = &r.probe {
-                    let msg = p
-                        .response
-                        .as_ref()
-                        .and_then(|a| body_message(&a.body))
-                        .or_else(|| p.error.as_ref().map(|e| e.message.clone()))
-                        .unwrap_or_default();
-                    let _ = writeln!(out, "| API answer | {} {} |", num(p.status()), t(&msg));
+                    let _ = writeln!(out, "| API answer | {} |", t(&answer_words(p)));
                 }
             }
+            Subject::Probe(p) => {
+                let _ = writeln!(out, "### probe — {}\n", code(&p.url));
+                let _ = writeln!(out, "| | |\n|---|---|");
+                let _ = writeln!(out, "| provider | {} |", t(p.provider.as_deref().unwrap_or("")));
+                let _ = writeln!(out, "| key | {} |", t(&sent_key(p)));
+                let _ = writeln!(out, "| API answer | {} |", t(&answer_words(&p.probe)));
+            }
             Subject::Capture(c) => {
-                let _ = writeln!(out, "### capture — {} `{}`\n", t(&c.method), t(&c.path));
+                let _ = writeln!(out, "### capture — {} {}\n", t(&c.method), code(&c.path));
                 let a = match &c.auth {
                     None => "no credential header".to_string(),
                     Some(a) => match &a.placeholder {
@@ -434,18 +512,13 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
                 let _ = writeln!(out, "arrived: {}; user agent: {}\n", t(&a), t(ua));
             }
             Subject::Response(r) => {
-                let _ = writeln!(
-                    out,
-                    "### response — `{}:{}` (HTTP {})\n",
-                    t(&r.source.file),
-                    r.source.line,
-                    num(r.status)
-                );
+                let at = format!("{}:{}", r.source.file, r.source.line);
+                let _ = writeln!(out, "### response — {} ({})\n", code(&at), status_words(r.status));
             }
         }
         let v = r.verdict();
         if let Some(c) = ch {
-            chain::write_markdown(&mut out, c, &t);
+            chain::write_markdown(&mut out, c, &t, &code);
             if c.later_hop_fails() {
                 let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), verdict_words(r, view));
                 continue;
@@ -461,7 +534,7 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
         let _ = writeln!(out, "\n**Verdict**: {} {}", v.mark(), verdict_words(r, view));
         let role = if matches!(v, Verdict::Failing | Verdict::Warning) { "**Root cause**" } else { "**Finding**" };
         let _ =
-            writeln!(out, "\n{role}: `{}` ({}) — {}", t(root.code.as_str()), root.severity.as_str(), t(&root.summary));
+            writeln!(out, "\n{role}: {} ({}) — {}", code(root.code.as_str()), root.severity.as_str(), t(&root.summary));
         for ev in &root.evidence {
             let _ = writeln!(out, "- evidence: {}", t(ev));
         }
@@ -472,10 +545,10 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
             let _ = writeln!(out, "- fix: {VERIFY_HINT}");
         }
         for d in &r.explained {
-            let _ = writeln!(out, "- which explains: `{}` — {}", t(d.code.as_str()), t(&d.summary));
+            let _ = writeln!(out, "- which explains: {} — {}", code(d.code.as_str()), t(&d.summary));
         }
         for d in &r.related {
-            let _ = writeln!(out, "- also seen: `{}` — {}", t(d.code.as_str()), t(&d.summary));
+            let _ = writeln!(out, "- also seen: {} — {}", code(d.code.as_str()), t(&d.summary));
         }
         if let Some(d) = r.accepted {
             let _ = writeln!(out, "- probe: {}", t(&d.summary));
@@ -484,7 +557,7 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
             let _ = writeln!(out, "- {}", t(&line));
         }
         for d in &r.also {
-            let _ = writeln!(out, "\nAlso: `{}` ({}) — {}", t(d.code.as_str()), d.severity.as_str(), t(&d.summary));
+            let _ = writeln!(out, "\nAlso: {} ({}) — {}", code(d.code.as_str()), d.severity.as_str(), t(&d.summary));
             for ev in &d.evidence {
                 let _ = writeln!(out, "- evidence: {}", t(ev));
             }
@@ -494,7 +567,7 @@ pub fn markdown_with(records: &[Record], home: &str, view: View) -> String {
         }
     }
     let files: Vec<String> =
-        templates(&subjects, &readings).iter().map(|s| format!("`{}:{}`", t(&s.source.file), s.source.line)).collect();
+        templates(&subjects, &readings).iter().map(|s| code(&format!("{}:{}", s.source.file, s.source.line))).collect();
     templates_line(&mut out, &files);
     let _ = writeln!(out, "\n<sub>Keys appear only as prefix, last 4 characters and length.</sub>");
     out
@@ -509,6 +582,10 @@ struct Collect {
 }
 
 impl Stage for Collect {
+    fn expects(&self) -> stage::Expects {
+        stage::Expects { what: "records", from: "keyhole-classify's output" }
+    }
+
     fn apply(&self, _: &mut Record, _: &Ctx) {}
 
     fn apply_batch(&self, records: &mut [Record], _: &Ctx) {
@@ -537,6 +614,19 @@ pub fn status(records: &[Record]) -> Status {
     records.iter().map(record_status).fold(Status::Ok, Status::worst)
 }
 
+/// The exit status when nothing is printed (`keyhole doctor --quiet`, a CI
+/// preflight): 1 also when something could not be checked — not probed
+/// (`--offline`, no network), a key keyhole cannot read, records no
+/// keyhole-classify read — as silence must not read as "all is well"
+/// (docs/records.md#exit-status).
+pub fn quiet_status(records: &[Record]) -> Status {
+    let net = unreachable(records);
+    let unchecked = subjects(records).iter().any(|s| {
+        matches!(s.read(net.as_ref()).verdict(), Verdict::NotProbed | Verdict::NotVerifiable | Verdict::Unclassified)
+    });
+    status(records).worst(if unchecked { Status::Found } else { Status::Ok })
+}
+
 /// The words for `records`, in `format` (not [`Format::Json`]).
 /// The records are redacted first, as the boundary writes them
 /// (docs/records.md#redaction): `keyhole doctor`'s records, kept in memory,
@@ -549,16 +639,35 @@ pub fn render(records: &[Record], format: Format, style: &Style, home: &Path, vi
     }
 }
 
-/// keyhole-report's run: standard input to standard output. Status 1 when
-/// a site's verdict is failing, 2 when an input line was not a record.
-pub fn run(format: Format, style: &Style, home: &Path) -> Result<Status> {
+/// keyhole-report's run: the records of `files` (none, or `-`: standard
+/// input) to standard output. Status 1 when a site's verdict is failing, 2
+/// when an input line was not a record or a file cannot be read.
+pub fn run(files: &[PathBuf], format: Format, style: &Style, home: &Path) -> Result<Status> {
     let ctx = Ctx::new(TOOL_NAME);
     let stage = Collect { keep: format != Format::Json, records: Mutex::new(Vec::new()) };
-    let status = if format == Format::Json {
-        stage::run(&stage, &ctx)?
-    } else {
-        stage::run_on(&stage, io::stdin().lock(), io::sink(), &ctx)?
-    };
+    let stdin = [PathBuf::from("-")];
+    let files = if files.is_empty() { &stdin[..] } else { files };
+    // Every file is opened before any is read: a missing one is said at once.
+    let inputs = files
+        .iter()
+        .map(|f| match fsread::is_stdin(f) {
+            true => Ok(None),
+            false => std::fs::File::open(f).map(Some).map_err(|e| Error::input(fsread::arg_error(f, &e))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut status = Status::Ok;
+    for input in inputs {
+        status = status.worst(match (input, format) {
+            // The records passed on as they come (`tail -f | keyhole-report --format json`).
+            (None, Format::Json) => stage::run(&stage, &ctx)?,
+            (Some(file), Format::Json) => stage::run_on(&stage, io::BufReader::new(file), io::stdout(), &ctx)?,
+            (Some(file), _) => stage::run_on(&stage, io::BufReader::new(file), io::sink(), &ctx)?,
+            (None, _) => {
+                stage::hint_if_terminal(TOOL_NAME, stage.expects());
+                stage::run_on(&stage, io::stdin().lock(), io::sink(), &ctx)?
+            }
+        });
+    }
     ctx.say_notes(false);
     if format != Format::Json {
         let records = stage.records.into_inner().unwrap_or_else(|e| e.into_inner());

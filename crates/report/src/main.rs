@@ -32,6 +32,9 @@ enum Color {
 #[derive(Parser, Debug)]
 #[command(name = "keyhole-report", version, after_help = AFTER_HELP)]
 struct Args {
+    /// Read the records from these files, - for standard input (default: standard input)
+    #[arg(value_name = "FILE")]
+    files: Vec<std::path::PathBuf>,
     /// What to write: text for a terminal, markdown for a public bug report (keys as prefix, last 4 and length; the home as ~), json to pass the records on
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -56,6 +59,6 @@ fn main() -> ExitCode {
             Color::Always => Some(true),
             Color::Never => Some(false),
         });
-        keyhole_report::run(a.format, &style, &a.home.resolve())
+        keyhole_report::run(&a.files, a.format, &style, &a.home.resolve())
     })
 }

@@ -5,7 +5,8 @@
 
 use keyhole_core::provider::policy::is_loopback;
 use keyhole_core::record::probe::ErrorKind;
-use keyhole_core::record::{Capture, Code, Diagnosis, Record, Response, Severity, Site};
+use keyhole_core::record::probe::Probe;
+use keyhole_core::record::{Capture, Code, Diagnosis, ProbeRecord, Record, Response, Severity, Site};
 use keyhole_core::weburl;
 
 /// What a report says about one site (or response, or capture).
@@ -84,11 +85,12 @@ pub enum Probing {
     Offline,
 }
 
-/// Every probe that was sent to another machine (`probes` of them) got no
-/// answer: the network, not each site, is what failed.
+/// Every probe that was sent to another machine (`probes` of them, to
+/// `hosts` hosts) got no answer: the network, not each site, is what failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unreachable {
     pub probes: usize,
+    pub hosts: usize,
 }
 
 /// Errors of a probe that got no HTTP answer because nothing answered.
@@ -100,7 +102,10 @@ fn no_answer(kind: ErrorKind) -> bool {
 /// an answer or a network error other than no answer) — None when nothing
 /// was sent there.
 fn remote_probe(s: &Site) -> Option<bool> {
-    let p = s.probe.as_ref()?;
+    remote(s.probe.as_ref()?)
+}
+
+fn remote(p: &Probe) -> Option<bool> {
     let url = weburl::parse(&p.request.as_ref()?.url)?;
     if is_loopback(&url) {
         return None;
@@ -108,14 +113,25 @@ fn remote_probe(s: &Site) -> Option<bool> {
     Some(!p.error.as_ref().is_some_and(|e| no_answer(e.kind)))
 }
 
-/// The network looks unreachable when at least two probes went to other
-/// machines and none of them got an answer (a DNS failure, no connection,
-/// a timeout). One probe alone may be one mistyped host; a loopback
-/// gateway that is not running says nothing about the network.
+/// There is no network when probes went to other machines and none of
+/// them got an answer (a DNS failure, no connection, a timeout): at least
+/// two, or one to a catalogued API's own host (a name no one mistypes). One
+/// probe alone to another host may be one mistyped host; a loopback gateway
+/// that is not running says nothing about the network.
 pub fn unreachable(records: &[Record]) -> Option<Unreachable> {
-    let probes: Vec<bool> =
-        records.iter().filter_map(Record::site).filter(|s| !is_template(s)).filter_map(remote_probe).collect();
-    (probes.len() >= 2 && probes.iter().all(|answered| !answered)).then_some(Unreachable { probes: probes.len() })
+    let mut probes = Vec::new();
+    for s in records.iter().filter_map(Subject::of) {
+        if let (Some(answered), Some(url)) = (s.remote(), s.probe_url()) {
+            probes.push((answered, url));
+        }
+    }
+    let catalogued = probes.iter().any(|(_, u)| keyhole_core::provider::by_url(u).is_some());
+    let mut hosts: Vec<String> = probes.iter().filter_map(|(_, u)| weburl::host(u)).collect();
+    hosts.sort();
+    hosts.dedup();
+    let none_answered = !probes.is_empty() && probes.iter().all(|(answered, _)| !answered);
+    (none_answered && (probes.len() >= 2 || catalogued))
+        .then_some(Unreachable { probes: probes.len(), hosts: hosts.len() })
 }
 
 pub fn is_template(s: &Site) -> bool {
@@ -158,6 +174,8 @@ impl Reading<'_> {
 #[derive(Clone, Copy)]
 pub enum Subject<'a> {
     Site(&'a Site),
+    /// A standalone probe (`keyhole-probe URL`).
+    Probe(&'a ProbeRecord),
     Response(&'a Response),
     Capture(&'a Capture),
 }
@@ -166,6 +184,7 @@ impl<'a> Subject<'a> {
     pub fn of(r: &'a Record) -> Option<Subject<'a>> {
         match r {
             Record::Site(s) => Some(Subject::Site(s)),
+            Record::Probe(p) => Some(Subject::Probe(p)),
             Record::Response(x) => Some(Subject::Response(x)),
             Record::Capture(c) => Some(Subject::Capture(c)),
             _ => None,
@@ -176,6 +195,7 @@ impl<'a> Subject<'a> {
     pub fn diagnoses(&self) -> Option<&'a [Diagnosis]> {
         match self {
             Subject::Site(s) => s.diagnoses.as_deref(),
+            Subject::Probe(p) => p.diagnoses.as_deref(),
             Subject::Response(r) => Some(&r.diagnoses),
             Subject::Capture(c) => Some(&c.diagnoses),
         }
@@ -185,6 +205,7 @@ impl<'a> Subject<'a> {
     fn status(&self) -> Option<u16> {
         match self {
             Subject::Site(s) => s.probe.as_ref().and_then(|p| p.status()),
+            Subject::Probe(p) => p.probe.status(),
             Subject::Response(r) => r.status,
             // What arrived is judged, not what keyhole-capture answered.
             Subject::Capture(_) => None,
@@ -195,8 +216,29 @@ impl<'a> Subject<'a> {
     fn probe_error(&self) -> Option<ErrorKind> {
         match self {
             Subject::Site(s) => s.probe.as_ref().and_then(|p| p.error.as_ref()).map(|e| e.kind),
+            Subject::Probe(p) => p.probe.error.as_ref().map(|e| e.kind),
             _ => None,
         }
+    }
+
+    /// The subject's probe to another machine: Some(it got an answer), None
+    /// when nothing was sent there.
+    fn remote(&self) -> Option<bool> {
+        match self {
+            Subject::Site(s) if !is_template(s) => remote_probe(s),
+            Subject::Probe(p) => remote(&p.probe),
+            _ => None,
+        }
+    }
+
+    /// The URL the subject's probe asked.
+    fn probe_url(&self) -> Option<&'a str> {
+        let p = match self {
+            Subject::Site(s) => s.probe.as_ref()?,
+            Subject::Probe(p) => &p.probe,
+            _ => return None,
+        };
+        p.request.as_ref().map(|r| r.url.as_str())
     }
 
     /// Read the subject. `net` is [`unreachable()`] over all the records.
@@ -209,9 +251,7 @@ impl<'a> Subject<'a> {
         let Some(all) = self.diagnoses() else { return Reading::default() };
         // With the network unreachable, the site's "no HTTP answer" is the
         // network's, said once at the top: the site keeps its static verdict.
-        let no_answer = net.is_some()
-            && matches!(self, Subject::Site(s) if remote_probe(s) == Some(false))
-            && self.probe_error().is_some_and(no_answer);
+        let no_answer = net.is_some() && self.remote() == Some(false) && self.probe_error().is_some_and(no_answer);
         let ds: Vec<&Diagnosis> = all
             .iter()
             .filter(|d| !(no_answer && matches!(d.code, Code::NetDns | Code::NetConnect | Code::NetTimeout)))
@@ -231,7 +271,7 @@ impl<'a> Subject<'a> {
             _ if root.is_some_and(|d| d.code == Code::Ok) => Verdict::Ok,
             _ if root.is_some_and(|d| d.code == Code::KeyStore) || unresolved => Verdict::NotVerifiable,
             // A response or capture that nothing was found in: nothing proves it either way.
-            _ if !matches!(self, Subject::Site(_)) => Verdict::NotVerifiable,
+            _ if !matches!(self, Subject::Site(_) | Subject::Probe(_)) => Verdict::NotVerifiable,
             _ => Verdict::NotProbed,
         };
         // A `--forward` capture whose upstream refused: the hop that arrived well is not the verdict.
