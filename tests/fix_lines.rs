@@ -116,6 +116,40 @@ impl Home {
     }
 }
 
+impl Home {
+    /// find | env | probe | classify | keyhole-fix --apply --yes, then the
+    /// diagnosis again: the site whose id ends with `id_end` (its first code),
+    /// and the files that changed (relative), besides backups and the manifest.
+    fn apply(&self, env: &[(&str, &str)], imi: &Imitation, id_end: &str) -> (String, Vec<String>) {
+        let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
+        let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+        let before = snapshot(self.path());
+        let cmd = format!(
+            "{} | {} --home {} --apply --yes",
+            pipeline_command(self.path(), &envf, "", Some(&url)),
+            bin("keyhole-fix").display(),
+            self.path().display()
+        );
+        let applied = run_pipeline(&cmd);
+        assert!(applied.iter().any(|r| r["type"] == "fix" && r["state"] == "applied"), "{applied:#?}");
+        let after = snapshot(self.path());
+        let home = format!("{}/", self.path().display());
+        let changed: Vec<String> = after
+            .iter()
+            .filter(|(f, bytes)| before.iter().find(|(g, _)| g == f).is_none_or(|(_, b)| b != bytes))
+            .map(|(f, _)| f.trim_start_matches(&home).to_string())
+            .filter(|f| !f.contains(".keyhole-bak") && !f.ends_with("last-fix.json") && f != "analysed.env")
+            .collect();
+        let recs = run_pipeline(&pipeline_command(self.path(), &envf, "", Some(&url)));
+        let s = recs
+            .iter()
+            .find(|r| r["type"] == "site" && r["id"].as_str().is_some_and(|i| i.ends_with(id_end)))
+            .unwrap_or_else(|| panic!("no site *{id_end} after the fix"));
+        (first(s).to_string(), changed)
+    }
+}
+
 /// Every file under `dir` and its bytes.
 fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -178,6 +212,10 @@ fn delete_line_drops_the_empty_line_that_shadows_the_shell_key() {
     assert!(f["after"].is_null() && f["command"].is_null(), "{f}");
     assert_eq!(f["state"], "planned");
     assert!(f["says"].as_str().unwrap().contains("works"), "the probe said the shell's key works: {f}");
+    // Applied, the shell's key is the one sent, and it works; nothing else changed.
+    let (code, changed) = h.apply(&[("OPENROUTER_API_KEY", &good)], &imi, "proj/.aider.conf.yml#/model");
+    assert_eq!((code.as_str(), changed), ("ok", vec!["work/proj/.env".to_string()]));
+    assert_eq!(std::fs::read_to_string(h.path().join("work/proj/.env")).unwrap(), "# keys\nAIDER_DARK_MODE=true\n");
 }
 
 #[test]
@@ -200,6 +238,8 @@ fn delete_line_drops_a_failing_env_line_that_overrides_the_working_shell_key() {
     assert_eq!(f["line"], 3);
     assert!(masked(&f["before"]), "{f}");
     assert!(f["before"].as_str().unwrap().starts_with("OPENROUTER_API_KEY="), "{f}");
+    let (code, changed) = h.apply(&[("OPENROUTER_API_KEY", &good)], &imi, ".hermes/config.yaml#/model");
+    assert_eq!((code.as_str(), changed), ("ok", vec![".hermes/.env".to_string()]));
 }
 
 #[test]
@@ -220,6 +260,10 @@ fn dedupe_keeps_the_line_whose_key_works() {
     assert_eq!((f["kind"].as_str(), f["cause"].as_str()), (Some("dedupe"), Some("key.shadowed")), "{f}");
     assert_eq!((f["file"].as_str(), f["line"].as_u64()), (Some(h.file(".hermes/.env").as_str()), Some(3)), "{f}");
     assert!(masked(&f["before"]) && f["after"].is_null(), "{f}");
+    let (code, changed) = h.apply(&[], &imi, ".hermes/config.yaml#/model");
+    assert_eq!((code.as_str(), changed), ("ok", vec![".hermes/.env".to_string()]));
+    let env = std::fs::read_to_string(h.path().join(".hermes/.env")).unwrap();
+    assert_eq!(env, format!("OPENROUTER_API_KEY={good}\nTERMINAL_ENV=local\n"), "line 1 stays, line 3 goes");
 }
 
 #[test]
@@ -235,10 +279,11 @@ fn strip_value_removes_a_bearer_prefix_and_quotes_keeping_the_rest_of_the_line()
             imi.base()
         ),
     );
+    // Written on Windows: CRLF line endings, which stay.
     h.write(
         "srv/litellm/config.yaml",
         format!(
-            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: '\"{good}\"'   # from the dashboard\n      api_base: {}/api/v1\n",
+            "model_list:\r\n  - model_name: claude\r\n    litellm_params:\r\n      model: openrouter/anthropic/claude-sonnet-4.5\r\n      api_key: '\"{good}\"'   # from the dashboard\r\n      api_base: {}/api/v1\r\n",
             imi.base()
         ),
     );
@@ -269,6 +314,16 @@ fn strip_value_removes_a_bearer_prefix_and_quotes_keeping_the_rest_of_the_line()
         "{after}"
     );
     assert!(!after.contains('"'), "{after}");
+    let (code, mut changed) = h.apply(&[], &imi, "bot/opencode.json#/provider/openrouter");
+    changed.sort();
+    assert_eq!(code, "ok");
+    assert_eq!(changed, vec!["srv/litellm/config.yaml".to_string(), "work/bot/opencode.json".to_string()]);
+    let yaml = std::fs::read_to_string(h.path().join("srv/litellm/config.yaml")).unwrap();
+    assert!(
+        yaml.contains(&format!("      api_key: '{good}'   # from the dashboard\r\n")),
+        "the rest of the line stays"
+    );
+    assert_eq!(yaml.matches("\r\n").count(), yaml.matches('\n').count(), "CRLF stays CRLF");
 }
 
 #[test]
@@ -291,6 +346,9 @@ fn rename_variable_fixes_a_near_miss_where_it_is_defined() {
     assert!(f["before"].as_str().unwrap().starts_with("export OPEN_ROUTER_API_KEY="), "{f}");
     assert!(f["after"].as_str().unwrap().starts_with("export OPENROUTER_API_KEY="), "{f}");
     assert!(masked(&f["before"]) && masked(&f["after"]), "{f}");
+    let (code, changed) = h.apply(&[], &imi, "proj/.aider.conf.yml#/model");
+    assert_ne!(code, "key.env_unset");
+    assert_eq!(changed, vec![".profile".to_string()]);
 }
 
 #[test]
@@ -315,6 +373,9 @@ fn swap_header_variable_moves_a_bearer_token_to_the_variable_anthropic_reads() {
     assert!(f[0]["before"].as_str().unwrap().starts_with("    \"ANTHROPIC_AUTH_TOKEN\": \"sk-ant-"), "{f:#?}");
     assert!(f[0]["after"].as_str().unwrap().starts_with("    \"ANTHROPIC_API_KEY\": \"sk-ant-"), "{f:#?}");
     assert!(masked(&f[0]["before"]) && masked(&f[0]["after"]), "{f:#?}");
+    let (code, changed) = h.apply(&[], &imi, "/env/ANTHROPIC_API_KEY");
+    assert_ne!(code, "header.wrong_scheme");
+    assert_eq!(changed, vec![".claude/settings.json".to_string()]);
 }
 
 #[test]
@@ -326,8 +387,14 @@ fn base_url_is_cut_back_to_the_api_root_in_each_config_format() {
     h.write(
         "srv/litellm/config.yaml",
         format!(
-            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: {good}\n      api_base: \"https://openrouter.ai/api/v1/chat/completions\"  # copied from the docs\n"
+            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: {good}\n      api_base: \"{}/api/v1/chat/completions\"  # copied from the docs\n",
+            imi.base()
         ),
+    );
+    // .env: the OpenRouter base without its /api.
+    h.write(
+        "work/scripts/.env",
+        format!("# scripts\nOPENROUTER_BASE_URL=https://openrouter.ai/v1\nOPENROUTER_API_KEY={good}\n"),
     );
     h.write(
         "work/bot/opencode.json",
@@ -342,13 +409,27 @@ fn base_url_is_cut_back_to_the_api_root_in_each_config_format() {
     let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
     assert_eq!(f[0]["kind"], "base_url", "{f:#?}");
     assert_eq!(f[0]["line"], 6);
-    assert_eq!(f[0]["after"], "      api_base: \"https://openrouter.ai/api/v1\"  # copied from the docs", "{f:#?}");
+    assert_eq!(f[0]["after"], format!("      api_base: \"{}/api/v1\"  # copied from the docs", imi.base()), "{f:#?}");
+    let f = fixes_for(&recs, "scripts/.env#OPENROUTER_API_KEY@3");
+    assert_eq!((f[0]["kind"].as_str(), f[0]["line"].as_u64()), (Some("base_url"), Some(2)), "{f:#?}");
+    assert_eq!(f[0]["after"], "OPENROUTER_BASE_URL=https://openrouter.ai/api/v1");
     let f = fixes_for(&recs, "bot/opencode.json#/provider/openai");
     assert_eq!(f[0]["kind"], "base_url", "{f:#?}");
     assert_eq!(f[0]["line"], 4);
     let after = f[0]["after"].as_str().unwrap();
     assert!(after.contains("\"baseURL\": \"https://api.openai.com/v1\", \"apiKey\": \"sk-"), "{after}");
     assert!(masked(&f[0]["after"]), "{f:#?}");
+    let (code, mut changed) = h.apply(&[], &imi, "litellm/config.yaml#/model_list/0");
+    changed.sort();
+    assert_eq!(code, "ok");
+    assert_eq!(
+        changed,
+        vec![
+            "srv/litellm/config.yaml".to_string(),
+            "work/bot/opencode.json".to_string(),
+            "work/scripts/.env".to_string()
+        ]
+    );
 }
 
 #[test]
@@ -389,4 +470,167 @@ fn restart_names_the_unit_or_the_process_to_restart() {
     let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
     assert_eq!(f[0]["kind"], "restart", "{f:#?}");
     assert_eq!(f[0]["command"], "systemctl --user restart litellm.service", "{f:#?}");
+}
+
+#[test]
+fn restart_names_vs_code_for_its_extension_host() {
+    // Continue runs in VS Code's extension host, which started in 2020, before the export above the guard.
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-restart-vscode", &good, &imi);
+    h.write(
+        ".continue/config.yaml",
+        format!(
+            "name: ok\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: main\n    provider: openrouter\n    model: anthropic/claude-sonnet-4.5\n    apiBase: {}/api/v1\n    apiKey: ${{{{ secrets.OPENROUTER_API_KEY }}}}\n",
+            imi.base()
+        ),
+    );
+    h.write(".profile", "[ -f \"$HOME/.bashrc\" ] && . \"$HOME/.bashrc\"\n");
+    h.write(".bashrc", format!("export OPENROUTER_API_KEY={good}\n"));
+    h.procs(&[(4242, "node bootstrap-fork --type=extensionHost", "HOME=/x", 100, "")]);
+    let envf = h.write("analysed.env", format!("OPENROUTER_API_KEY={good}\n"));
+    let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+    let cmd = format!(
+        "{} | {} --home {}",
+        pipeline_command(h.path(), &envf, "", Some(&url)),
+        bin("keyhole-fix").display(),
+        h.path().display()
+    );
+    let recs = run_pipeline(&cmd);
+    let cont = site(&recs, "continue", ".continue/config.yaml", "/models/0");
+    assert_eq!(first(cont), "key.stale_process", "{cont}");
+    let f: Vec<&Value> = fixes(&recs).into_iter().filter(|f| f["site"] == cont["id"]).collect();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(
+        (f[0]["kind"].as_str(), f[0]["command"].as_str()),
+        (Some("restart"), Some("Remote-SSH: Kill VS Code Server on Host"))
+    );
+    assert!(f[0]["says"].as_str().unwrap().contains("4242"), "{f:#?}");
+}
+
+#[test]
+fn log_in_again_when_the_key_the_tool_saved_fails_and_the_shells_works() {
+    // `opencode auth login` saved an old key; the shell has a new one; opencode sends the saved one.
+    let (good, saved) = (or_canary("GOOD"), or_canary("SAVD"));
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-login", &good, &imi);
+    h.write(
+        ".config/opencode/opencode.json",
+        format!(
+            "{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"provider\": {{\n    \"openrouter\": {{\n      \"options\": {{ \"baseURL\": \"{}/api/v1\" }}\n    }}\n  }}\n}}\n",
+            imi.base()
+        ),
+    );
+    h.write(
+        ".local/share/opencode/auth.json",
+        format!("{{\"openrouter\": {{\"type\": \"api\", \"key\": \"{saved}\"}}}}"),
+    );
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &good)], &imi);
+    let oc = recs
+        .iter()
+        .find(|r| r["tool"] == "opencode" && r["key"]["var"] == "OPENROUTER_API_KEY")
+        .expect("the implicit OPENROUTER_API_KEY site of opencode");
+    assert_eq!(first(oc), "key.shadowed", "{oc}");
+    let f: Vec<&Value> = fixes(&recs).into_iter().filter(|f| f["site"] == oc["id"]).collect();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!((f[0]["kind"].as_str(), f[0]["command"].as_str()), (Some("log_in"), Some("opencode auth login")));
+    assert!(f[0]["file"].is_null(), "a command, not an edit: {f:#?}");
+    assert!(f[0]["says"].as_str().unwrap().contains("environment (it works, probed)"), "{f:#?}");
+}
+
+#[test]
+fn buy_credits_names_the_providers_credits_page() {
+    use util::account::{self, AccountImitation};
+    let imi = AccountImitation::start();
+    let t = TempDir::new("fix-credits");
+    t.write(".bashrc", debian_bashrc("export EDITOR=vim\n"));
+    t.write(".profile", "if [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n");
+    t.write("work/app/.env.example", "OPENROUTER_API_KEY=your-api-key-here\n");
+    let m = |name: &str, k: &str| {
+        format!(
+            "  - name: {name}\n    provider: openrouter\n    model: anthropic/claude-sonnet-4.5\n    apiBase: {}\n    apiKey: {k}\n",
+            imi.base()
+        )
+    };
+    t.write(
+        ".continue/config.yaml",
+        format!(
+            "name: Local Assistant\nversion: 1.0.0\nschema: v1\nmodels:\n{}{}",
+            m("empty", &or_canary(account::NO_CREDITS.tag)),
+            m("healthy", &or_canary(account::HEALTHY.tag))
+        ),
+    );
+    std::fs::create_dir_all(t.path().join("proc")).unwrap();
+    let envf = t.write("analysed.env", "SHELL=/bin/bash\nLANG=C.UTF-8\n");
+    let cmd = format!(
+        "{} | {} --home {}",
+        pipeline_command(t.path(), &envf, "", Some(&format!("--provider-url openrouter={}", imi.base()))),
+        bin("keyhole-fix").display(),
+        t.path().display()
+    );
+    let recs = run_pipeline(&cmd);
+    let empty = site(&recs, "continue", ".continue/config.yaml", "/models/0");
+    assert_eq!(first(empty), "credits.insufficient", "{empty}");
+    let f = fixes_for(&recs, ".continue/config.yaml#/models/0");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(
+        (f[0]["kind"].as_str(), f[0]["command"].as_str()),
+        (Some("buy_credits"), Some("https://openrouter.ai/settings/credits"))
+    );
+    assert!(fixes(&recs).iter().all(|f| !f["site"].as_str().unwrap().ends_with("/models/1")), "the healthy one");
+}
+
+#[test]
+fn rename_variable_in_the_file_a_systemd_unit_loads() {
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-rename-unit", &good, &imi);
+    h.write(
+        "work/proxy/config.yaml",
+        format!(
+            "model_list:\n  - model_name: sonnet\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\n      api_base: {}/api/v1\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n",
+            imi.base()
+        ),
+    );
+    h.write(
+        ".config/systemd/user/litellm.service",
+        "[Unit]\nDescription=LiteLLM proxy\n\n[Service]\nType=simple\nWorkingDirectory=%h/work/proxy\nEnvironmentFile=%h/.config/litellm/litellm.env\nExecStart=%h/.local/bin/litellm --config %h/work/proxy/config.yaml --port 4000\nRestart=on-failure\n\n[Install]\nWantedBy=default.target\n",
+    );
+    h.write(
+        ".config/litellm/litellm.env",
+        format!("# keys for the proxy\nOPEN_ROUTER_API_KEY={good}\nLITELLM_MASTER_KEY=sk-1234\n"),
+    );
+    let recs = h.fix(&[], &imi);
+    let lite = site(&recs, "litellm", "work/proxy/config.yaml", "/model_list/0");
+    assert_eq!(first(lite), "key.wrong_file", "{lite}");
+    let f = fixes_for(&recs, "proxy/config.yaml#/model_list/0");
+    assert_eq!(f[0]["kind"], "rename_variable", "{f:#?}");
+    assert_eq!(
+        (f[0]["file"].as_str(), f[0]["line"].as_u64()),
+        (Some(h.file(".config/litellm/litellm.env").as_str()), Some(2))
+    );
+    assert!(f[0]["after"].as_str().unwrap().starts_with("OPENROUTER_API_KEY=sk-or-v1-…GOOD (redacted"), "{f:#?}");
+}
+
+#[test]
+fn base_url_follows_a_redirect_that_drops_the_key() {
+    let good = or_canary("GOOD");
+    let other = Imitation::start(&good, None);
+    let imi = Imitation::start(&good, Some(other.port));
+    let h = Home::new("fix-redirect", &good, &imi);
+    h.write(
+        "work/bot/opencode.json",
+        format!(
+            "{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"provider\": {{\n    \"openrouter\": {{\n      \"options\": {{\n        \"baseURL\": \"{}/redirect-away/api/v1\",\n        \"apiKey\": \"{good}\"\n      }}\n    }}\n  }}\n}}\n",
+            imi.base()
+        ),
+    );
+    let recs = h.fix(&[], &imi);
+    let oc = site(&recs, "opencode", "bot/opencode.json", "/provider/openrouter");
+    assert_eq!(first(oc), "header.dropped_redirect", "{oc}");
+    let f = fixes_for(&recs, "bot/opencode.json#/provider/openrouter");
+    assert_eq!((f[0]["kind"].as_str(), f[0]["line"].as_u64()), (Some("base_url"), Some(6)), "{f:#?}");
+    assert_eq!(f[0]["after"], format!("        \"baseURL\": \"{}/api/v1\",", other.base()));
+    let (code, changed) = h.apply(&[], &imi, "bot/opencode.json#/provider/openrouter");
+    assert_eq!((code.as_str(), changed), ("ok", vec!["work/bot/opencode.json".to_string()]));
 }

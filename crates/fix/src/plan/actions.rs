@@ -104,6 +104,11 @@ fn log_in(site: &Site, d: &Diagnosis) -> Option<Action> {
     if t.log_in.is_empty() || sent_works(site) != Some(false) {
         return None;
     }
+    // Once per site: for the first of the diagnoses it answers (the shadowing, then the API's 401).
+    let answers = |c: Code| matches!(c, Code::AuthInvalidKey | Code::AuthDisabledKey | Code::KeyShadowed);
+    if site.diagnoses.iter().flatten().map(|x| x.code).find(|c| answers(*c)) != Some(d.code) {
+        return None;
+    }
     let env = site.env.as_ref()?;
     let win = env.resolution.iter().find(|c| c.outcome == Outcome::Sends && c.source == SourceKind::Store)?;
     let works = env.resolution.iter().find(|c| c.outcome != Outcome::Sends && tried(site, c) == Some(true));
