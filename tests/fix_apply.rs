@@ -436,3 +436,35 @@ fn every_fixture_home_apply_and_undo_leak_nothing_and_put_the_home_back() {
     eprintln!("fixture home runs with a fix applied and undone: {applied}");
     assert!(applied >= 2, "some fixture home has a mechanical fix ({applied})");
 }
+
+#[test]
+fn on_a_terminal_each_edit_is_asked_and_no_writes_nothing() {
+    if !available("script", &["-V"], "a terminal for keyhole fix --apply to ask on") {
+        return;
+    }
+    let h = continue_home("fix-tty");
+    let before = snapshot(h.path());
+    let flags: Vec<String> = h.flags(&[]).iter().map(|f| format!("'{f}'")).collect();
+    let ask = |answer: &str| {
+        let line = format!("{} fix {} --apply", bin("keyhole").display(), flags.join(" "));
+        let o = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("(sleep 2; printf '{answer}\\n') | script -qfec \"{line}\" /dev/null"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", h.path())
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_no_canary("the terminal", &out);
+        assert!(out.contains("Apply this edit? [y/N]"), "{out}");
+        assert!(out.contains("+     apiKey: \"${{ secrets.OPENROUTER_API_KEY }}\""), "the edit is shown: {out}");
+        out
+    };
+    let out = ask("n");
+    assert!(out.contains("skipped: not agreed to"), "{out}");
+    assert_eq!(before, snapshot(h.path()), "no: nothing written");
+    let out = ask("y");
+    assert!(out.contains("key.placeholder → ok"), "{out}");
+    assert_eq!(changed(&before, &snapshot(h.path())).len(), 3, "yes: the config, its backup, the manifest");
+}

@@ -66,6 +66,8 @@ fn ask(e: &Edit, shown: &Fix) -> bool {
         return false;
     };
     let mut w = &tty;
+    // Through the redaction boundary, made safe for a terminal (docs/records.md#redaction).
+    let q = keyhole_core::redact::words(&q, false);
     if w.write_all(q.as_bytes()).and_then(|()| w.flush()).is_err() {
         return false;
     }
