@@ -101,7 +101,9 @@ pub fn page(mut root: Command, sub: Option<&str>) -> Result<String> {
             if i > 0 {
                 out.push_str(".PP\n");
             }
-            out.push_str(&format!("{}\n", esc(n)));
+            for l in n.lines() {
+                out.push_str(&format!("{}\n", esc(l)));
+            }
         }
     }
 
@@ -215,6 +217,12 @@ impl AfterHelp {
                 own.exit_status.push(body);
             } else if sub.is_some() && of.is_some() {
                 own.notes.push(format!("{label}: {body}"));
+            } else if label.chars().any(|c| !(c.is_alphabetic() || c == ' ')) && !own.notes.is_empty() {
+                // A line such as `Providers catalogued (24): …` goes on the
+                // paragraph before it (the catalogue is one paragraph).
+                let last = own.notes.last_mut().expect("not empty");
+                last.push('\n');
+                last.push_str(line);
             } else {
                 own.notes.push(line.to_string());
             }
