@@ -75,6 +75,15 @@ fn dash_is_standard_input_for_every_file_flag() {
     );
     assert_eq!(st, 0, "{err}");
     assert_eq!(records(&out)[0]["env"]["current"]["fp"]["last4"], "GOOD", "{out}");
+    // Standard input cannot carry both: said, not read as no records.
+    let (st, out, err) = run_with(
+        "keyhole-env",
+        h,
+        &["--home", &h.display().to_string(), "--proc-root", "/nonexistent", "--env-file", "-"],
+        env.as_bytes(),
+    );
+    assert_eq!((st, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("standard input was read for a `-` file argument"), "{err}");
 
     // keyhole-probe URL --key-file -
     let imi = Imitation::start(&good, None);

@@ -148,6 +148,7 @@ pub fn read_text(path: &Path, cap: u64) -> Result<String, ReadError> {
 pub fn read_arg(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();
     if is_stdin(path) {
+        STDIN_READ.store(true, std::sync::atomic::Ordering::Relaxed);
         std::io::stdin()
             .lock()
             .take(cap + 1)
@@ -174,6 +175,14 @@ pub fn read_arg_text(path: &Path, cap: u64) -> Result<String, String> {
         return Err(format!("{} is binary (has NUL bytes)", shown(path)));
     }
     Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// Standard input was read for a `-` file argument: the records cannot come from there too.
+static STDIN_READ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether [`read_arg`] read standard input for a `-`.
+pub fn stdin_was_read() -> bool {
+    STDIN_READ.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `-`, the name of standard input wherever a file is taken.

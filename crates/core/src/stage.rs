@@ -169,6 +169,12 @@ pub trait Ready {
 
 /// Run `stage` over standard input to standard output.
 pub fn run<S: Stage>(stage: &S, ctx: &Ctx) -> Result<Status> {
+    if crate::fsread::stdin_was_read() {
+        return Err(Error::usage(format!(
+            "standard input was read for a `-` file argument, so the {} cannot come from it too: name that file instead",
+            stage.expects().what
+        )));
+    }
     hint_if_terminal(ctx.tool, stage.expects());
     let mut reader = JsonlReader::stdin(ctx.tool);
     let mut out = Output::stdout();
