@@ -25,7 +25,9 @@ pub static TOOL: Tool = Tool {
         "%LOCALAPPDATA%\\crush\\crush.json",
     ],
     expands: &["dollar_brace", "dollar"],
-    env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"],
+    // CRUSH_<NAME> stands in for <NAME> only while the providers are loaded
+    // (docs/tools.md#crush): see `crush_override`.
+    env_vars: &["OPENROUTER_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "CRUSH_<NAME>"],
     // The shell's rule: an unset variable expands to "" (docs/tools.md#crush).
     unset_sends: &[WhenUnset { syntax: None, any_syntax: true, sends: "" }],
     // The data file is merged over the user's config: a key saved there
@@ -76,13 +78,40 @@ fn extract(ctx: &FileCtx, parsed: &Parsed) -> Vec<Draft> {
             }
             k => k,
         };
+        let key = crush_override(key);
         let mut d = Draft::new(kline, p, key).pointer(pointer(&["providers", id])).base(base, "config");
         if let Some(b) = base.filter(|b| !b.trim().is_empty() && !b.contains("://") && !b.contains('$')) {
-            d.key = d.key.with_note(format!(
+            let note = format!(
                 "base_url \"{b}\" has no scheme: Crush's requests to it never complete (it hangs, with no error)"
-            ));
+            );
+            d.key = add_note(d.key, &note);
         }
         out.push(d);
     }
     out
+}
+
+/// `CRUSH_<NAME>` is copied over `<NAME>` while Crush decides which providers
+/// are usable, and restored before a request resolves the key again: it can
+/// make a provider usable, but the key sent is `<NAME>`'s (docs/tools.md#crush).
+fn crush_override(key: KeyRef) -> KeyRef {
+    if key.from != crate::record::KeySource::Env || key.var_name().is_empty() {
+        return key;
+    }
+    let v = key.var_name().to_string();
+    add_note(
+        key,
+        &format!(
+            "CRUSH_{v} stands in for {v} only while Crush loads its providers: the key it sends is {v}'s (CRUSH_{v} alone sends an empty key)"
+        ),
+    )
+}
+
+/// The key's note with `more` after what it said already.
+fn add_note(key: KeyRef, more: &str) -> KeyRef {
+    let note = match key.note.as_deref() {
+        Some(n) if !n.is_empty() => format!("{n}; {more}"),
+        _ => more.to_string(),
+    };
+    key.with_note(note)
 }
