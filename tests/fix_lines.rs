@@ -634,3 +634,28 @@ fn base_url_follows_a_redirect_that_drops_the_key() {
     let (code, changed) = h.apply(&[], &imi, "bot/opencode.json#/provider/openrouter");
     assert_eq!((code.as_str(), changed), ("ok", vec!["work/bot/opencode.json".to_string()]));
 }
+
+#[test]
+fn strip_value_in_the_startup_file_that_defines_the_environments_key() {
+    // The key pasted into ~/.profile with a trailing space inside the quotes.
+    let good = or_canary("GOOD");
+    let imi = Imitation::start(&good, None);
+    let h = Home::new("fix-strip-profile", &good, &imi);
+    h.write(
+        ".profile",
+        format!("# ~/.profile\nexport OPENROUTER_API_KEY=\"{good} \"\nif [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n"),
+    );
+    h.write("work/proj/.aider.conf.yml", "# aider\nmodel: openrouter/anthropic/claude-sonnet-4.5\n");
+    let spaced = format!("{good} ");
+    let recs = h.fix(&[("OPENROUTER_API_KEY", &spaced)], &imi);
+    let aider = site(&recs, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(first(aider), "key.malformed", "{aider}");
+    let f = fixes_for(&recs, "proj/.aider.conf.yml#/model");
+    assert_eq!(f[0]["kind"], "strip_value", "{f:#?}");
+    assert_eq!((f[0]["file"].as_str(), f[0]["line"].as_u64()), (Some(h.file(".profile").as_str()), Some(2)));
+    assert!(
+        f[0]["after"].as_str().unwrap().starts_with("export OPENROUTER_API_KEY=\"sk-or-v1-…GOOD (redacted"),
+        "{f:#?}"
+    );
+    assert!(f[0]["after"].as_str().unwrap().ends_with(")\""), "no space before the closing quote: {f:#?}");
+}

@@ -233,8 +233,17 @@ fn strip_value(site: &Site, d: &Diagnosis, scope: &Scope) -> Option<Edit> {
     let (file, near, fp) = if site.key.from == KeySource::Literal {
         (site.source.file.as_str(), site.source.line as usize, site.key.fp.as_ref()?)
     } else {
-        let eff = site.env.as_ref()?.effective.as_ref()?;
-        (eff.from.as_str(), eff.line? as usize, eff.fp.as_ref()?)
+        let env = site.env.as_ref()?;
+        let eff = env.effective.as_ref()?;
+        let fp = eff.fp.as_ref()?;
+        match eff.line {
+            Some(l) => (eff.from.as_str(), l as usize, fp),
+            // From the environment: the startup file line that defines this very value.
+            None => {
+                let def = env.definitions.iter().find(|d| d.fp.as_ref().is_some_and(|f| f.sha8 == fp.sha8))?;
+                (def.file.as_str(), def.line as usize, fp)
+            }
+        }
     };
     if !fp.flaws.iter().any(|f| STRIPPED.contains(f)) {
         return None;
