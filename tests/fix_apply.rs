@@ -468,3 +468,65 @@ fn on_a_terminal_each_edit_is_asked_and_no_writes_nothing() {
     assert!(out.contains("key.placeholder → ok"), "{out}");
     assert_eq!(changed(&before, &snapshot(h.path())).len(), 3, "yes: the config, its backup, the manifest");
 }
+
+#[test]
+fn a_running_service_after_the_fix_is_key_stale_process_with_the_restart_command() {
+    // The LiteLLM proxy runs as a systemd user unit whose EnvironmentFile= lacks the key (defined in
+    // ~/.profile only): the fix writes it there, and the running proxy must still be restarted.
+    let h = continue_home("fix-unit");
+    let key = or_canary("GOOD");
+    // Here Continue works (the second tool), and .bashrc defines no key.
+    let cfg = std::fs::read_to_string(h.path().join(CONFIG)).unwrap();
+    h.t.write(CONFIG, cfg.replace("\"${env:OPENROUTER_API_KEY}\"", "${{ secrets.OPENROUTER_API_KEY }}"));
+    let bashrc = std::fs::read_to_string(h.path().join(".bashrc")).unwrap();
+    h.t.write(".bashrc", bashrc.lines().filter(|l| !l.contains("_KEY=")).map(|l| format!("{l}\n")).collect::<String>());
+    let stock = std::fs::read_to_string(fixtures().join("env/debian/.profile")).unwrap();
+    h.t.write(".profile", format!("{stock}\nexport OPENROUTER_API_KEY={key}\n"));
+    h.t.write(
+        "work/proxy/config.yaml",
+        "model_list:\n  - model_name: sonnet\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: os.environ/OPENROUTER_API_KEY\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n",
+    );
+    h.t.write(
+        ".config/systemd/user/litellm.service",
+        "[Unit]\nDescription=LiteLLM proxy\n\n[Service]\nType=simple\nWorkingDirectory=%h/work/proxy\nEnvironmentFile=%h/.config/litellm/litellm.env\nExecStart=%h/.local/bin/litellm --config %h/work/proxy/config.yaml --port 4000\n\n[Install]\nWantedBy=default.target\n",
+    );
+    h.t.write(".config/litellm/litellm.env", "# keys for the proxy\nLITELLM_MASTER_KEY=sk-1234\n");
+    // The proxy, running in its unit's cgroup since before the fix, without the key.
+    let me = unsafe { libc::geteuid() };
+    let p = h.path().join("proc/4300");
+    std::fs::create_dir_all(&p).unwrap();
+    let home = h.path().display().to_string();
+    std::fs::write(
+        p.join("cmdline"),
+        format!("{home}/.local/bin/litellm\0--config\0{home}/work/proxy/config.yaml\0--port\x004000\0"),
+    )
+    .unwrap();
+    std::fs::write(p.join("environ"), "LITELLM_MASTER_KEY=sk-1234\0PATH=/usr/bin\0").unwrap();
+    std::fs::write(p.join("status"), format!("Name:\tlitellm\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
+    std::fs::write(p.join("stat"), "4300 (litellm) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 100 10").unwrap();
+    std::fs::write(
+        p.join("cgroup"),
+        format!("0::/user.slice/user-{me}.slice/user@{me}.service/app.slice/litellm.service\n"),
+    )
+    .unwrap();
+    let before = snapshot(h.path());
+    let (st, out, _) = h.keyhole("fix", &[], &["--apply", "--yes"]);
+    assert!(
+        out.contains("✓ ~/.config/litellm/litellm.env:3") && out.contains("key.wrong_file → key.stale_process"),
+        "{out}"
+    );
+    assert!(out.contains("then run: systemctl --user restart litellm"), "the restart command: {out}");
+    let after = snapshot(h.path());
+    let env = ".config/litellm/litellm.env";
+    assert_eq!(
+        changed(&before, &after),
+        vec![env.to_string(), format!("{env}.keyhole-bak"), ".local/state/keyhole/last-fix.json".to_string()],
+        "{out}"
+    );
+    assert_eq!(
+        String::from_utf8(after[env].clone()).unwrap(),
+        format!("# keys for the proxy\nLITELLM_MASTER_KEY=sk-1234\nOPENROUTER_API_KEY={key}\n"),
+        "the value copied from ~/.profile, never shown"
+    );
+    assert_eq!(st, 0, "only a restart is left: {out}");
+}
