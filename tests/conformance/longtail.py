@@ -252,7 +252,10 @@ def _kilo_case(ctx, name, api_key, sends, label):
     r.write(f"{h}/.local/share/kilo/auth.json", json.dumps({"openrouter": {"type": "api", "key": r.CANARY}}, indent=2))
     os.chmod(f"{h}/.local/share/kilo/auth.json", 0o600)
     env = {"OPENROUTER_API_KEY": r.CANARY2}
-    p = subprocess.run([_exe(os.path.join(_NPM, "kilo")), "run", "2+2"], cwd=proj, env=_clean_env(h, env),
+    # Offline: no models.dev fetch to wait for, no update check, no default plugins to install.
+    quiet = {"KILO_DISABLE_MODELS_FETCH": "1", "KILO_DISABLE_AUTOUPDATE": "1", "KILO_DISABLE_DEFAULT_PLUGINS": "1",
+             "KILO_DISABLE_LSP_DOWNLOAD": "1", "KILO_DISABLE_SHARE": "1"}
+    p = subprocess.run([_exe(os.path.join(_NPM, "kilo")), "run", "2+2"], cwd=proj, env=_clean_env(h, {**env, **quiet}),
                        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
     ctx.outputs += [p.stdout, p.stderr]
     recs = [x for x in cap.records() if x["path"].endswith("/chat/completions")]
