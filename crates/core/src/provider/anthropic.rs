@@ -26,7 +26,8 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "messages",
     default_model: "claude-3-5-haiku-latest",
-    account: Account::none("no free account endpoint: the credit balance shows only on a completion (credit balance is too low) or in the console"),
+    // Where a person buys credits (keyhole-fix buy_credits, docs/fix.md#commands).
+    account: Account { credits_page: "https://console.anthropic.com/settings/billing", ..Account::none("no free account endpoint: the credit balance shows only on a completion (credit balance is too low) or in the console") },
     extra_headers: &[("anthropic-version", "2023-06-01")],
     model_prefix: "anthropic/",
     answers: &[

@@ -24,7 +24,8 @@ pub const PROVIDER: Provider = Provider {
     check: Some(KeyCheck { method: "GET", path: "models" }),
     completion_path: "chat/completions",
     default_model: "gpt-4o-mini",
-    account: Account::none("no free account endpoint: usage and billing need an admin key or the dashboard; only a completion shows insufficient_quota"),
+    // Where a person buys credits (keyhole-fix buy_credits, docs/fix.md#commands).
+    account: Account { credits_page: "https://platform.openai.com/settings/organization/billing/overview", ..Account::none("no free account endpoint: usage and billing need an admin key or the dashboard; only a completion shows insufficient_quota") },
     extra_headers: &[],
     model_prefix: "openai/",
     answers: &[

@@ -119,3 +119,40 @@ fn log_in(site: &Site, d: &Diagnosis) -> Option<Action> {
     let says = format!("the key {} saved in {} fails: log in again{then}: {}", t.display, win.at, t.log_in);
     Some(action(site, d, FixKind::LogIn, t.log_in.to_string(), says))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyhole_core::record::Record;
+
+    /// A site of `provider` whose root cause is `code`.
+    fn site(provider: &str, code: &str) -> Site {
+        let json = format!(
+            r#"{{"type":"site","v":1,"id":"continue:/h/.continue/config.yaml#/models/0","host":"h","tool":"continue","source":{{"file":"/h/.continue/config.yaml","line":5,"pointer":"/models/0"}},"provider":"{provider}","base_url":"https://x","base_url_from":"default","auth":{{"header":"authorization","scheme":"bearer"}},"key":{{"from":"none"}},"diagnoses":[{{"code":"{code}","severity":"error","summary":"s","evidence":[],"fix":[]}}]}}"#
+        );
+        match Record::from_json(&json).unwrap() {
+            Record::Site(s) => *s,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn credits_are_bought_on_the_providers_own_page() {
+        for (p, page) in [
+            ("openrouter", "https://openrouter.ai/settings/credits"),
+            ("openai", "https://platform.openai.com/settings/organization/billing/overview"),
+            ("anthropic", "https://console.anthropic.com/settings/billing"),
+        ] {
+            let s = site(p, "credits.insufficient");
+            let d = &s.diagnoses.as_ref().unwrap()[0];
+            let plans = plan(&s, d, &Scope::default());
+            match plans.as_slice() {
+                [Plan::Action(a)] => assert_eq!((a.kind, a.command.as_str()), (FixKind::BuyCredits, page)),
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+        // A provider without a credits page: nothing to plan.
+        let s = site("ollama", "credits.insufficient");
+        assert!(plan(&s, &s.diagnoses.as_ref().unwrap()[0], &Scope::default()).is_empty());
+    }
+}
