@@ -105,10 +105,12 @@ pub fn split(text: &str) -> (Vec<String>, Vec<&'static str>) {
 pub fn apply(content: &str, changes: &[Change]) -> Option<String> {
     let (mut lines, mut endings) = split(content);
     let eol = if endings.contains(&"\r\n") { "\r\n" } else { "\n" };
-    let mut order: Vec<&Change> = changes.iter().collect();
-    // Bottom-up; at one line, an insertion before it goes after the change of it.
-    order.sort_by_key(|c| (std::cmp::Reverse(c.line()), matches!(c, Change::Insert { .. })));
-    for c in order {
+    let mut order: Vec<(usize, &Change)> = changes.iter().enumerate().collect();
+    // Bottom-up; at one line, an insertion before it goes after the change of
+    // it, and several insertions there keep their order (the last one first).
+    order
+        .sort_by_key(|(i, c)| (std::cmp::Reverse(c.line()), matches!(c, Change::Insert { .. }), std::cmp::Reverse(*i)));
+    for (_, c) in order {
         match c {
             Change::Replace { line, old, new } => {
                 let i = line.checked_sub(1)?;
@@ -169,5 +171,7 @@ mod tests {
         let moved = [Change::Delete { line: 3, old: "k".into() }, Change::Insert { line: 1, new: "k".into() }];
         assert_eq!(apply("a\nb\nk\nc\n", &moved).unwrap(), "k\na\nb\nc\n");
         assert!(apply("a\n", &[Change::Replace { line: 1, old: "z".into(), new: "q".into() }]).is_none());
+        let two = [Change::Insert { line: 2, new: "x".into() }, Change::Insert { line: 2, new: "y".into() }];
+        assert_eq!(apply("a\nb\n", &two).unwrap(), "a\nx\ny\nb\n");
     }
 }
