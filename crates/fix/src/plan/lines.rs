@@ -98,9 +98,13 @@ fn value_in(line: &str, fp: &Fingerprint) -> Option<std::ops::Range<usize>> {
     if fp.len == 0 || fp.len > line.len() {
         return None;
     }
+    use sha2::{Digest, Sha256};
+    let sha8 = |b: &[u8]| Sha256::digest(b)[..4].iter().map(|x| format!("{x:02x}")).collect::<String>();
     (0..=line.len() - fp.len)
         .filter(|&i| line.is_char_boundary(i) && line.is_char_boundary(i + fp.len))
-        .find(|&i| Fingerprint::of(&line.as_bytes()[i..i + fp.len], None).sha8 == fp.sha8)
+        // The tail first (cheap), then the hash.
+        .filter(|&i| line[i..i + fp.len].ends_with(fp.last4.as_str()))
+        .find(|&i| sha8(&line.as_bytes()[i..i + fp.len]) == fp.sha8)
         .map(|i| i..i + fp.len)
 }
 
