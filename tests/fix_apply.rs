@@ -530,3 +530,19 @@ fn a_running_service_after_the_fix_is_key_stale_process_with_the_restart_command
     );
     assert_eq!(st, 0, "only a restart is left: {out}");
 }
+
+#[test]
+fn the_check_follows_a_site_whose_variable_the_fix_renamed() {
+    // The site's id names the variable (…#/env/ANTHROPIC_AUTH_TOKEN): renamed by the fix, the check
+    // finds the site at the same file and line, and says what it is now.
+    let h = continue_home("fix-renamed");
+    let ant = format!("sk-ant-api03-{}STK1", "c".repeat(40));
+    h.t.write(
+        ".claude/settings.json",
+        format!("{{\n  \"model\": \"sonnet\",\n  \"env\": {{\n    \"DISABLE_TELEMETRY\": \"1\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"{ant}\"\n  }}\n}}\n"),
+    );
+    let (_, out, _) = h.keyhole("fix", &[], &["--apply", "--yes", "--offline"]);
+    let line = out.lines().find(|l| l.contains("~/.claude/settings.json:5")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.starts_with('✓') && line.ends_with("header.wrong_scheme → ok"), "{out}");
+    assert!(!out.contains("no longer found"), "{out}");
+}

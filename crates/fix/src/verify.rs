@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use keyhole_core::error::Result;
-use keyhole_core::record::{Code, Fix, FixKind, FixState, Record, Severity};
+use keyhole_core::record::{Code, Fix, FixKind, FixState, Record, Severity, Site};
 use keyhole_core::Status;
 
 use crate::edit::Plan;
@@ -43,11 +43,30 @@ impl Check {
     }
 }
 
-/// The root cause of a site in `records`.
-fn root(records: &[Record], id: &str) -> Option<(Code, Severity)> {
-    records.iter().filter_map(Record::site).find(|s| s.id == id).map(|s| {
-        s.diagnoses.as_deref().and_then(|d| d.first()).map_or((Code::Ok, Severity::Info), |d| (d.code, d.severity))
+/// A site of `records` by id.
+fn by_id<'a>(records: &'a [Record], id: &str) -> Option<&'a Site> {
+    records.iter().filter_map(Record::site).find(|s| s.id == id)
+}
+
+/// The same place after the fix: the site with the same id, else the one of
+/// the same tool at the same file and line (a renamed variable renames the
+/// id), else the only one of that tool in that file.
+fn same_place<'a>(after: &'a [Record], before: &Site) -> Option<&'a Site> {
+    let in_file = || {
+        after.iter().filter_map(Record::site).filter(|s| s.tool == before.tool && s.source.file == before.source.file)
+    };
+    by_id(after, &before.id).or_else(|| in_file().find(|s| s.source.line == before.source.line)).or_else(|| {
+        if in_file().count() == 1 {
+            in_file().next()
+        } else {
+            None
+        }
     })
+}
+
+/// A site's root cause.
+fn root(s: &Site) -> (Code, Severity) {
+    s.diagnoses.as_deref().and_then(|d| d.first()).map_or((Code::Ok, Severity::Info), |d| (d.code, d.severity))
 }
 
 /// Re-run the diagnosis for the sites of the fixes written and compare each
@@ -62,31 +81,38 @@ pub fn check(before: &[Record], applied: &[Fix], o: &keyhole_pipeline::Options) 
     if ids.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let d = keyhole_pipeline::diagnose(&keyhole_pipeline::Options { only: Some(&ids), ..*o })?;
+    // The sites by id, and every site of their files (an id the fix renamed).
+    let mut only = ids.clone();
+    only.extend(ids.iter().filter_map(|id| by_id(before, id)).map(|s| s.source.file.clone()));
+    let d = keyhole_pipeline::diagnose(&keyhole_pipeline::Options { only: Some(&only), ..*o })?;
     let scope = crate::plan::Scope::new(d.home.clone(), o.paths.to_vec());
     let mut out = Vec::new();
+    let mut shown = Vec::new();
     for id in &ids {
-        let Some((b, _)) = root(before, id) else { continue };
-        let after = root(&d.records, id);
+        let Some(was) = by_id(before, id) else { continue };
+        let now = same_place(&d.records, was);
+        let after = now.map(root);
         // A process that must still restart: the command the planner gives for it.
-        let then = d
-            .records
-            .iter()
-            .filter(|r| r.site().is_some_and(|s| &s.id == id))
-            .flat_map(|r| crate::plan::plan(r, &scope))
+        let then = now
+            .map(|s| crate::plan::plan(&Record::Site(Box::new(s.clone())), &scope))
+            .unwrap_or_default()
+            .into_iter()
             .find_map(|p| match p {
                 Plan::Action(a) if a.kind == FixKind::Restart => Some(crate::redaction::line(&a.command)),
                 _ => None,
             });
+        shown.extend(now.map(|s| s.id.clone()));
         out.push(Check {
             site: id.clone(),
-            before: b,
+            before: root(was).0,
             after: after.map(|a| a.0),
             after_severity: after.map(|a| a.1),
             then,
         });
     }
-    Ok((out, d.records))
+    // The records of the sites checked (the other sites of their files are context only).
+    let records = d.records.into_iter().filter(|r| r.site().is_none_or(|s| shown.contains(&s.id))).collect();
+    Ok((out, records))
 }
 
 /// The check as words, one line per fix written:

@@ -28,7 +28,8 @@ pub struct Options<'a> {
     pub completion: bool,
     /// Show the probe's progress on stderr.
     pub progress: bool,
-    /// Only the sites with these ids (the check after a fix); None: all.
+    /// Only the sites whose id, or whose source file, is one of these (the
+    /// check after a fix: a fix may rename what the id names); None: all.
     pub only: Option<&'a [String]>,
 }
 
@@ -74,7 +75,7 @@ pub fn diagnose(o: &Options) -> Result<Diagnosis> {
     let ctx = Ctx::new(keyhole_find::TOOL_NAME);
     let mut found = keyhole_find::find(&find);
     if let Some(ids) = o.only {
-        found.sites.retain(|s| ids.contains(&s.id));
+        found.sites.retain(|s| ids.contains(&s.id) || ids.contains(&s.source.file));
         found.errors.clear();
     }
     let mut status = found.status(&find, &ctx);
