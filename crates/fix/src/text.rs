@@ -23,8 +23,13 @@ pub struct Text {
 }
 
 impl Text {
-    /// Read `path` (a regular text file of at most [`MAX_FILE`] bytes).
+    /// Read `path` (an absolute path of a regular text file of at most
+    /// [`MAX_FILE`] bytes; a relative path in a record is never taken from
+    /// the working directory).
     pub fn read(path: &Path) -> Option<Text> {
+        if !path.is_absolute() {
+            return None;
+        }
         let meta = std::fs::metadata(path).ok()?;
         if !meta.is_file() || meta.len() > MAX_FILE {
             return None;
