@@ -24,11 +24,21 @@ pub fn unified(plans: &[Plan]) -> String {
         } else {
             match std::fs::read_to_string(path) {
                 Ok(s) => s,
-                Err(_) => continue,
+                Err(e) => {
+                    out.push_str(&format!(
+                        "# {}: cannot be read ({e}): no diff\n",
+                        redaction::line(&path.display().to_string())
+                    ));
+                    continue;
+                }
             }
         };
         let changes: Vec<Change> = edits.iter().flat_map(|e| e.changes.iter().cloned()).collect();
         let Some(new) = text::apply(&old, &changes) else {
+            out.push_str(&format!(
+                "# {}: the planned edits no longer fit the file (it changed since it was read): run the pipeline again\n",
+                redaction::line(&path.display().to_string())
+            ));
             continue;
         };
         let shown = path.display().to_string();
