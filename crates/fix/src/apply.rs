@@ -280,13 +280,7 @@ fn create(path: &Path, edits: &[&Edit]) -> std::result::Result<Written, String> 
         ));
     }
     let dir = path.parent().ok_or_else(|| format!("{} has no directory", path.display()))?;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    make_dirs(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (new, taken) = merge("", edits).ok_or_else(|| format!("{}: nothing to write", path.display()))?;
     let real = std::fs::canonicalize(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -295,6 +289,7 @@ fn create(path: &Path, edits: &[&Edit]) -> std::result::Result<Written, String> 
     let write = || -> std::io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(new.as_bytes())?;
+        owned_like_parent(&tmp)?;
         f.sync_all()?;
         // A link, not a rename: it fails when the file appeared meanwhile.
         std::fs::hard_link(&tmp, &real)?;
@@ -364,6 +359,37 @@ fn same_owner_and_mode(f: &File, meta: &std::fs::Metadata) -> std::io::Result<()
     f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
 }
 
+/// `dir` and its missing ancestors, each 0700 and owned like the directory
+/// it is made in (as root in someone's home: theirs, never root's).
+pub(crate) fn make_dirs(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        make_dirs(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if !(e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir()) => Err(e),
+        _ => owned_like_parent(dir),
+    }
+}
+
+/// A file or directory keyhole made: owned by its directory's owner when
+/// keyhole runs as root (a file root made in a user's home would be root's);
+/// anyone else makes only their own.
+pub(crate) fn owned_like_parent(p: &Path) -> std::io::Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let Some(parent) = p.parent() else { return Ok(()) };
+    let (dir, mine) = (std::fs::metadata(parent)?, std::fs::symlink_metadata(p)?);
+    if (dir.uid(), dir.gid()) == (mine.uid(), mine.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::lchown(p, Some(dir.uid()), Some(dir.gid()))
+}
+
 fn temp_beside(real: &Path) -> PathBuf {
     let name = real.file_name().unwrap_or_default().to_string_lossy().into_owned();
     real.with_file_name(format!(".{name}.keyhole-tmp.{}", std::process::id()))
@@ -378,7 +404,7 @@ fn sync_dir(file: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     use keyhole_core::record::{Code, FixKind};
 
@@ -458,6 +484,37 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "key: ${X}\n");
         let _ = (std::fs::remove_dir_all(&h), std::fs::remove_dir_all(&out));
+    }
+
+    #[test]
+    fn as_root_what_keyhole_makes_in_a_users_home_is_the_users() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: not root (a file made as root in another user's home)");
+            return;
+        }
+        let h = home("owner");
+        std::os::unix::fs::chown(&h, Some(4321), Some(4322)).unwrap();
+        let f = h.join(".continue/.env");
+        let p = Plan::Edit(Edit {
+            site: "t:site".into(),
+            cause: Code::KeyEnvUnset,
+            kind: FixKind::CopyToToolEnv,
+            path: f.clone(),
+            stamp: None,
+            changes: vec![Change::Insert { line: 1, new: "X=v".into() }],
+            says: "copy".into(),
+        });
+        let scope = Scope::new(h.clone(), vec![]);
+        let a = apply(&[p], &scope, &Consent::Yes).unwrap();
+        assert_eq!(a.fixes[0].state, FixState::Applied, "{:?}", a.fixes[0]);
+        let manifest = undo::manifest_path(&scope);
+        for made in [f.clone(), h.join(".continue"), manifest.clone(), h.join(".local/state/keyhole"), h.join(".local")]
+        {
+            let m = std::fs::metadata(&made).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "{}", made.display());
+        }
+        let _ = std::fs::remove_dir_all(&h);
     }
 
     #[test]

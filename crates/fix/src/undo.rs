@@ -4,7 +4,7 @@
 //! since the fix — and removes the files the fix created, the backups and the
 //! manifest. The manifest holds paths and hashes, never a key.
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use keyhole_core::error::{Error, Result};
@@ -65,13 +65,14 @@ pub fn save(scope: &Scope, m: &Manifest) -> Result<()> {
     let path = manifest_path(scope);
     let fail = |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail)?;
+        crate::apply::make_dirs(dir).map_err(fail)?;
     }
     let text = serde_json::to_string_pretty(m).map_err(|e| Error::failed(e.to_string()))? + "\n";
     let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         std::io::Write::write_all(&mut f, text.as_bytes())?;
+        crate::apply::owned_like_parent(&tmp)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)
     };
