@@ -534,3 +534,40 @@ fn fish_set_without_x_gets_exported() {
     let after = s(&fixes[0]["after"]);
     assert!(after.starts_with("set -gx OPENROUTER_API_KEY sk-or-v1-…GOOD (redacted, sha8 "), "{after}");
 }
+
+#[test]
+fn a_key_only_in_a_file_bash_never_reads_is_copied_into_the_tools_own_env() {
+    // Left from when the login shell was zsh: bash reads no ~/.zshrc.
+    let key = or_canary("GOOD");
+    let h = Home::new("fix-zshrc", false, "", "");
+    let zshrc =
+        h.write(".zshrc", format!("# zsh, before the switch to bash\nexport OPENROUTER_API_KEY={key}\nbindkey -e\n"));
+    h.write(
+        ".hermes/config.yaml",
+        "model:\n  provider: openrouter\n  default: anthropic/claude-opus-4.1\n  api_key: ${OPENROUTER_API_KEY}\ncustom_providers:\n  - name: local\n    base_url: http://localhost:8080/v1\n    key_env: \"\"\n",
+    );
+    let before = h.snapshot();
+    let recs = h.records();
+    let hm = site(&recs, "hermes", ".hermes/config.yaml", "/model");
+    assert_eq!(hm["diagnoses"][0]["code"], "key.wrong_file", "{hm}");
+    let def = &hm["env"]["definitions"][0];
+    assert_eq!((&def["file"], &def["line"]), (&Value::from(zshrc.display().to_string()), &Value::from(2)), "{hm}");
+    let fp = &def["fp"];
+    let m = format!("{}…{} (redacted, sha8 {})", s(&fp["prefix"]), s(&fp["last4"]), s(&fp["sha8"]));
+    let fixes = fixes_of(&recs, s(&hm["id"]));
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    let f = fixes[0];
+    assert_eq!((s(&f["kind"]), &f["line"], &f["before"]), ("write_launch_env", &Value::from(1), &Value::Null));
+    assert_eq!(f["file"], h.path().join(".hermes/.env").display().to_string());
+    assert_eq!(f["after"], format!("OPENROUTER_API_KEY={m}"));
+    assert!(s(&f["says"]).contains("from ~/.zshrc:2"), "{f}");
+    let (diff, _) = h.fix("--diff");
+    assert!(
+        diff.contains(&format!(
+            "--- /dev/null\n+++ b{}/.hermes/.env\n@@ -0,0 +1 @@\n+OPENROUTER_API_KEY={m}\n",
+            h.path().display()
+        )),
+        "{diff}"
+    );
+    assert_eq!(h.snapshot(), before, "planning writes nothing");
+}
