@@ -1,5 +1,5 @@
 //! `--diff`: a unified diff of every planned edit, per file, for review
-//! (docs/fix.md#diff). Keys appear as their redaction markers, never in clear.
+//! (docs/fix.md#--diff). Keys appear as their redaction markers, never in clear.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

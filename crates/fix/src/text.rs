@@ -1,4 +1,4 @@
-//! A file as the planner reads it (docs/fix.md#smallest-edit): its lines
+//! A file as the planner reads it (docs/fix.md#the-smallest-edit): its lines
 //! without their endings, the ending each line had, whether the last line
 //! ends, and the [`Stamp`] that `--apply` checks before writing.
 

@@ -1,14 +1,17 @@
 //! Making a variable visible to the tool's launch context, in the file that
-//! context reads (docs/fix.md#visibility):
+//! context reads (docs/fix.md#move_above_guard, #add_export, #write_launch_env):
 //!
 //! - `move_above_guard`: an export below an interactive-only guard (Debian's
-//!   `.bashrc` returns early for a non-interactive shell) moves above it;
+//!   `.bashrc` returns early for a non-interactive shell) moves above it,
+//!   out of a file sourced below the guard too;
 //! - `add_export`: an assignment that is not exported gets `export` (and
 //!   moves above the guard too when it sits below one);
 //! - `write_launch_env`: a service that reads no startup file (a systemd
 //!   unit) gets `VAR=…` in its `EnvironmentFile=`, else in the tool's own
-//!   `.env`, else an `Environment=` line; the value is copied from the
-//!   definition's file and line, never shown.
+//!   `.env`, else an `Environment=` line; a compose service gets `VAR:
+//!   ${VAR}` under its `environment:`; without a service, the tool's own
+//!   `.env`. The value is copied from the definition's file and line, never
+//!   shown.
 
 use std::path::{Path, PathBuf};
 
