@@ -387,8 +387,8 @@ fn base_url_is_cut_back_to_the_api_root_in_each_config_format() {
     h.write(
         "srv/litellm/config.yaml",
         format!(
-            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      api_key: {good}\n      api_base: \"{}/api/v1/chat/completions\"  # copied from the docs\n",
-            imi.base()
+            "model_list:\n  - model_name: claude\n    litellm_params:\n      model: openrouter/anthropic/claude-sonnet-4.5\n      # api_base: \"{b}/api/v1/chat/completions\" was the first try\n      api_key: {good}\n      api_base: \"{b}/api/v1/chat/completions\"  # copied from the docs\n",
+            b = imi.base()
         ),
     );
     // .env: the OpenRouter base without its /api.
@@ -408,7 +408,7 @@ fn base_url_is_cut_back_to_the_api_root_in_each_config_format() {
     assert_eq!(first(lite), "url.bad_base", "{lite}");
     let f = fixes_for(&recs, "litellm/config.yaml#/model_list/0");
     assert_eq!(f[0]["kind"], "base_url", "{f:#?}");
-    assert_eq!(f[0]["line"], 6);
+    assert_eq!(f[0]["line"], 7, "the line the tool reads, not the comment: {f:#?}");
     assert_eq!(f[0]["after"], format!("      api_base: \"{}/api/v1\"  # copied from the docs", imi.base()), "{f:#?}");
     let f = fixes_for(&recs, "scripts/.env#OPENROUTER_API_KEY@3");
     assert_eq!((f[0]["kind"].as_str(), f[0]["line"].as_u64()), (Some("base_url"), Some(2)), "{f:#?}");

@@ -85,8 +85,17 @@ fn name_at(line: &str, name: &str) -> Option<usize> {
     })
 }
 
+/// A whole-line comment (`#`, `//`, `;`): what no tool reads.
+pub(crate) fn is_comment(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with('#') || t.starts_with("//") || t.starts_with(';')
+}
+
 /// The line assigns `var` (`VAR=`, `export VAR=`, `VAR: `, `"VAR": `, `Environment="VAR=`).
 fn assigns(line: &str, var: &str) -> bool {
+    if is_comment(line) {
+        return false;
+    }
     let Some(i) = name_at(line, var) else { return false };
     let rest = line[i + var.len()..].trim_start_matches(['"', '\'']).trim_start();
     rest.starts_with('=') || rest.starts_with(':')
@@ -258,8 +267,13 @@ fn strip_value(site: &Site, d: &Diagnosis, scope: &Scope) -> Option<Edit> {
     }
     let text = read(path, scope)?;
     // The line holding exactly these bytes, the nearest at or after the site's line.
-    let found: Vec<(usize, std::ops::Range<usize>)> =
-        text.lines.iter().enumerate().filter_map(|(i, l)| value_in(l, fp).map(|r| (i + 1, r))).collect();
+    let found: Vec<(usize, std::ops::Range<usize>)> = text
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !is_comment(l))
+        .filter_map(|(i, l)| value_in(l, fp).map(|r| (i + 1, r)))
+        .collect();
     let (n, range) = found.iter().find(|(n, _)| *n >= near).or_else(|| found.last()).cloned()?;
     let old = text.line(n)?.to_string();
     let raw = &old[range.clone()];
@@ -357,6 +371,7 @@ mod tests {
         assert!(assigns("export OPENROUTER_API_KEY=x", "OPENROUTER_API_KEY"));
         assert!(assigns("    \"ANTHROPIC_AUTH_TOKEN\": \"x\"", "ANTHROPIC_AUTH_TOKEN"));
         assert!(!assigns("export MY_OPENROUTER_API_KEY=x", "OPENROUTER_API_KEY"));
+        assert!(!assigns("# OPENROUTER_API_KEY=old one", "OPENROUTER_API_KEY"));
         assert!(assigns_empty("OPENROUTER_API_KEY=", "OPENROUTER_API_KEY"));
         assert!(assigns_empty("export OPENROUTER_API_KEY=\"\"  # later", "OPENROUTER_API_KEY"));
         assert!(!assigns_empty("OPENROUTER_API_KEY=x", "OPENROUTER_API_KEY"));

@@ -80,7 +80,11 @@ fn replace(site: &Site, d: &Diagnosis, scope: &Scope, url: &str, why: &str) -> O
             continue;
         }
         let Some(text) = Text::read(path) else { continue };
-        let writes = |l: &str| l.contains(old_url) && var.is_none_or(|v| l.contains(v) || file == site.source.file);
+        let writes = |l: &str| {
+            !super::lines::is_comment(l)
+                && l.contains(old_url)
+                && var.is_none_or(|v| l.contains(v) || file == site.source.file)
+        };
         let near = if file == site.source.file { site.source.line as usize } else { 0 };
         let hits: Vec<usize> = (1..=text.lines.len()).filter(|&n| text.line(n).is_some_and(writes)).collect();
         let Some(n) = hits.iter().copied().find(|&n| n >= near).or_else(|| hits.last().copied()) else { continue };
