@@ -37,7 +37,10 @@ impl Consent {
         if yes {
             return Ok(Consent::Yes);
         }
-        if std::io::stderr().is_terminal() && File::open("/dev/tty").is_ok() {
+        // Someone at a terminal: stdin or stderr is one (stdin is the record
+        // stream of keyhole-fix in a pipeline), and the terminal can be opened.
+        let at_terminal = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
+        if at_terminal && File::open("/dev/tty").is_ok() {
             return Ok(Consent::Ask);
         }
         Err(Error::usage("--apply without a terminal to ask on: add --yes to apply every planned edit"))
