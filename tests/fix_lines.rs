@@ -600,6 +600,10 @@ fn rename_variable_in_the_file_a_systemd_unit_loads() {
         ".config/litellm/litellm.env",
         format!("# keys for the proxy\nOPEN_ROUTER_API_KEY={good}\nLITELLM_MASTER_KEY=sk-1234\n"),
     );
+    let home = h.path().display().to_string();
+    let cmd = format!("{home}/.local/pipx/venvs/litellm/bin/python {home}/.local/bin/litellm --config {home}/work/proxy/config.yaml --port 4000");
+    let unit = "/user.slice/user-1000.slice/user@1000.service/app.slice/litellm.service";
+    h.procs(&[(5000, &cmd, "HOME=/home/u|LITELLM_MASTER_KEY=sk-1234", 5000, unit)]);
     let recs = h.fix(&[], &imi);
     let lite = site(&recs, "litellm", "work/proxy/config.yaml", "/model_list/0");
     assert_eq!(first(lite), "key.wrong_file", "{lite}");
@@ -610,6 +614,15 @@ fn rename_variable_in_the_file_a_systemd_unit_loads() {
         (Some(h.file(".config/litellm/litellm.env").as_str()), Some(2))
     );
     assert!(f[0]["after"].as_str().unwrap().starts_with("OPENROUTER_API_KEY=sk-or-v1-…GOOD (redacted"), "{f:#?}");
+    // Applied, the unit's file has the variable; the proxy it started before still lacks it: restart the unit.
+    let (code, changed) = h.apply(&[], &imi, "proxy/config.yaml#/model_list/0");
+    assert_eq!((code.as_str(), changed), ("key.stale_process", vec![".config/litellm/litellm.env".to_string()]));
+    let recs = h.fix(&[], &imi);
+    let f = fixes_for(&recs, "proxy/config.yaml#/model_list/0");
+    assert_eq!(
+        (f[0]["kind"].as_str(), f[0]["command"].as_str()),
+        (Some("restart"), Some("systemctl --user restart litellm.service"))
+    );
 }
 
 #[test]
