@@ -5,7 +5,7 @@
 //! command, catalogue `log_in`); `buy_credits` at the provider's credits
 //! page (provider catalogue `account.credits_page`).
 
-use keyhole_core::record::env::{Env, LauncherKind, Outcome, ProcessFact, SourceKind};
+use keyhole_core::record::env::{Env, LacksBecause, LauncherKind, Outcome, ProcessFact, SourceKind};
 use keyhole_core::record::{Code, Diagnosis, FixKind, Site};
 use keyhole_core::{provider, tool};
 
@@ -16,23 +16,23 @@ use crate::edit::{Action, Plan};
 /// The plans for `d` of `site`.
 pub fn plan(site: &Site, d: &Diagnosis, scope: &Scope) -> Vec<Plan> {
     let _ = scope;
-    let action = match d.code {
+    let actions = match d.code {
         Code::KeyStaleProcess => restart(site, d),
-        Code::CreditsInsufficient => buy_credits(site, d),
-        Code::AuthInvalidKey | Code::AuthDisabledKey | Code::KeyShadowed => log_in(site, d),
-        _ => None,
+        Code::CreditsInsufficient => buy_credits(site, d).into_iter().collect(),
+        Code::AuthInvalidKey | Code::AuthDisabledKey | Code::KeyShadowed => log_in(site, d).into_iter().collect(),
+        _ => Vec::new(),
     };
-    action.map(Plan::Action).into_iter().collect()
+    actions.into_iter().map(Plan::Action).collect()
 }
 
 fn action(site: &Site, d: &Diagnosis, kind: FixKind, command: String, says: String) -> Action {
     Action { site: site.id.clone(), cause: d.code, kind, command, says }
 }
 
-/// The process that must start again: the one whose value the tool sends,
-/// else one that lacks the variable since before it was set, else one of a
-/// unit whose definition now sets another value.
-fn stale(env: &Env) -> Option<&ProcessFact> {
+/// The processes that must start again: the one whose value the tool
+/// sends, those that lack the variable since before it was set, and those
+/// of a unit whose definition now sets another value.
+fn stale(env: &Env) -> Vec<&ProcessFact> {
     let pid = env.effective.as_ref().and_then(|e| e.from.strip_prefix("process:"));
     let sets = |p: &&ProcessFact| {
         env.launchers.iter().any(|l| {
@@ -41,49 +41,76 @@ fn stale(env: &Env) -> Option<&ProcessFact> {
                 && (!p.has_var || p.fp.as_ref().map(|f| &f.sha8) != l.fp.as_ref().map(|f| &f.sha8))
         })
     };
-    env.processes
-        .iter()
-        .find(|p| pid == Some(p.pid.to_string().as_str()))
-        .or_else(|| {
-            env.processes.iter().find(|p| p.lacks_because == Some(keyhole_core::record::env::LacksBecause::Stale))
-        })
-        .or_else(|| env.processes.iter().find(sets))
+    let sends = env.processes.iter().filter(|p| pid == Some(p.pid.to_string().as_str()));
+    let lacks = env.processes.iter().filter(|p| p.lacks_because == Some(LacksBecause::Stale));
+    let mut out: Vec<&ProcessFact> = Vec::new();
+    for p in sends.chain(lacks).chain(env.processes.iter().filter(sets)) {
+        if !out.iter().any(|q| q.pid == p.pid) {
+            out.push(p);
+        }
+    }
+    out
 }
 
-/// `key.stale_process`: restart it the way it was started.
-fn restart(site: &Site, d: &Diagnosis) -> Option<Action> {
-    let env = site.env.as_ref()?;
-    let p = stale(env)?;
-    let var = env.var.as_str();
-    let what = match &p.command {
+/// A process for people: its PID and command line.
+fn named(p: &ProcessFact) -> String {
+    match &p.command {
         Some(c) => format!("process {} ({c})", p.pid),
         None => format!("process {} ({})", p.pid, p.role),
-    };
-    let started = format!("{what} started before {var} was set as it is now");
-    let (command, says) = if p.role().is_editor() {
-        (
+    }
+}
+
+/// How to restart `p` the way it was started, and why; None: by its PID.
+fn how(p: &ProcessFact, env: &Env, started: &str) -> Option<(String, String)> {
+    if p.role().is_editor() {
+        return Some((
             "Remote-SSH: Kill VS Code Server on Host".to_string(),
             format!("{started}: VS Code resolves the shell environment once per server; run \"Remote-SSH: Kill VS Code Server on Host\" from the command palette and reconnect (local: quit every VS Code window); reloading the window is not enough"),
-        )
-    } else if let Some(unit) = p.unit.as_deref().filter(|_| p.launched_as.starts_with("systemd_")) {
+        ));
+    }
+    if let Some(unit) = p.unit.as_deref().filter(|_| p.launched_as.starts_with("systemd_")) {
         let c = if p.launched_as == "systemd_user" {
             format!("systemctl --user restart {unit}")
         } else {
             format!("sudo systemctl restart {unit}")
         };
-        (c.clone(), format!("{started}: {c}"))
-    } else if let Some(l) =
-        env.launchers.iter().find(|l| l.kind == LauncherKind::Compose && p.launched_as == "container")
-    {
-        let c = format!("docker compose -f {} up -d --force-recreate {}", l.file, l.name);
-        (c.clone(), format!("{started}: recreate the service: {c}"))
-    } else {
-        (
-            format!("kill {}", p.pid),
-            format!("{started}: stop it (kill {}) and start it again from a shell that has {var}", p.pid),
-        )
-    };
-    Some(action(site, d, FixKind::Restart, command, says))
+        return Some((c.clone(), format!("{started}: {c}")));
+    }
+    let l = env.launchers.iter().find(|l| l.kind == LauncherKind::Compose && p.launched_as == "container")?;
+    let c = format!("docker compose -f {} up -d --force-recreate {}", l.file, l.name);
+    Some((c.clone(), format!("{started}: recreate the service: {c}")))
+}
+
+/// `key.stale_process`: restart each stale process the way it was started
+/// (its unit, VS Code's server, its compose service), the others by PID.
+fn restart(site: &Site, d: &Diagnosis) -> Vec<Action> {
+    let Some(env) = site.env.as_ref() else { return Vec::new() };
+    let var = env.var.as_str();
+    let mut out: Vec<Action> = Vec::new();
+    let mut by_pid: Vec<&ProcessFact> = Vec::new();
+    for p in stale(env) {
+        let started = format!("{} started before {var} was set as it is now", named(p));
+        match how(p, env, &started) {
+            Some((command, says)) => {
+                if !out.iter().any(|a| a.command == command) {
+                    out.push(action(site, d, FixKind::Restart, command, says));
+                }
+            }
+            None => by_pid.push(p),
+        }
+    }
+    if !by_pid.is_empty() {
+        let pids: Vec<String> = by_pid.iter().map(|p| p.pid.to_string()).collect();
+        let names: Vec<String> = by_pid.iter().map(|p| named(p)).collect();
+        let command = format!("kill {}", pids.join(" "));
+        let (them, it) = if by_pid.len() == 1 { ("it", "it") } else { ("them", "each") };
+        let says = format!(
+            "{} started before {var} was set as it is now: stop {them} ({command}) and start {it} again from a shell that has {var}",
+            names.join(", ")
+        );
+        out.push(action(site, d, FixKind::Restart, command, says));
+    }
+    out
 }
 
 /// `credits.insufficient`: the provider's page to add credits.
@@ -134,6 +161,27 @@ mod tests {
             Record::Site(s) => *s,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn every_stale_process_is_restarted_once_the_way_it_started() {
+        let mut s = site("openrouter", "key.stale_process");
+        let env = r#"{"var":"OPENROUTER_API_KEY","current":{"set":true},"processes":[
+            {"pid":4001,"role":"aider","started":null,"has_var":false,"launched_as":"interactive","command":"aider --model x","lacks_because":"stale"},
+            {"pid":4002,"role":"aider","started":null,"has_var":false,"launched_as":"interactive","command":"aider --watch","lacks_because":"stale"},
+            {"pid":4003,"role":"vscode-extension-host","started":null,"has_var":false,"launched_as":"vscode_resolved","lacks_because":"stale"},
+            {"pid":4004,"role":"vscode-server","started":null,"has_var":false,"launched_as":"vscode_resolved","lacks_because":"stale"},
+            {"pid":4005,"role":"aider","started":null,"has_var":true,"launched_as":"interactive"}]}"#;
+        s.env = Some(serde_json::from_str(env).unwrap());
+        let d = s.diagnoses.as_ref().unwrap()[0].clone();
+        let commands: Vec<String> = plan(&s, &d, &Scope::default())
+            .into_iter()
+            .map(|p| match p {
+                Plan::Action(a) => a.command,
+                Plan::Edit(e) => panic!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(commands, ["Remote-SSH: Kill VS Code Server on Host", "kill 4001 4002"]);
     }
 
     #[test]
