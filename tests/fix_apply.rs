@@ -546,3 +546,82 @@ fn the_check_follows_a_site_whose_variable_the_fix_renamed() {
     assert!(line.starts_with('✓') && line.ends_with("header.wrong_scheme → ok"), "{out}");
     assert!(!out.contains("no longer found"), "{out}");
 }
+
+/// .bashrc without the stock fixture's keys, with `extra` below its guard.
+fn bashrc_without_keys(h: &Home, extra: &str) {
+    let b = std::fs::read_to_string(h.path().join(".bashrc")).unwrap();
+    let kept: String = b.lines().filter(|l| !l.contains("_KEY=")).map(|l| format!("{l}\n")).collect();
+    h.t.write(".bashrc", format!("{kept}{extra}"));
+}
+
+#[test]
+fn copy_to_tool_env_creates_continues_env_with_the_shells_value_and_undo_removes_it() {
+    // The key only in the shell: the placeholders rewritten, and the value copied into
+    // ~/.continue/.env, which the fix creates (0600); both models then work.
+    let h = continue_home("fix-copy");
+    std::fs::remove_file(h.path().join(".continue/.env")).unwrap();
+    bashrc_without_keys(&h, &format!("export OPENROUTER_API_KEY={}\n", or_canary("GOOD")));
+    let before = snapshot(h.path());
+    let (st, out, _) = h.keyhole("fix", &[], &["--apply", "--yes", "--json"]);
+    let recs = records(&out);
+    let kinds: Vec<&str> = recs
+        .iter()
+        .filter(|r| r["type"] == "fix" && r["state"] == "applied")
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"copy_to_tool_env") && kinds.contains(&"placeholder_syntax"), "{out}");
+    for r in recs.iter().filter(|r| r["type"] == "site" && r["tool"] == "continue") {
+        assert_eq!(r["diagnoses"][0]["code"], "ok", "{r}");
+    }
+    assert_eq!(st, 0, "{out}");
+    let env = h.path().join(".continue/.env");
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), format!("OPENROUTER_API_KEY={}\n", or_canary("GOOD")));
+    assert_eq!(std::fs::metadata(&env).unwrap().permissions().mode() & 0o777, 0o600);
+    let after = snapshot(h.path());
+    assert_eq!(
+        changed(&before, &after),
+        // Model 1 (its key below the guard) gets its own fix: the export moved above it.
+        vec![
+            ".bashrc".to_string(),
+            ".bashrc.keyhole-bak".to_string(),
+            ".continue/.env".to_string(),
+            CONFIG.to_string(),
+            format!("{CONFIG}.keyhole-bak"),
+            ".local/state/keyhole/last-fix.json".to_string()
+        ],
+    );
+    let (st, out, _) = h.keyhole("fix", &[], &["--undo"]);
+    assert_eq!(st, 0, "{out}");
+    assert_eq!(before, snapshot(h.path()), "the created .env removed, the config restored");
+}
+
+#[test]
+fn add_export_writes_export_and_the_check_re_diagnoses_the_site() {
+    let h = continue_home("fix-export");
+    let key = or_canary("GOOD");
+    let stock = std::fs::read_to_string(fixtures().join("env/debian/.profile")).unwrap();
+    h.t.write(".profile", format!("{stock}\n# OpenRouter, for every login\nOPENROUTER_API_KEY={key}\n"));
+    bashrc_without_keys(&h, "");
+    h.t.write("work/proj/.aider.conf.yml", "model: openrouter/anthropic/claude-sonnet-4.5\n");
+    let id = "proj/.aider.conf.yml#/model";
+    assert_eq!(h.site_code(&[], id), "key.not_exported");
+    let before = snapshot(h.path());
+    let (_, out, _) = h.keyhole("fix", &[], &["--apply", "--yes"]);
+    let after = snapshot(h.path());
+    let changed = changed(&before, &after);
+    assert!(changed.contains(&".profile".to_string()), "{changed:?}");
+    assert_eq!(
+        String::from_utf8(after[".profile"].clone()).unwrap(),
+        format!("{stock}\n# OpenRouter, for every login\nexport OPENROUTER_API_KEY={key}\n"),
+        "export added, every other byte kept"
+    );
+    // The check says what the site is now, re-diagnosed (Aider's launch contexts include a plain
+    // `bash -c`, which reads no startup file: docs/launch-contexts.md).
+    let line = out.lines().find(|l| l.contains("~/.profile:")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("key.not_exported → "), "{out}");
+    assert!(
+        line.contains("export OPENROUTER_API_KEY on line 30 of ~/.profile") && !line.contains("(redacted"),
+        "a sentence that holds no key is shown as it is: {out}"
+    );
+    assert!(line.ends_with(&format!("→ {}", h.site_code(&[], id))), "the check agrees with doctor: {out}");
+}

@@ -50,7 +50,7 @@ pub fn unified(plans: &[Plan]) -> String {
         let d = similar::TextDiff::from_lines(&old, &new);
         let body = d.unified_diff().context_radius(3).header(&from, &format!("b{shown}")).to_string();
         for e in edits {
-            out.push_str(&format!("# {}\n", redaction::line(&e.says)));
+            out.push_str(&format!("# {}\n", keyhole_core::redact::text(&e.says)));
         }
         for line in body.split_inclusive('\n') {
             out.push_str(&redaction::line(line));
@@ -61,7 +61,11 @@ pub fn unified(plans: &[Plan]) -> String {
     }
     for p in plans {
         if let Plan::Action(a) = p {
-            out.push_str(&format!("# {}\n# run: {}\n", redaction::line(&a.says), redaction::line(&a.command)));
+            out.push_str(&format!(
+                "# {}\n# run: {}\n",
+                keyhole_core::redact::text(&a.says),
+                redaction::line(&a.command)
+            ));
         }
     }
     out

@@ -105,12 +105,14 @@ impl Stage for FixStage {
 pub fn fix_record(p: &Plan) -> Fix {
     match p {
         Plan::Action(a) => {
-            let mut f = Fix::new(&a.site, a.cause, a.kind, redaction::line(&a.says));
+            let mut f = Fix::new(&a.site, a.cause, a.kind, keyhole_core::redact::text(&a.says).into_owned());
             f.command = Some(redaction::line(&a.command));
             f
         }
         Plan::Edit(e) => {
-            let mut f = Fix::new(&e.site, e.cause, e.kind, redaction::line(&e.says));
+            // `says` holds no key by contract: only key-shaped text is masked (an
+            // assignment-looking sentence such as "export NAME on line 3" is not one).
+            let mut f = Fix::new(&e.site, e.cause, e.kind, keyhole_core::redact::text(&e.says).into_owned());
             f.file = Some(e.path.display().to_string());
             let (mut before, mut after) = (Vec::new(), Vec::new());
             let mut line = None;
