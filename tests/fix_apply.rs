@@ -625,3 +625,18 @@ fn add_export_writes_export_and_the_check_re_diagnoses_the_site() {
     );
     assert!(line.ends_with(&format!("→ {}", h.site_code(&[], id))), "the check agrees with doctor: {out}");
 }
+
+#[test]
+fn a_home_with_nothing_to_fix_plans_nothing_and_exits_0() {
+    let h = continue_home("fix-nothing");
+    let cfg = std::fs::read_to_string(h.path().join(CONFIG)).unwrap();
+    h.t.write(CONFIG, cfg.replace("\"${env:OPENROUTER_API_KEY}\"", "${{ secrets.OPENROUTER_API_KEY }}"));
+    bashrc_without_keys(&h, "");
+    let before = snapshot(h.path());
+    for args in [&[][..], &["--apply", "--yes"]] {
+        let (st, out, _) = h.keyhole("fix", &[], args);
+        assert_eq!(st, 0, "{args:?}: {out}");
+        assert!(out.contains("no mechanical fix planned"), "{out}");
+    }
+    assert_eq!(before, snapshot(h.path()), "nothing to fix, nothing written (no manifest either)");
+}
