@@ -227,6 +227,14 @@ fn write_file(path: &Path, edits: &[&Edit]) -> std::result::Result<Written, Stri
             if !meta.is_file() {
                 return Err(format!("{} is not a regular file", path.display()));
             }
+            // A rename would leave the other names with the old content.
+            if meta.nlink() > 1 {
+                return Err(format!(
+                    "{} has {} hard links, which a replace would split; edit it by hand",
+                    path.display(),
+                    meta.nlink()
+                ));
+            }
             let bytes = std::fs::read(&real).map_err(|e| format!("{}: {e}", path.display()))?;
             if text::stamp_of(&bytes, &meta) != stamp {
                 return Err(format!(
@@ -470,6 +478,20 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "key: ${X}\n# mine\n");
         assert_eq!(std::fs::read_dir(&h).unwrap().count(), 1, "no backup, no manifest");
         assert_eq!(a.status(), Status::Found);
+        let _ = std::fs::remove_dir_all(&h);
+    }
+
+    #[test]
+    fn a_file_with_hard_links_is_refused() {
+        let h = home("nlink");
+        let f = h.join("config.yaml");
+        std::fs::write(&f, "key: ${X}\n").unwrap();
+        std::fs::hard_link(&f, h.join("other-name.yaml")).unwrap();
+        let p = edit(&f, 1, "key: ${X}", "key: os.environ/X");
+        let a = apply(&[p], &Scope::new(h.clone(), vec![]), &Consent::Yes).unwrap();
+        assert_eq!(a.fixes[0].state, FixState::Refused);
+        assert!(a.fixes[0].why.as_deref().unwrap().contains("2 hard links"), "{:?}", a.fixes[0]);
+        assert_eq!(std::fs::read_to_string(h.join("other-name.yaml")).unwrap(), "key: ${X}\n");
         let _ = std::fs::remove_dir_all(&h);
     }
 
