@@ -19,7 +19,7 @@ KEYHOLE ?= target/quick/keyhole
 all: build
 
 build:
-	@echo "building every keyhole binary ($(PROFILE) profile; cold on 2 cores: release about 6 minutes, dist about 15)…"
+	@echo "building every keyhole binary ($(PROFILE) profile; cold build times: README.md#two-commands)…"
 	$(CARGO) build --profile $(PROFILE) --locked --workspace --bins
 
 # Packaged binaries: thin LTO, 4 codegen units (smaller, a little faster).
@@ -72,7 +72,7 @@ doctor: doctor-build
 	@$(MAKE) --no-print-directory doctor-run
 
 doctor-build:
-	@echo "building keyhole (about 4 minutes on 2 cores the first time; seconds after that)…"
+	@echo "building keyhole (a first build takes about 4 minutes on 2 idle cores; seconds after that)…"
 	$(CARGO) build --profile quick --locked -p keyhole --bin keyhole
 
 doctor-run:
