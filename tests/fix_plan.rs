@@ -108,6 +108,23 @@ impl Home {
         recs
     }
 
+    /// `--apply --yes`, then the pipeline again: only the files named
+    /// (relative to the home) changed, each with its backup beside it.
+    fn apply_and_recheck(&self, changed: &[&str], before: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<Value> {
+        let (out, err) = self.fix("--apply --yes");
+        assert!(out.contains("\"state\":\"applied\""), "{out}\n{err}");
+        let now = self.snapshot();
+        for (p, bytes) in before {
+            let rel = p.strip_prefix(self.path()).unwrap();
+            let expect_change = changed.iter().any(|c| rel == Path::new(c));
+            assert_eq!(now.get(p) != Some(bytes), expect_change, "{}", rel.display());
+        }
+        for c in changed {
+            assert!(self.path().join(format!("{c}.keyhole-bak")).is_file(), "backup of {c}");
+        }
+        self.records()
+    }
+
     /// Every file of the home and its bytes (the fake /proc and the analysed environment left out).
     fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         fn walk(d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -304,6 +321,19 @@ fn an_export_below_debians_interactive_guard_moves_above_it() {
     assert!(diff.contains(&format!("-export OPENROUTER_API_KEY={stale}\n")), "{diff}");
     assert!(diff.contains(&format!("-export OPENROUTER_API_KEY={good}\n")), "{diff}");
     assert_eq!(h.snapshot(), before, "planning writes nothing");
+    assert_eq!(a["env"]["contexts"]["ssh_command"], false, "{a}");
+
+    // Applied: `ssh host cmd` and login shells now see the key; the
+    // environment checked predates the fix, so the site is a stale
+    // environment with the command to renew it, no longer a file to edit.
+    let after = h.apply_and_recheck(&[".bashrc"], &before);
+    let a = site(&after, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(a["env"]["contexts"]["ssh_command"], true, "{a}");
+    assert_eq!(a["diagnoses"][0]["code"], "key.stale_process", "{a}");
+    assert!(s(&a["diagnoses"][0]["fix"][0]).contains("exec bash -l"), "{a}");
+    let left = fixes_of(&after, s(&a["id"]));
+    assert_eq!(left.len(), 1, "nothing left to move: {left:#?}");
+    assert_eq!((s(&left[0]["kind"]), s(&left[0]["command"])), ("restart", "exec bash -l"), "{left:#?}");
 }
 
 #[test]
@@ -328,6 +358,12 @@ fn an_assignment_without_export_gets_export() {
     let (diff, _) = h.fix("--diff");
     assert!(diff.contains(&format!("-OPENROUTER_API_KEY={m}\n+export OPENROUTER_API_KEY={m}\n")), "{diff}");
     assert_eq!(h.snapshot(), before, "planning writes nothing");
+
+    let after = h.apply_and_recheck(&[".profile"], &before);
+    let a = site(&after, "aider", "proj/.aider.conf.yml", "");
+    assert_eq!(a["env"]["contexts"]["login"], true, "{a}");
+    assert_eq!(a["diagnoses"][0]["code"], "key.stale_process", "{a}");
+    assert!(s(&a["diagnoses"][0]["fix"][0]).contains("exec bash -l"), "{a}");
 }
 
 #[test]

@@ -173,12 +173,10 @@ def claude_code_header_fix(ctx):
     assert sent["header"] == "x-api-key" and sent["fp"]["sha8"] == r.sha8(key), sent
 
 
-# keyhole's check after the guard fix still names the plain `bash -c` launch, which reads no
-# startup file at all: the proxy's launch contexts include it, so the move above the guard is not
-# enough there (the tool's own .env or ~/.profile with a login shell is). PENDING until the planner
-# picks the file every launch context of the tool reads (docs/fix.md#move_above_guard).
+# keyhole's own check after the guard fix: the site is fixed for every new login shell and
+# `ssh host cmd`; the environment it checked predates the fix (key.stale_process, `exec bash -l`).
 GUARD_CHECK = "fix: after the guard fix, keyhole's check says the site is fixed"
-PENDING = {GUARD_CHECK}
+PENDING: set = set()
 
 SCENARIOS = [
     ("fix: continue ${env:X} → ${{ secrets.X }}, then cn sends the key", continue_placeholder_fix, "cn"),

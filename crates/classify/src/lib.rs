@@ -516,6 +516,16 @@ fn kind_name(k: DefinitionKind) -> String {
     }
 }
 
+/// The launch contexts besides an interactive terminal that see the
+/// variable set and exported, as words ("login, ssh_command"), and the
+/// `file:line` the first of them reads it from.
+fn seen_beyond_the_terminal(env: &Env) -> Option<(String, Option<String>)> {
+    let seen: Vec<&str> =
+        env.contexts.iter().filter(|(c, set)| **set && c.as_str() != "interactive").map(|(c, _)| c.as_str()).collect();
+    let at = seen.first().and_then(|c| env.context_sources.get(*c)).cloned();
+    (!seen.is_empty()).then(|| (seen.join(", "), at))
+}
+
 fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut Vec<Diagnosis>) {
     // A service that starts the tool decides what it gets: its cause first, and no shell fix after it.
     let services = services::launcher_causes(site, env, tool_name, var);
@@ -569,6 +579,24 @@ fn env_causes(site: &Site, env: &Env, tool_name: &str, var: &str, causes: &mut V
                 format!("{var} is assigned but not exported: child processes never get it"),
                 vec![format!("{} {var}=…", def_at(d))],
                 vec![format!("write export {var}=…")],
+            ));
+        } else if let Some((seen, at)) = seen_beyond_the_terminal(env) {
+            // A file that login shells, ssh or VS Code read defines it, and the
+            // environment checked still lacks it: that environment started
+            // before the definition (after a fix, too), not a wrong file
+            // (docs/launch-contexts.md#launch-contexts).
+            let at = at.unwrap_or_else(|| defs.iter().map(def_at).collect::<Vec<_>>().join(", "));
+            causes.push(diag(
+                Code::KeyStaleProcess,
+                Severity::Error,
+                format!("{var} is defined at {at}, which {seen} read, but the environment checked started before it and lacks it"),
+                vec![
+                    format!("{at} export {var} (seen by {seen})"),
+                    "the environment keyhole checked (this shell, or --env-file) has no such variable".into(),
+                ],
+                vec![format!(
+                    "start a new login shell so it reads {at} (exec bash -l here, or open a new terminal; log out and in for desktop apps), then start {tool_name} from it"
+                )],
             ));
         } else {
             let ev: Vec<String> = defs.iter().map(|d| format!("{} ({})", def_at(d), kind_name(d.kind))).collect();

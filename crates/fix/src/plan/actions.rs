@@ -110,6 +110,16 @@ fn restart(site: &Site, d: &Diagnosis) -> Vec<Action> {
         );
         out.push(action(site, d, FixKind::Restart, command, says));
     }
+    if out.is_empty() && env.processes.is_empty() && env.effective.is_none() {
+        // No process: the environment checked (this shell) predates the
+        // definition; a new login shell reads it (docs/fix.md#commands).
+        let shell = env.shell.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("bash");
+        let command = format!("exec {shell} -l");
+        let says = format!(
+            "this shell started before {var} was defined where login shells read it: start a new one ({command}, or a new terminal), then start the tool from it"
+        );
+        out.push(action(site, d, FixKind::Restart, command, says));
+    }
     out
 }
 
