@@ -97,7 +97,7 @@ impl Home {
     fn fix(&self, env: &[(&str, &str)], imi: &Imitation) -> Vec<Value> {
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+        let url = format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
         let before = snapshot(self.path());
         let cmd = format!(
             "{} | {} --home {}",
@@ -123,7 +123,7 @@ impl Home {
     fn apply(&self, env: &[(&str, &str)], imi: &Imitation, id_end: &str) -> (String, Vec<String>) {
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let url = format!("--provider-url openrouter={}/api/v1", imi.base());
+        let url = format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
         let before = snapshot(self.path());
         let cmd = format!(
             "{} | {} --home {} --apply --yes",
@@ -354,9 +354,10 @@ fn rename_variable_fixes_a_near_miss_where_it_is_defined() {
 #[test]
 fn swap_header_variable_moves_a_bearer_token_to_the_variable_anthropic_reads() {
     let good = or_canary("GOOD");
-    let imi = Imitation::start(&good, None);
-    let h = Home::new("fix-swap", &good, &imi);
     let ant = format!("sk-ant-api03-{}STK1", "c".repeat(40));
+    // The imitation answers Anthropic's key check at its real path: the key is known there in x-api-key.
+    let imi = Imitation::start_with(vec![good.clone(), ant.clone()], None, false);
+    let h = Home::new("fix-swap", &good, &imi);
     h.write(
         ".claude/settings.json",
         format!("{{\n  \"model\": \"sonnet\",\n  \"env\": {{\n    \"DISABLE_TELEMETRY\": \"1\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"{ant}\"\n  }}\n}}\n"),
@@ -374,7 +375,7 @@ fn swap_header_variable_moves_a_bearer_token_to_the_variable_anthropic_reads() {
     assert!(f[0]["after"].as_str().unwrap().starts_with("    \"ANTHROPIC_API_KEY\": \"sk-ant-"), "{f:#?}");
     assert!(masked(&f[0]["before"]) && masked(&f[0]["after"]), "{f:#?}");
     let (code, changed) = h.apply(&[], &imi, "/env/ANTHROPIC_API_KEY");
-    assert_ne!(code, "header.wrong_scheme");
+    assert_eq!(code, "ok", "the key now travels in x-api-key and the API takes it");
     assert_eq!(changed, vec![".claude/settings.json".to_string()]);
 }
 

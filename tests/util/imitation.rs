@@ -338,6 +338,8 @@ fn handle(
         "/anthropic/v1/models" => {
             if s.header("anthropic-version").is_none() {
                 reply_error(c, answer("anthropic.no-version"), "")
+            } else if s.header("x-api-key").is_some_and(known) {
+                reply(c, 200, "OK", &[JSON], r#"{"data":[{"type":"model","id":"claude-sonnet-4-5"}],"has_more":false}"#)
             } else {
                 reply_error(c, answer("anthropic.invalid-key"), "")
             }
