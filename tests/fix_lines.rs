@@ -97,7 +97,8 @@ impl Home {
     fn fix(&self, env: &[(&str, &str)], imi: &Imitation) -> Vec<Value> {
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let url = format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
+        let url =
+            format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
         let before = snapshot(self.path());
         let cmd = format!(
             "{} | {} --home {}",
@@ -123,7 +124,8 @@ impl Home {
     fn apply(&self, env: &[(&str, &str)], imi: &Imitation, id_end: &str) -> (String, Vec<String>) {
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let url = format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
+        let url =
+            format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
         let before = snapshot(self.path());
         let cmd = format!(
             "{} | {} --home {} --apply --yes",
