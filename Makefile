@@ -72,7 +72,7 @@ doctor: doctor-build
 	@$(MAKE) --no-print-directory doctor-run
 
 doctor-build:
-	@echo "building keyhole (a first build takes about 4 minutes on 2 idle cores; seconds after that)…"
+	@echo "building keyhole (a first build takes about 3½ minutes on 2 cores; seconds after that)…"
 	$(CARGO) build --profile quick --locked -p keyhole --bin keyhole
 
 doctor-run:
