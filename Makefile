@@ -7,12 +7,11 @@ BINS    = keyhole keyhole-find keyhole-env keyhole-probe keyhole-classify keyhol
 # Pages of the umbrella's subcommands (keyhole-doctor.1), besides one per binary.
 SUBPAGES = doctor
 # Profiles (Cargo.toml; cold build times on 2 cores in README.md#two-commands):
-# `quick` for make doctor (keyhole's crates at opt-level 1), `release` for
-# make build/install, cargo install and the bench (no LTO), `dist` for
-# packages (thin LTO): make install PROFILE=dist.
+# `release` for make doctor, make build/install, cargo install and the bench
+# (no LTO), `dist` for packages (thin LTO): make install PROFILE=dist.
 PROFILE ?= release
 RELEASE = target/$(PROFILE)
-KEYHOLE ?= target/quick/keyhole
+KEYHOLE ?= target/release/keyhole
 
 .PHONY: schema all build dist test unit integration man completions install bench conformance doctor doctor-build doctor-run fuzz fuzz-check fmt lint ci clean
 
@@ -72,8 +71,8 @@ doctor: doctor-build
 	@$(MAKE) --no-print-directory doctor-run
 
 doctor-build:
-	@echo "building keyhole (a first build takes about 3½ minutes on 2 cores; seconds after that)…"
-	$(CARGO) build --profile quick --locked -p keyhole --bin keyhole
+	@echo "building keyhole (a first build takes about 2½ minutes on 2 idle cores, longer while other builds run; seconds after that)…"
+	$(CARGO) build --release --locked -p keyhole --bin keyhole
 
 doctor-run:
 	@$(KEYHOLE) doctor $(DOCTOR_FLAGS); status=$$?; echo; case $$status in \
