@@ -4,9 +4,8 @@
 //! changed; `--undo` puts the last run's backups back.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use keyhole_core::cli::{EnvArgs, HomeArgs, NetArgs, ProviderUrlArgs};
 use keyhole_core::error::Result;
 use keyhole_core::jsonl::note;
 use keyhole_core::record::{Fix, Record};
@@ -15,22 +14,14 @@ use keyhole_core::Status;
 use keyhole_fix::apply::Consent;
 use keyhole_fix::plan::Scope;
 use keyhole_fix::{verify, FixStage};
+use keyhole_pipeline::Inputs;
 
 use crate::TOOL_NAME;
 
 #[derive(clap::Args, Debug)]
 pub struct FixArgs {
-    /// Project directories or config files to check (and fix) as well
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub home: HomeArgs,
-    #[command(flatten)]
-    pub urls: ProviderUrlArgs,
-    #[command(flatten)]
-    pub env: EnvArgs,
-    #[command(flatten)]
-    pub net: NetArgs,
+    pub inputs: Inputs,
     /// Print a unified diff of the planned edits (keys as markers) instead of words
     #[arg(long, conflicts_with_all = ["undo", "json"])]
     pub diff: bool,
@@ -53,23 +44,14 @@ pub struct FixArgs {
 /// failing; 2 it could not do all its work (or `--apply` without a
 /// terminal and without `--yes`).
 pub fn fix(a: &FixArgs) -> Result<Status> {
-    let home = a.home.resolve();
-    let scope = Scope::new(home.clone(), a.paths.iter().cloned().map(keyhole_core::cli::absolute).collect());
+    let home = a.inputs.home.resolve();
+    let scope = Scope::new(home.clone(), a.inputs.paths.iter().cloned().map(keyhole_core::cli::absolute).collect());
     if a.undo {
         return undo(&scope, &home);
     }
     // Asked before any work: without a terminal, --apply needs --yes.
     let consent = if a.apply { Some(Consent::new(a.yes)?) } else { None };
-    let o = keyhole_pipeline::Options {
-        home: &a.home,
-        paths: &a.paths,
-        env: &a.env,
-        net: &a.net,
-        urls: &a.urls,
-        completion: false,
-        progress: io::stderr().is_terminal(),
-        only: None,
-    };
+    let o = a.inputs.options(false, io::stderr().is_terminal());
     let d = keyhole_pipeline::diagnose(&o)?;
     for n in &d.notes {
         note(TOOL_NAME, n.clone());

@@ -7,11 +7,11 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keyhole_core::cli::{EnvArgs, HomeArgs, NetArgs, ProviderUrlArgs};
 use keyhole_core::error::{self, Error, Result};
 use keyhole_core::jsonl::note;
 use keyhole_core::stage::Output;
 use keyhole_core::Status;
+use keyhole_pipeline::Inputs;
 use keyhole_report::{Format, Probing, Style, View};
 
 pub mod fix;
@@ -20,17 +20,8 @@ pub const TOOL_NAME: &str = "keyhole";
 
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {
-    /// Project directories or config files to check as well
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub home: HomeArgs,
-    #[command(flatten)]
-    pub urls: ProviderUrlArgs,
-    #[command(flatten)]
-    pub env: EnvArgs,
-    #[command(flatten)]
-    pub net: NetArgs,
+    pub inputs: Inputs,
     /// Send a 1-token completion to each site's model instead of the free key check: it costs one request of max_tokens 1 per distinct key and model, billed by the provider. Only a completion shows a model the key cannot use or a provider's per-model refusal
     #[arg(long)]
     pub completion: bool,
@@ -53,16 +44,7 @@ pub struct DoctorArgs {
 /// records with `--json`). Status 1 when a site's verdict is failing or no
 /// AI tool is configured, 2 when a stage could not do all its work.
 pub fn doctor(a: &DoctorArgs) -> Result<Status> {
-    let d = keyhole_pipeline::diagnose(&keyhole_pipeline::Options {
-        home: &a.home,
-        paths: &a.paths,
-        env: &a.env,
-        net: &a.net,
-        urls: &a.urls,
-        completion: a.completion,
-        progress: io::stderr().is_terminal() && !a.quiet,
-        only: None,
-    })?;
+    let d = keyhole_pipeline::diagnose(&a.inputs.options(a.completion, io::stderr().is_terminal() && !a.quiet))?;
     let (home, records) = (&d.home, &d.records);
     let mut status = d.status;
     if d.sites == 0 {
@@ -95,7 +77,7 @@ pub fn doctor(a: &DoctorArgs) -> Result<Status> {
             out.flush()?;
         }
         f => {
-            let probing = if a.net.offline { Probing::Offline } else { Probing::Unknown };
+            let probing = if a.inputs.net.offline { Probing::Offline } else { Probing::Unknown };
             let view = View { probing };
             let style = Style::for_stdout(a.color.asked());
             keyhole_report::write_words(&keyhole_report::render(records, f, &style, home, view))?

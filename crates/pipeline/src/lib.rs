@@ -15,6 +15,39 @@ use keyhole_core::Status;
 use keyhole_env::EnvStage;
 use keyhole_probe::ProbeStage;
 
+/// What a diagnosis looks at: the flags `keyhole doctor` and `keyhole fix`
+/// share (one definition, so the two never drift apart).
+#[derive(clap::Args, Debug)]
+pub struct Inputs {
+    /// Project directories or config files to check as well (keyhole fix: and to fix)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub home: HomeArgs,
+    #[command(flatten)]
+    pub urls: ProviderUrlArgs,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+impl Inputs {
+    /// The options of a whole diagnosis of these inputs.
+    pub fn options(&self, completion: bool, progress: bool) -> Options<'_> {
+        Options {
+            home: &self.home,
+            paths: &self.paths,
+            env: &self.env,
+            net: &self.net,
+            urls: &self.urls,
+            completion,
+            progress,
+            only: None,
+        }
+    }
+}
+
 /// What a diagnosis runs on: doctor's flags.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
