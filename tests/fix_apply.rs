@@ -92,25 +92,7 @@ impl Home {
 
     /// A fake /proc with noise processes only.
     fn procs(&self) {
-        let me = unsafe { libc::geteuid() };
-        let root = self.path().join("proc");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1577836800\nprocesses 1\n").unwrap();
-        let home = self.path().display().to_string();
-        let noise = [
-            (900, format!("vim {home}/notes/aider-tips.md")),
-            (901, "python3 run.py --client aider --model openrouter/x".to_string()),
-            (902, format!("bash {home}/continue-notes/sync.sh")),
-        ];
-        for (pid, cmdline) in noise {
-            let d = root.join(pid.to_string());
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
-            std::fs::write(d.join("environ"), "LANG=C\0").unwrap();
-            std::fs::write(d.join("status"), format!("Name:\tx\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
-            std::fs::write(d.join("stat"), format!("{pid} (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 100 10"))
-                .unwrap();
-        }
+        fake_proc(self.path(), &[]);
     }
 
     /// The analysed environment (NUL-separated), outside the home.

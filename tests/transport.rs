@@ -37,23 +37,7 @@ fn home(tag: &str, continue_models: &str) -> TempDir {
     t.write(".profile", "if [ -n \"$BASH_VERSION\" ]; then . \"$HOME/.bashrc\"; fi\n");
     t.write("work/app/.env.example", "OPENROUTER_API_KEY=your-api-key-here\nOPENAI_API_KEY=sk-...\n");
     t.write(".continue/config.yaml", format!("name: t\nversion: 1.0.0\nschema: v1\nmodels:\n{continue_models}"));
-    let me = unsafe { libc::geteuid() };
-    let root = t.path().join("proc");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1577836800\nprocesses 1\n").unwrap();
-    let h = t.path().display().to_string();
-    for (pid, cmdline) in [
-        (900, format!("vim {h}/notes/aider-tips.md")),
-        (901, "python3 run.py --client aider --model openrouter/x".to_string()),
-    ] {
-        let d = root.join(pid.to_string());
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
-        std::fs::write(d.join("environ"), "LANG=C\0").unwrap();
-        std::fs::write(d.join("status"), format!("Name:\tx\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
-        std::fs::write(d.join("stat"), format!("{pid} (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 100 10"))
-            .unwrap();
-    }
+    fake_proc(t.path(), &[]);
     t
 }
 

@@ -263,3 +263,37 @@ pub fn python_jsonschema() -> bool {
     }
     ok
 }
+
+/// A fake /proc under `home/proc` for `--proc-root`: its `stat`, the
+/// processes every real machine has that only mention tools (an editor on
+/// notes named after one, a script with `--client aider`, a sync script
+/// under a directory named after one), then `procs`: (pid, command line
+/// with spaces, environment with `|` between entries, start ticks, cgroup
+/// or "").
+pub fn fake_proc(home: &Path, procs: &[(u32, &str, &str, u64, &str)]) {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let root = home.join("proc");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1577836800\nprocesses 1\n").unwrap();
+    let h = home.display().to_string();
+    let notes = format!("vim {h}/notes/aider-tips.md");
+    let sync = format!("bash {h}/litellm-notes/sync.sh");
+    let noise: [(u32, &str, &str, u64, &str); 3] = [
+        (900, &notes, "TERM=xterm", 100, ""),
+        (901, "python3 run.py --client aider --model openrouter/x", "LANG=C", 100, ""),
+        (902, &sync, "LANG=C", 100, ""),
+    ];
+    for (pid, cmdline, environ, ticks, cgroup) in noise.iter().chain(procs) {
+        let d = root.join(pid.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
+        std::fs::write(d.join("environ"), environ.replace('|', "\0")).unwrap();
+        std::fs::write(d.join("status"), format!("Name:\tx\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
+        std::fs::write(d.join("stat"), format!("{pid} (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 100 10"))
+            .unwrap();
+        if !cgroup.is_empty() {
+            std::fs::write(d.join("cgroup"), format!("0::{cgroup}\n")).unwrap();
+        }
+    }
+}
