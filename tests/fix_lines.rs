@@ -68,20 +68,22 @@ impl Home {
         fake_proc(self.path(), procs);
     }
 
-    /// find | env | probe | classify | fix with the analysed environment
-    /// `env`, the OpenRouter imitation for the default URL; every record.
-    fn fix(&self, env: &[(&str, &str)], imi: &Imitation) -> Vec<Value> {
+    /// The command of find | env | probe | classify with the analysed
+    /// environment `env`, the imitation for OpenRouter's and Anthropic's URLs.
+    fn diagnosis(&self, env: &[(&str, &str)], imi: &Imitation) -> String {
         let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
         let url =
             format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
+        pipeline_command(self.path(), &envf, "", Some(&url))
+    }
+
+    /// find | env | probe | classify | fix with the analysed environment
+    /// `env`, the OpenRouter imitation for the default URL; every record.
+    fn fix(&self, env: &[(&str, &str)], imi: &Imitation) -> Vec<Value> {
+        let diagnosis = self.diagnosis(env, imi);
         let before = snapshot(self.path());
-        let cmd = format!(
-            "{} | {} --home {}",
-            pipeline_command(self.path(), &envf, "", Some(&url)),
-            bin("keyhole-fix").display(),
-            self.path().display()
-        );
+        let cmd = format!("{diagnosis} | {} --home {}", bin("keyhole-fix").display(), self.path().display());
         let recs = run_pipeline(&cmd);
         assert_eq!(before, snapshot(self.path()), "keyhole-fix without --apply writes nothing");
         // The noise never gets a fix: the template is a template, the second tool works.
@@ -98,17 +100,10 @@ impl Home {
     /// diagnosis again: the site whose id ends with `id_end` (its first code),
     /// and the files that changed (relative), besides backups and the manifest.
     fn apply(&self, env: &[(&str, &str)], imi: &Imitation, id_end: &str) -> (String, Vec<String>) {
-        let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let envf = self.write("analysed.env", pairs.join("\0") + "\0PATH=/usr/bin\0SHELL=/bin/bash\0");
-        let url =
-            format!("--provider-url openrouter={b}/api/v1 --provider-url anthropic={b}/anthropic/v1", b = imi.base());
+        let diagnosis = self.diagnosis(env, imi);
         let before = snapshot(self.path());
-        let cmd = format!(
-            "{} | {} --home {} --apply --yes",
-            pipeline_command(self.path(), &envf, "", Some(&url)),
-            bin("keyhole-fix").display(),
-            self.path().display()
-        );
+        let cmd =
+            format!("{diagnosis} | {} --home {} --apply --yes", bin("keyhole-fix").display(), self.path().display());
         let applied = run_pipeline(&cmd);
         assert!(applied.iter().any(|r| r["type"] == "fix" && r["state"] == "applied"), "{applied:#?}");
         let after = snapshot(self.path());
@@ -119,7 +114,7 @@ impl Home {
             .map(|(f, _)| f.trim_start_matches(&home).to_string())
             .filter(|f| !f.contains(".keyhole-bak") && !f.ends_with("last-fix.json") && f != "analysed.env")
             .collect();
-        let recs = run_pipeline(&pipeline_command(self.path(), &envf, "", Some(&url)));
+        let recs = run_pipeline(&diagnosis);
         let s = recs
             .iter()
             .find(|r| r["type"] == "site" && r["id"].as_str().is_some_and(|i| i.ends_with(id_end)))
