@@ -274,6 +274,7 @@ fn a_stream_tool_on_a_terminal_says_what_it_expects() {
         ("keyhole-probe", vec!["--home", &h, "--offline"], "keyhole-find"),
         ("keyhole-classify", vec![], "keyhole-probe"),
         ("keyhole-report", vec!["--color", "never"], "keyhole-classify"),
+        ("keyhole-fix", vec!["--home", &h], "keyhole-classify"),
         ("keyhole-classify", vec!["--http"], "curl -si"),
         ("keyhole-classify", vec!["--log", "-"], "log"),
     ] {

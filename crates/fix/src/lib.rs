@@ -85,6 +85,10 @@ fn same_work(a: &Plan, b: &Plan) -> bool {
 }
 
 impl Stage for FixStage {
+    fn expects(&self) -> keyhole_core::stage::Expects {
+        keyhole_core::stage::Expects { what: "records", from: "keyhole-classify's output" }
+    }
+
     fn apply(&self, _record: &mut Record, _ctx: &Ctx) {}
 
     fn apply_lines(&self, lines: Vec<Line>, ctx: &Ctx) -> Vec<Record> {
