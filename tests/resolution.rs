@@ -55,25 +55,8 @@ impl Home {
 
     /// A fake /proc: noise processes plus `procs`.
     fn procs(&self, procs: &[(u32, &str, &str, u64)]) {
-        let me = unsafe { libc::geteuid() };
-        let root = self.path().join("proc");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1577836800\nprocesses 1\n").unwrap();
-        let home = self.path().display().to_string();
-        let notes = format!("vim {home}/notes/aider-tips.md");
-        let script = "python3 run.py --client aider --model openrouter/x".to_string();
-        let sync = format!("bash {home}/litellm-notes/sync.sh");
-        let noise: Vec<(u32, &str, &str, u64)> =
-            vec![(900, &notes, "TERM=xterm", 100), (901, &script, "LANG=C", 100), (902, &sync, "LANG=C", 100)];
-        for (pid, cmdline, environ, ticks) in noise.iter().chain(procs) {
-            let d = root.join(pid.to_string());
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("cmdline"), cmdline.replace(' ', "\0") + "\0").unwrap();
-            std::fs::write(d.join("environ"), environ.replace('|', "\0")).unwrap();
-            std::fs::write(d.join("status"), format!("Name:\tx\nUid:\t{me}\t{me}\t{me}\t{me}\n")).unwrap();
-            std::fs::write(d.join("stat"), format!("{pid} (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 100 10"))
-                .unwrap();
-        }
+        let procs: Vec<(u32, &str, &str, u64, &str)> = procs.iter().map(|&(p, c, e, t)| (p, c, e, t, "")).collect();
+        fake_proc(self.path(), &procs);
     }
 
     /// find | env | probe | classify with the analysed environment `env`
