@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod disk;
 pub mod edit;
 pub mod plan;
 pub mod redaction;

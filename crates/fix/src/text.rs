@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::edit::{Change, Stamp};
 
 /// Files larger than this are not planned for (a config or an env file is small).
@@ -61,7 +59,7 @@ pub fn stamp_of(bytes: &[u8], meta: &std::fs::Metadata) -> Stamp {
     Stamp {
         len: meta.len(),
         mtime: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-        sha256: hex(&Sha256::digest(bytes)),
+        sha256: crate::disk::sha256(bytes),
     }
 }
 
@@ -70,10 +68,6 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
     let bytes = std::fs::read(path).ok()?;
     Some(stamp_of(&bytes, &meta))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Lines and their endings.

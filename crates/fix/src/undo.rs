@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use keyhole_core::error::{Error, Result};
 use keyhole_core::Status;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::plan::Scope;
 
@@ -39,9 +38,7 @@ pub struct Entry {
     pub sha256: String,
 }
 
-pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::disk::sha256;
 
 /// Where the manifest lives: `$XDG_STATE_HOME/keyhole/last-fix.json` when
 /// the analysed home is this user's own `$HOME`, else
@@ -65,14 +62,14 @@ pub fn save(scope: &Scope, m: &Manifest) -> Result<()> {
     let path = manifest_path(scope);
     let fail = |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
-        crate::apply::make_dirs(dir).map_err(fail)?;
+        crate::disk::make_dirs(dir).map_err(fail)?;
     }
     let text = serde_json::to_string_pretty(m).map_err(|e| Error::failed(e.to_string()))? + "\n";
     let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         std::io::Write::write_all(&mut f, text.as_bytes())?;
-        crate::apply::owned_like_parent(&tmp)?;
+        crate::disk::owned_like_parent(&tmp)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)
     };
@@ -143,7 +140,7 @@ fn restore(scope: &Scope, e: &Entry) -> std::result::Result<(), String> {
     }
     let bytes = std::fs::read(&backup).map_err(|err| format!("the backup {}: {err}", backup.display()))?;
     let meta = std::fs::metadata(&file).map_err(|err| format!("{}: {err}", e.file))?;
-    crate::apply::replace(&file, &bytes, &meta)?;
+    crate::disk::replace(&file, &bytes, &meta)?;
     let _ = std::fs::remove_file(&backup);
     Ok(())
 }
