@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(codes(&arrived(Some(&auth("authorization", "")), or())), ["key.none"]);
         let d = arrived(Some(&auth("authorization", &format!("{good}\n"))), or());
         assert_eq!((codes(&d), d[0].severity), (vec!["key.malformed"], Severity::Error));
-        let d = arrived(Some(&auth("authorization", "sk-ant-api03-cc3_c-c9cccc3_c-c9cccc3_")), or());
+        let d = arrived(Some(&auth("authorization", "sk-ant-api03-ccccccccccccccccccccccccTST1")), or());
         assert_eq!(codes(&d), ["key.wrong_provider"]);
         let mut ph = auth("authorization", "");
         (ph.fp, ph.placeholder) = (None, Some("${env:X}".into()));
